@@ -1,0 +1,144 @@
+// What wgplay knows about one host, as read from the kernel's own tools in ONE
+// remote command (see factScript.ts). Plans are pure functions of these facts.
+//
+// Secrets never enter this structure: the fact script strips WireGuard private and
+// preshared keys on the host, and files marked secret are reported without content.
+
+export interface LinkFact {
+  name: string;
+  /** `ip -j -d link` linkinfo.info_kind: "wireguard", "tun" (wireguard-go), "veth"... */
+  kind?: string;
+  up: boolean;
+  mtu?: number;
+}
+
+export interface AddressFact {
+  dev: string;
+  family: 'inet' | 'inet6';
+  /** Address without prefix length. */
+  local: string;
+  prefixlen: number;
+}
+
+export interface RuleFact {
+  family: 'inet' | 'inet6';
+  priority: number;
+  /** "10.200.200.1" or "10.200.200.0/24"; undefined means "all". */
+  from?: string;
+  to?: string;
+  /** Table name or number as a string: "main", "local", "41". */
+  table: string;
+}
+
+export interface RouteFact {
+  family: 'inet' | 'inet6';
+  /** "10.100.100.1", "10.0.0.0/24" or "default". */
+  dst: string;
+  dev?: string;
+  gateway?: string;
+  /** "main", "local", "41"... (ip -j omits the table for main; the parser fills it in). */
+  table: string;
+  protocol?: string;
+  scope?: string;
+  type?: string;
+}
+
+export interface NftElementFact {
+  /** Canonical text of the key: "wg-a", "51821", "10.0.0.1". */
+  key: string;
+  /** For maps: canonical text of the value. */
+  value?: string;
+}
+
+export interface NftSetFact {
+  kind: 'set' | 'map';
+  name: string;
+  /** nft type name(s), e.g. "ifname", "ipv4_addr", "inet_service"; concatenations joined by " . ". */
+  keyType: string;
+  valueType?: string;
+  flags: string[];
+  elements: NftElementFact[];
+}
+
+export interface NftChainFact {
+  name: string;
+  type?: string;
+  hook?: string;
+  priority?: number;
+  policy?: string;
+  /** Rules as nft prints them (`nft list ruleset`), whitespace-normalized. */
+  rules: string[];
+}
+
+export interface NftTableFact {
+  family: string;
+  name: string;
+  chains: NftChainFact[];
+  sets: NftSetFact[];
+}
+
+export interface WgPeerFact {
+  publicKey: string;
+  hasPresharedKey: boolean;
+  endpoint?: string;
+  allowedIps: string[];
+  /** Unix seconds; 0 = never. */
+  latestHandshake: number;
+  rxBytes: number;
+  txBytes: number;
+  persistentKeepalive?: number;
+}
+
+export interface WgInterfaceFact {
+  name: string;
+  /** Derived public key of the live interface's private key; undefined when none is set. */
+  publicKey?: string;
+  listenPort: number;
+  fwmark?: string;
+  peers: WgPeerFact[];
+}
+
+export interface FileFact {
+  path: string;
+  exists: boolean;
+  /** Octal permission bits, 4 digits: "0600". */
+  mode?: string;
+  owner?: string;
+  group?: string;
+  size?: number;
+  sha256?: string;
+  /** UTF-8 content; absent for secret files and files over the size limit. */
+  content?: string;
+  /** For WireGuard key files (request.wgKey): `wg pubkey` of the content. */
+  wgPublicKey?: string;
+}
+
+export interface HostFacts {
+  links: LinkFact[];
+  addresses: AddressFact[];
+  rules: RuleFact[];
+  routes: RouteFact[];
+  nftTables: NftTableFact[];
+  wg: Record<string, WgInterfaceFact>;
+  files: Record<string, FileFact>;
+  /** Requested sysctl keys; null when the key does not exist on the host. */
+  sysctls: Record<string, string | null>;
+  /** Which helper programs exist on the host. */
+  programs: Record<string, boolean>;
+  /** `uname -r`, `id -u` etc. for error messages and become decisions. */
+  system: { kernel: string; uid: number; hostname: string };
+}
+
+export interface FileRequest {
+  path: string;
+  /** Never read the content (only existence, mode, owner, hash). */
+  secret?: boolean;
+  /** The file holds a WireGuard private key: also report its public key. Implies secret. */
+  wgKey?: boolean;
+}
+
+/** What a task needs to know beyond the facts every run gathers (links, rules, nft...). */
+export interface FactRequest {
+  files?: FileRequest[];
+  sysctls?: string[];
+}
