@@ -82,5 +82,18 @@ export interface ExpandingModule<Args = any> {
   summary: string;
   schema: JsonSchema;
   check?(args: Args): ArgumentProblem[];
-  expand(args: Args, context: { taskName: string; origin?: string }): TaskInvocation[];
+  /** Facts the expansion itself reads (e.g. the module's record of what it manages on the host). */
+  facts?(args: Args): FactRequest;
+  /**
+   * The primitive tasks. Called once without facts (to learn which facts the tasks
+   * need) and again with the host's facts; both calls must name the same resources
+   * for customers the arguments list.
+   */
+  expand(args: Args, context: ExpandContext): TaskInvocation[];
+}
+
+export interface ExpandContext {
+  taskName: string;
+  origin?: string;
+  facts?: HostFacts;
 }

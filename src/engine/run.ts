@@ -1,0 +1,182 @@
+import { buildFactScript } from '../facts/factScript.js';
+import { parseFacts } from '../facts/parse.js';
+import type { FactRequest, FileRequest, HostFacts } from '../facts/types.js';
+import { findTask } from '../tasks/registry.js';
+import type { Change, TaskInvocation } from '../tasks/types.js';
+import { compileApplyScript, lastPhase } from './compile.js';
+import { expandInvocations, moduleFactRequests } from './expand.js';
+
+/** What the engine needs from a transport (src/transport implements it over SSH or locally). */
+export interface ScriptRunner {
+  run(script: string, options?: { timeoutMs?: number; label?: string }): Promise<{ stdout: string; stderr: string; code: number }>;
+}
+
+export interface TaskResult {
+  name: string;
+  module: string;
+  origin?: string;
+  changes: Change[];
+  error?: string;
+}
+
+export type HostStatus = 'ok' | 'changed' | 'failed' | 'unreachable';
+
+export interface HostResult {
+  host: string;
+  status: HostStatus;
+  tasks: TaskResult[];
+  /** Set when the host failed as a whole (unreachable, apply script failed, did not converge). */
+  error?: string;
+  /** Changes were applied (apply mode only). */
+  applied: boolean;
+}
+
+export interface EngineEvents {
+  phase?(host: string, phase: 'connect' | 'facts' | 'plan' | 'apply' | 'verify'): void;
+}
+
+function mergeFactRequests(requests: FactRequest[]): FactRequest {
+  const files = new Map<string, FileRequest>();
+  const sysctls = new Set<string>();
+  for (const request of requests) {
+    for (const file of request.files ?? []) {
+      const seen = files.get(file.path);
+      files.set(file.path, {
+        path: file.path,
+        secret: Boolean(seen?.secret || file.secret || file.wgKey || seen?.wgKey),
+        wgKey: Boolean(seen?.wgKey || file.wgKey),
+      });
+    }
+    for (const key of request.sysctls ?? []) sysctls.add(key);
+  }
+  return { files: [...files.values()], sysctls: [...sysctls] };
+}
+
+/** Primitive tasks with their modules looked up once. */
+export function prepareTasks(invocations: TaskInvocation[], facts?: HostFacts) {
+  return expandInvocations(invocations, facts).map((invocation) => {
+    const module = findTask(invocation.module);
+    if (!module) throw new Error(`unknown task module ${invocation.module}`);
+    return { invocation, module };
+  });
+}
+
+export type PreparedTasks = ReturnType<typeof prepareTasks>;
+
+function factRequestOf(invocations: TaskInvocation[], tasks: PreparedTasks): FactRequest {
+  return mergeFactRequests([
+    ...moduleFactRequests(invocations),
+    ...tasks.map(({ module, invocation }) => module.facts(invocation.args)),
+  ]);
+}
+
+function covers(have: FactRequest, need: FactRequest): boolean {
+  const files = new Map((have.files ?? []).map((file) => [file.path, file]));
+  const sysctls = new Set(have.sysctls ?? []);
+  return (
+    (need.files ?? []).every((file) => {
+      const seen = files.get(file.path);
+      return seen !== undefined && (!file.wgKey || seen.wgKey) && (!seen.secret || file.secret || file.wgKey);
+    }) && (need.sysctls ?? []).every((key) => sysctls.has(key))
+  );
+}
+
+async function gather(runner: ScriptRunner, request: FactRequest): Promise<HostFacts> {
+  const result = await runner.run(buildFactScript(request), { label: 'gather facts' });
+  if (result.code !== 0) {
+    throw new Error(`gathering facts failed (exit ${result.code}): ${result.stderr.trim().slice(0, 2000)}`);
+  }
+  return parseFacts(result.stdout);
+}
+
+export interface FactsAndTasks {
+  facts: HostFacts;
+  tasks: PreparedTasks;
+  request: FactRequest;
+}
+
+/**
+ * ONE remote command for every fact the tasks need. Modules expand again with the
+ * facts (their records may name resources to remove); only if those need facts not
+ * yet gathered does a second command run.
+ */
+export async function gatherFacts(runner: ScriptRunner, invocations: TaskInvocation[], known?: FactRequest): Promise<FactsAndTasks> {
+  let request = known ?? factRequestOf(invocations, prepareTasks(invocations));
+  let facts = await gather(runner, request);
+  let tasks = prepareTasks(invocations, facts);
+  const needed = factRequestOf(invocations, tasks);
+  if (!covers(request, needed)) {
+    request = mergeFactRequests([request, needed]);
+    facts = await gather(runner, request);
+    tasks = prepareTasks(invocations, facts);
+  }
+  return { facts, tasks, request };
+}
+
+/** Pure: every task's changes against the facts. A task that cannot plan records its error. */
+export function planTasks(tasks: PreparedTasks, facts: HostFacts): TaskResult[] {
+  return tasks.map(({ invocation, module }) => {
+    const base = { name: invocation.name, module: invocation.module, origin: invocation.origin };
+    try {
+      return { ...base, changes: module.plan(invocation.args, facts) };
+    } catch (error) {
+      return { ...base, changes: [], error: (error as Error).message };
+    }
+  });
+}
+
+const hasChanges = (tasks: TaskResult[]) => tasks.some((task) => task.changes.length > 0);
+
+/**
+ * One host, one pass down the pipeline: facts -> plan -> (apply -> facts -> plan must be empty).
+ * Three remote commands whatever the number of tasks.
+ */
+export async function runHost(
+  host: string,
+  runner: ScriptRunner,
+  invocations: TaskInvocation[],
+  options: { apply: boolean; events?: EngineEvents },
+): Promise<HostResult> {
+  options.events?.phase?.(host, 'facts');
+  const { facts, tasks, request } = await gatherFacts(runner, invocations);
+  options.events?.phase?.(host, 'plan');
+  const planned = planTasks(tasks, facts);
+  const failedTask = planned.find((task) => task.error);
+  if (failedTask) {
+    return { host, status: 'failed', tasks: planned, applied: false, error: `task "${failedTask.name}": ${failedTask.error}` };
+  }
+  if (!options.apply || !hasChanges(planned)) {
+    return { host, status: hasChanges(planned) ? 'changed' : 'ok', tasks: planned, applied: false };
+  }
+
+  options.events?.phase?.(host, 'apply');
+  const script = compileApplyScript(planned.flatMap((task) => task.changes));
+  const result = await runner.run(script, { label: 'apply' });
+  if (result.code !== 0) {
+    const phase = lastPhase(result.stdout) ?? 'start';
+    return {
+      host,
+      status: 'failed',
+      tasks: planned,
+      applied: true,
+      error:
+        `apply failed in phase "${phase}" (exit ${result.code}); earlier phases completed, ` +
+        `this one may be half-done, later ones did not run; rerun apply to converge.\n${result.stderr.trim().slice(0, 4000)}`,
+    };
+  }
+
+  options.events?.phase?.(host, 'verify');
+  const verified = await gatherFacts(runner, invocations, request);
+  const after = planTasks(verified.tasks, verified.facts);
+  const leftover = after.flatMap((task) => task.changes.map((change) => `${task.name}: ${change.resource}\n${change.diff}`));
+  if (leftover.length > 0) {
+    return {
+      host,
+      status: 'failed',
+      tasks: planned,
+      applied: true,
+      error: `applied, but the host did not converge; still different:\n${leftover.join('\n')}`,
+    };
+  }
+  return { host, status: 'changed', tasks: planned, applied: true };
+}

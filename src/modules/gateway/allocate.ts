@@ -1,0 +1,129 @@
+import { ipv4Range, numberToIpv4, ipv4ToNumber } from '../../tasks/netaddr.js';
+import { DEFAULT_POOLS, type GatewayArgs, type GatewayCustomer } from './args.js';
+
+/** The values we choose for one customer. */
+export interface CustomerAllocation {
+  interface: string;
+  listen_port: number;
+  table: number;
+  our_translated_address: string;
+  translated_address: string;
+}
+
+/** What wgplay keeps on the gateway: the customers it manages and their values. */
+export interface GatewayRecord {
+  version: 1;
+  customers: Record<string, CustomerAllocation>;
+}
+
+type Field = 'listen_port' | 'table' | 'our_translated_address' | 'translated_address';
+const FIELDS: Field[] = ['listen_port', 'table', 'our_translated_address', 'translated_address'];
+
+export class PoolExhaustedError extends Error {
+  constructor(readonly field: Field, readonly customer: string, pool: string) {
+    super(`no free ${field.replace(/_/g, ' ')} left in pool ${pool} for customer ${customer}`);
+  }
+}
+
+export function parseRange(text: string): { first: number; last: number } {
+  const [first, last] = text.split('-').map(Number);
+  return { first: first!, last: last! };
+}
+
+/** Usable host addresses of a pool (network and broadcast excluded when there are any). */
+export function poolAddresses(cidr: string): { first: number; last: number } {
+  const range = ipv4Range(cidr);
+  return range.last - range.first >= 3 ? { first: range.first + 1, last: range.last - 1 } : range;
+}
+
+export function poolsOf(args: GatewayArgs) {
+  return { ...DEFAULT_POOLS, ...args.pools };
+}
+
+export const interfaceNameOf = (args: GatewayArgs, customer: GatewayCustomer) =>
+  customer.interface ?? `${args.interface_prefix ?? 'wg-'}${customer.name}`;
+
+/**
+ * Values for every customer: explicit ones first, then what the record says the
+ * customer already has, then the lowest free value of the pool. So adding or
+ * removing one customer never renumbers another.
+ */
+export function allocateCustomers(args: GatewayArgs, record?: GatewayRecord): Map<string, CustomerAllocation> {
+  const pools = poolsOf(args);
+  const candidates: Record<Field, { pool: string; first: number; last: number; toValue: (n: number) => number | string; toNumber: (v: number | string) => number }> = {
+    listen_port: { pool: pools.listen_ports, ...parseRange(pools.listen_ports), toValue: (n) => n, toNumber: Number },
+    table: { pool: pools.tables, ...parseRange(pools.tables), toValue: (n) => n, toNumber: Number },
+    our_translated_address: { pool: pools.our_addresses, ...poolAddresses(pools.our_addresses), toValue: numberToIpv4, toNumber: (v) => ipv4ToNumber(String(v)) },
+    translated_address: { pool: pools.customer_addresses, ...poolAddresses(pools.customer_addresses), toValue: numberToIpv4, toNumber: (v) => ipv4ToNumber(String(v)) },
+  };
+  const used = Object.fromEntries(FIELDS.map((field) => [field, new Set<string>()])) as Record<Field, Set<string>>;
+  const chosen = new Map<string, Partial<Record<Field, number | string>>>();
+
+  for (const customer of args.customers) {
+    const values: Partial<Record<Field, number | string>> = {};
+    for (const field of FIELDS) {
+      const explicit = customer[field];
+      if (explicit !== undefined) {
+        values[field] = explicit;
+        used[field].add(String(explicit));
+      }
+    }
+    chosen.set(customer.name, values);
+  }
+  for (const customer of args.customers) {
+    const recorded = record?.customers[customer.name];
+    const values = chosen.get(customer.name)!;
+    for (const field of FIELDS) {
+      const value = recorded?.[field];
+      if (values[field] !== undefined || value === undefined || used[field].has(String(value))) continue;
+      const range = candidates[field];
+      const number = range.toNumber(value);
+      if (number < range.first || number > range.last) continue; // the pool moved: allocate anew
+      values[field] = value;
+      used[field].add(String(value));
+    }
+  }
+  for (const customer of args.customers) {
+    const values = chosen.get(customer.name)!;
+    for (const field of FIELDS) {
+      if (values[field] !== undefined) continue;
+      const range = candidates[field];
+      let found: number | string | undefined;
+      for (let n = range.first; n <= range.last && found === undefined; n++) {
+        const value = range.toValue(n);
+        if (!used[field].has(String(value))) found = value;
+      }
+      if (found === undefined) throw new PoolExhaustedError(field, customer.name, range.pool);
+      values[field] = found;
+      used[field].add(String(found));
+    }
+  }
+
+  const result = new Map<string, CustomerAllocation>();
+  for (const customer of args.customers) {
+    const values = chosen.get(customer.name)!;
+    result.set(customer.name, {
+      interface: interfaceNameOf(args, customer),
+      listen_port: Number(values.listen_port),
+      table: Number(values.table),
+      our_translated_address: String(values.our_translated_address),
+      translated_address: String(values.translated_address),
+    });
+  }
+  return result;
+}
+
+export function parseRecord(content: string | undefined): GatewayRecord | undefined {
+  if (!content) return undefined;
+  try {
+    const parsed = JSON.parse(content) as GatewayRecord;
+    return parsed && parsed.version === 1 && typeof parsed.customers === 'object' ? parsed : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export function renderRecord(allocations: Map<string, CustomerAllocation>): string {
+  const customers = Object.fromEntries([...allocations.entries()].sort(([a], [b]) => a.localeCompare(b)));
+  return `${JSON.stringify({ version: 1, customers }, null, 2)}\n`;
+}

@@ -1,0 +1,207 @@
+import type { HostFacts } from '../../facts/types.js';
+import type { IpRouteArgs } from '../../tasks/ipRoute.js';
+import type { IpRuleArgs } from '../../tasks/ipRule.js';
+import type { NftElementArgs } from '../../tasks/nftElement.js';
+import type { NftTableArgs } from '../../tasks/nftTable.js';
+import type { ExpandContext, TaskInvocation } from '../../tasks/types.js';
+import type { WireguardInterfaceArgs } from '../../tasks/wireguardInterface.js';
+import type { GatewayArgs, GatewayCustomer } from './args.js';
+import { allocateCustomers, parseRecord, poolsOf, renderRecord, type CustomerAllocation, type GatewayRecord } from './allocate.js';
+
+export const DEFAULT_STATE_FILE = '/var/lib/wgplay/gateway.json';
+export const stateFileOf = (args: GatewayArgs) => args.state_file ?? DEFAULT_STATE_FILE;
+
+export function tableNames(args: GatewayArgs) {
+  const prefix = args.nft_table_prefix ?? 'wgplay';
+  return { filter: `${prefix}_filter`, nat: `${prefix}_nat` };
+}
+
+/** The four NAT maps of the seed's "Inbound and Outbound" ruleset, keyed by interface name. */
+const NAT_MAPS = {
+  inbound_dnat: { chain: 'prerouting', hook: 'prerouting', priority: -100, rule: 'dnat ip to iifname map @inbound_dnat' },
+  inbound_snat: { chain: 'input', hook: 'input', priority: 100, rule: 'snat ip to iifname map @inbound_snat' },
+  outbound_dnat: { chain: 'output', hook: 'output', priority: -100, rule: 'dnat ip to oifname map @outbound_dnat' },
+  outbound_snat: { chain: 'postrouting', hook: 'postrouting', priority: 100, rule: 'snat ip to oifname map @outbound_snat' },
+} as const;
+type NatMap = keyof typeof NAT_MAPS;
+
+export function readRecord(args: GatewayArgs, facts?: HostFacts): GatewayRecord | undefined {
+  return parseRecord(facts?.files[stateFileOf(args)]?.content);
+}
+
+/** The seed's filter table: input policy drop, SSH where configured, WireGuard ports, services on tunnels. */
+function filterTable(args: GatewayArgs): NftTableArgs {
+  const ssh = args.ssh.port ?? 22;
+  const sshRules =
+    args.ssh.interfaces === 'any'
+      ? [`tcp dport ${ssh} accept`]
+      : args.ssh.interfaces.map((name) => `iifname "${name}" tcp dport ${ssh} accept`);
+  return {
+    family: 'inet',
+    name: tableNames(args).filter,
+    sets: [
+      { name: 'wg_ifaces', type: 'ifname' },
+      { name: 'wg_ports', type: 'inet_service' },
+    ],
+    chains: [
+      {
+        name: 'input',
+        type: 'filter',
+        hook: 'input',
+        priority: 0,
+        policy: 'drop',
+        rules: [
+          'iif "lo" accept',
+          'meta l4proto { icmp, ipv6-icmp } accept',
+          'ct state vmap { invalid : drop, established : accept, related : accept }',
+          ...sshRules,
+          `iifname "${args.public_interface}" udp dport @wg_ports accept`,
+          ...(args.services ?? []).map((service) => `iifname @wg_ifaces ${service.protocol} dport ${service.port} accept`),
+          'reject',
+        ],
+      },
+      { name: 'forward', type: 'filter', hook: 'forward', priority: 0, policy: 'drop', rules: ['reject with icmpx host-unreachable'] },
+    ],
+  };
+}
+
+function natTable(args: GatewayArgs): NftTableArgs {
+  return {
+    family: 'inet',
+    name: tableNames(args).nat,
+    maps: (Object.keys(NAT_MAPS) as NatMap[]).map((name) => ({ name, type: 'ifname', value_type: 'ipv4_addr' })),
+    chains: Object.values(NAT_MAPS).map((map) => ({
+      name: map.chain,
+      type: 'nat' as const,
+      hook: map.hook,
+      priority: map.priority,
+      policy: 'accept' as const,
+      rules: [map.rule],
+    })),
+  };
+}
+
+/** What each map holds for a customer; undefined = no element there. */
+function natElements(customer: GatewayCustomer, allocation: CustomerAllocation): Record<NatMap, string | undefined> {
+  const mode = customer.mode ?? 'both';
+  const inbound = mode !== 'outbound';
+  const outbound = mode !== 'inbound';
+  return {
+    inbound_dnat: inbound ? allocation.our_translated_address : undefined,
+    inbound_snat: inbound ? allocation.translated_address : undefined,
+    outbound_dnat: outbound ? customer.address : undefined,
+    outbound_snat: outbound ? customer.our_address : undefined,
+  };
+}
+
+function element(table: string, set: string, key: string | number, present: boolean, value?: string): NftElementArgs {
+  return { family: 'inet', table, set, key, ...(present && value !== undefined && { value }), state: present ? 'present' : 'absent' };
+}
+
+/** The primitive tasks that make one customer, as the seed lays it out. */
+function customerTasks(args: GatewayArgs, customer: GatewayCustomer, allocation: CustomerAllocation): TaskInvocation[] {
+  const tables = tableNames(args);
+  const priority = args.rule_priority ?? 100;
+  const iface = allocation.interface;
+  const label = (what: string) => `customer ${customer.name}: ${what}`;
+  const wireguard: WireguardInterfaceArgs = {
+    name: iface,
+    addresses: [`${allocation.our_translated_address}/32`],
+    listen_port: allocation.listen_port,
+    table: allocation.table,
+    peers: [
+      {
+        public_key: customer.public_key,
+        allowed_ips: [`${customer.address}/32`],
+        endpoint: customer.endpoint,
+        persistent_keepalive: customer.persistent_keepalive,
+      },
+    ],
+    // For the next boot, exactly as the seed writes them; live state is converged by the tasks below.
+    pre_up: [`ip rule add from ${allocation.our_translated_address} table ${allocation.table} priority ${priority}`],
+    post_down: [`ip rule del from ${allocation.our_translated_address} table ${allocation.table} priority ${priority}`],
+    post_up: [`ip route add ${allocation.translated_address} dev %i`],
+  };
+  const rule: IpRuleArgs = { from: allocation.our_translated_address, table: allocation.table, priority };
+  // Outbound traffic to their translated address leaves through their tunnel; inbound
+  // replies are routed to it too before connection tracking reverses the NAT.
+  const route: IpRouteArgs = { to: allocation.translated_address, dev: iface };
+  const nat = natElements(customer, allocation);
+  const inbound = (customer.mode ?? 'both') !== 'outbound';
+  return [
+    { name: label(`interface ${iface}`), module: 'wireguard_interface', args: wireguard },
+    { name: label('policy rule'), module: 'ip_rule', args: rule },
+    { name: label('route to their translated address'), module: 'ip_route', args: route },
+    { name: label('listen port open'), module: 'nft_element', args: element(tables.filter, 'wg_ports', allocation.listen_port, true) },
+    { name: label('services reachable'), module: 'nft_element', args: element(tables.filter, 'wg_ifaces', iface, inbound) },
+    ...(Object.keys(NAT_MAPS) as NatMap[]).map((map) => ({
+      name: label(map.replace('_', ' ')),
+      module: 'nft_element',
+      args: element(tables.nat, map, iface, nat[map] !== undefined, nat[map]),
+    })),
+  ];
+}
+
+/**
+ * Removes what wgplay made for a customer's old values (`old`), except what the
+ * customer's current values (`keep`) still use. `keep` undefined = the customer is gone.
+ */
+function removalTasks(args: GatewayArgs, name: string, old: CustomerAllocation, keep?: CustomerAllocation): TaskInvocation[] {
+  const tables = tableNames(args);
+  const priority = args.rule_priority ?? 100;
+  const label = (what: string) => `customer ${name}: remove ${what}`;
+  const tasks: TaskInvocation[] = [];
+  if (keep?.interface !== old.interface) {
+    tasks.push({ name: label(`interface ${old.interface}`), module: 'wireguard_interface', args: { name: old.interface, state: 'absent' } });
+    tasks.push({ name: label('services reachable'), module: 'nft_element', args: element(tables.filter, 'wg_ifaces', old.interface, false) });
+    for (const map of Object.keys(NAT_MAPS) as NatMap[]) {
+      tasks.push({ name: label(map.replace('_', ' ')), module: 'nft_element', args: element(tables.nat, map, old.interface, false) });
+    }
+  }
+  if (keep?.our_translated_address !== old.our_translated_address || keep?.table !== old.table) {
+    const rule: IpRuleArgs = { from: old.our_translated_address, table: old.table, priority, state: 'absent' };
+    tasks.push({ name: label('policy rule'), module: 'ip_rule', args: rule });
+  }
+  if (keep?.translated_address !== old.translated_address) {
+    tasks.push({ name: label('route'), module: 'ip_route', args: { to: old.translated_address, state: 'absent' } satisfies IpRouteArgs });
+  }
+  if (keep?.listen_port !== old.listen_port) {
+    tasks.push({ name: label('listen port'), module: 'nft_element', args: element(tables.filter, 'wg_ports', old.listen_port, false) });
+  }
+  return tasks;
+}
+
+export function expandGateway(args: GatewayArgs, context: ExpandContext): TaskInvocation[] {
+  const record = readRecord(args, context.facts);
+  const allocations = allocateCustomers(args, record);
+  const tasks: TaskInvocation[] = [];
+  const origin = context.origin;
+
+  const pools = poolsOf(args);
+  if (args.reserve_listen_ports !== false) {
+    tasks.push({
+      name: 'gateway: reserve the listen-port pool',
+      module: 'sysctl',
+      args: { key: 'net.ipv4.ip_local_reserved_ports', value: pools.listen_ports.replace(/\s/g, ''), persist: true },
+    });
+  }
+  // Written last: if an apply stops halfway, the old record still names everything to
+  // remove, and allocation from it gives the same values again.
+  tasks.push({
+    name: 'gateway: record of managed customers',
+    module: 'file',
+    args: { path: stateFileOf(args), content: renderRecord(allocations), mode: '0600', phase: 'teardown' },
+  });
+  tasks.push({ name: 'gateway: nftables filter table', module: 'nft_table', args: filterTable(args) });
+  tasks.push({ name: 'gateway: nftables NAT table', module: 'nft_table', args: natTable(args) });
+
+  for (const customer of args.customers) {
+    tasks.push(...customerTasks(args, customer, allocations.get(customer.name)!));
+  }
+  // What wgplay made earlier and the arguments no longer ask for (customers removed,
+  // values changed): remove exactly that, nothing wgplay did not create.
+  for (const [name, old] of Object.entries(record?.customers ?? {})) {
+    tasks.push(...removalTasks(args, name, old, allocations.get(name)));
+  }
+  return tasks.map((task) => ({ ...task, name: `${context.taskName} / ${task.name}`, origin }));
+}

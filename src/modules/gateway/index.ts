@@ -1,0 +1,13 @@
+import type { ExpandingModule } from '../../tasks/types.js';
+import { gatewaySchema, type GatewayArgs } from './args.js';
+import { checkGateway } from './check.js';
+import { expandGateway, stateFileOf } from './expand.js';
+
+export const gatewayModule: ExpandingModule<GatewayArgs> = {
+  name: 'wireguard_gateway',
+  summary: "One gateway, many customers with overlapping address spaces: per-customer WireGuard interface, table, policy rule, route and NAT (the seed article's design).",
+  schema: gatewaySchema,
+  check: checkGateway,
+  facts: (args) => ({ files: [{ path: stateFileOf(args) }] }),
+  expand: expandGateway,
+};

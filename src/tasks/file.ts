@@ -1,0 +1,152 @@
+import { createHash } from 'node:crypto';
+import { createTwoFilesPatch } from 'diff';
+import type { FileFact, HostFacts } from '../facts/types.js';
+import { shellQuote } from '../shell.js';
+import type { Change, Step, TaskModule } from './types.js';
+
+export interface FileArgs {
+  path: string;
+  state?: 'present' | 'absent';
+  content?: string;
+  mode?: string;
+  owner?: string;
+  group?: string;
+  /** Content is secret: never read back, never shown; compared by hash. */
+  secret?: boolean;
+  /** When in the apply script it is written: first (default) or after everything else. */
+  phase?: 'prepare' | 'teardown';
+}
+
+export interface DesiredFile {
+  path: string;
+  content: string;
+  mode: string;
+  owner: string;
+  group: string;
+  secret: boolean;
+}
+
+const sha256 = (text: string) => createHash('sha256').update(text, 'utf8').digest('hex');
+
+/** Shell that writes a file atomically: temporary file in the same folder, then rename. */
+export function writeFileScript(file: DesiredFile): string {
+  const path = shellQuote(file.path);
+  const tmp = shellQuote(`${file.path}.wgplay-tmp`);
+  const base64 = Buffer.from(file.content, 'utf8').toString('base64');
+  return [
+    `mkdir -p -- "$(dirname -- ${path})"`,
+    `(umask 077; printf '%s' ${shellQuote(base64)} | base64 -d > ${tmp})`,
+    `chown ${shellQuote(`${file.owner}:${file.group}`)} ${tmp}`,
+    `chmod ${shellQuote(file.mode)} ${tmp}`,
+    `mv -f -- ${tmp} ${path}`,
+  ].join('\n');
+}
+
+/** The changes that make `fact` match `desired` (shared by every task that writes a file). */
+export function planFileContent(desired: DesiredFile, fact: FileFact | undefined, phase: Step['phase'] = 'prepare'): Change[] {
+  const exists = fact?.exists ?? false;
+  const contentDiffers = !exists || fact?.sha256 !== sha256(desired.content);
+  const metaDiffers =
+    exists && (fact?.mode !== desired.mode || fact?.owner !== desired.owner || fact?.group !== desired.group);
+  if (!contentDiffers && !metaDiffers) return [];
+
+  let diff: string;
+  if (desired.secret) {
+    diff = exists ? `~ ${desired.path}: secret content changed (not shown)` : `+ ${desired.path}: secret content (not shown)`;
+  } else if (contentDiffers) {
+    const before = exists ? fact?.content ?? '' : '';
+    diff = createTwoFilesPatch(
+      exists ? desired.path : '/dev/null',
+      desired.path,
+      before,
+      desired.content,
+      undefined,
+      undefined,
+      { context: 3 },
+    ).replace(/^=+\n/, '');
+  } else {
+    diff = '';
+  }
+  if (metaDiffers) {
+    const was = `${fact?.mode} ${fact?.owner}:${fact?.group}`;
+    diff += `${diff ? '\n' : ''}~ ${desired.path}: mode/owner ${was} -> ${desired.mode} ${desired.owner}:${desired.group}`;
+  }
+  const script = contentDiffers
+    ? writeFileScript(desired)
+    : [
+        `chown ${shellQuote(`${desired.owner}:${desired.group}`)} ${shellQuote(desired.path)}`,
+        `chmod ${shellQuote(desired.mode)} ${shellQuote(desired.path)}`,
+      ].join('\n');
+  return [
+    {
+      resource: `file ${desired.path}`,
+      action: exists ? 'update' : 'create',
+      diff,
+      steps: [{ kind: 'shell', phase, script }],
+    },
+  ];
+}
+
+export function planFileAbsent(path: string, fact: FileFact | undefined, phase: Step['phase'] = 'teardown'): Change[] {
+  if (!fact?.exists) return [];
+  return [
+    {
+      resource: `file ${path}`,
+      action: 'delete',
+      diff: `- ${path}`,
+      steps: [{ kind: 'shell', phase, script: `rm -f -- ${shellQuote(path)}` }],
+    },
+  ];
+}
+
+export const fileTask: TaskModule<FileArgs> = {
+  name: 'file',
+  summary: 'A file with the given content, mode and owner, written atomically (or absent).',
+  schema: {
+    type: 'object',
+    required: ['path'],
+    additionalProperties: false,
+    properties: {
+      path: { type: 'string', pattern: '^/[^\\u0000]*$', description: 'absolute path' },
+      state: { enum: ['present', 'absent'] },
+      content: { type: 'string' },
+      mode: { type: 'string', pattern: '^0?[0-7]{3,4}$' },
+      owner: { type: 'string', pattern: '^[a-z_][a-z0-9_-]*$' },
+      group: { type: 'string', pattern: '^[a-z_][a-z0-9_-]*$' },
+      secret: { type: 'boolean' },
+      phase: { enum: ['prepare', 'teardown'] },
+    },
+  },
+  check(args) {
+    if ((args.state ?? 'present') === 'present' && args.content === undefined) {
+      return [{ path: '/content', message: 'content is required when state is present' }];
+    }
+    if (args.path.endsWith('/')) return [{ path: '/path', message: 'path must name a file, not a folder' }];
+    return [];
+  },
+  facts(args) {
+    return { files: [{ path: args.path, secret: args.secret }] };
+  },
+  plan(args, facts: HostFacts) {
+    const fact = facts.files[args.path];
+    const phase = args.phase ?? 'prepare';
+    if ((args.state ?? 'present') === 'absent') return planFileAbsent(args.path, fact, phase);
+    return planFileContent(
+      {
+        path: args.path,
+        content: args.content ?? '',
+        mode: normalizeMode(args.mode ?? '0644'),
+        owner: args.owner ?? 'root',
+        group: args.group ?? args.owner ?? 'root',
+        secret: args.secret ?? false,
+      },
+      fact,
+      phase,
+    );
+  },
+};
+
+/** "600" -> "0600", the form the fact script reports. */
+export function normalizeMode(mode: string): string {
+  return mode.padStart(4, '0');
+}

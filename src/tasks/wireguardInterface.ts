@@ -1,0 +1,357 @@
+import type { HostFacts, WgInterfaceFact, WgPeerFact } from '../facts/types.js';
+import { shellQuote } from '../shell.js';
+import { planFileAbsent, planFileContent } from './file.js';
+import { ipStep, tableSchema } from './ipRule.js';
+import { familyOf, interfaceNameProblem, isCidrOrAddress, isWireguardKey, normalizePrefix, withPrefix } from './netaddr.js';
+import type { ArgumentProblem, Change, Step, TaskModule } from './types.js';
+
+export interface WireguardPeerArgs {
+  public_key: string;
+  allowed_ips: string[];
+  endpoint?: string;
+  persistent_keepalive?: number;
+}
+
+export interface WireguardInterfaceArgs {
+  name: string;
+  state?: 'present' | 'absent';
+  /** Addresses with or without prefix length: "10.200.200.1" means /32. */
+  addresses?: string[];
+  listen_port?: number;
+  /** Where the private key lives on the host (default /etc/wireguard/NAME.key). */
+  private_key_file?: string;
+  /** Generate the key on the host when the file is missing (default true). Never leaves the host. */
+  generate_key?: boolean;
+  /** Routing table for the peers' allowed IPs (wg-quick's Table); omitted = no routes. */
+  table?: string | number;
+  mtu?: number;
+  peers?: WireguardPeerArgs[];
+  /** wg-quick hooks written to the config file for the next boot; live state is converged by tasks. */
+  pre_up?: string[];
+  post_up?: string[];
+  pre_down?: string[];
+  post_down?: string[];
+}
+
+export const keyFileOf = (args: Pick<WireguardInterfaceArgs, 'name' | 'private_key_file'>) =>
+  args.private_key_file ?? `/etc/wireguard/${args.name}.key`;
+export const configFileOf = (name: string) => `/etc/wireguard/${name}.conf`;
+
+const addressesOf = (args: WireguardInterfaceArgs) => (args.addresses ?? []).map(withPrefix);
+const sortedIps = (ips: string[]) => ips.map(withPrefix).sort().join(',');
+
+/** The wg-quick file that brings the same interface back after a reboot (no secret inside). */
+export function renderWgQuickConfig(args: WireguardInterfaceArgs): string {
+  const lines = ['# Managed by wgplay: edits here are overwritten on the next apply.', '[Interface]'];
+  for (const address of addressesOf(args)) lines.push(`Address = ${address}`);
+  if (args.listen_port !== undefined) lines.push(`ListenPort = ${args.listen_port}`);
+  lines.push(`Table = ${args.table ?? 'off'}`);
+  if (args.mtu !== undefined) lines.push(`MTU = ${args.mtu}`);
+  for (const hook of args.pre_up ?? []) lines.push(`PreUp = ${hook}`);
+  // The private key stays in its own 0600 file; this file can be shown in diffs.
+  lines.push(`PostUp = wg set %i private-key ${keyFileOf(args)}`);
+  for (const hook of args.post_up ?? []) lines.push(`PostUp = ${hook}`);
+  for (const hook of args.pre_down ?? []) lines.push(`PreDown = ${hook}`);
+  for (const hook of args.post_down ?? []) lines.push(`PostDown = ${hook}`);
+  for (const peer of args.peers ?? []) {
+    lines.push('', '[Peer]', `PublicKey = ${peer.public_key}`, `AllowedIPs = ${peer.allowed_ips.map(withPrefix).join(', ')}`);
+    if (peer.endpoint) lines.push(`Endpoint = ${peer.endpoint}`);
+    if (peer.persistent_keepalive) lines.push(`PersistentKeepalive = ${peer.persistent_keepalive}`);
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+function peerSettings(peer: WireguardPeerArgs): string {
+  const parts = [`allowed-ips ${shellQuote(peer.allowed_ips.map(withPrefix).join(','))}`];
+  if (peer.endpoint) parts.push(`endpoint ${shellQuote(peer.endpoint)}`);
+  parts.push(`persistent-keepalive ${peer.persistent_keepalive ?? 0}`);
+  return parts.join(' ');
+}
+
+function describePeer(peer: { public_key: string; allowed_ips: string[]; endpoint?: string; persistent_keepalive?: number }): string {
+  return [
+    `peer ${peer.public_key}`,
+    `allowed-ips ${peer.allowed_ips.map(withPrefix).join(',') || '(none)'}`,
+    peer.endpoint ? `endpoint ${peer.endpoint}` : '',
+    peer.persistent_keepalive ? `keepalive ${peer.persistent_keepalive}` : '',
+  ]
+    .filter(Boolean)
+    .join(' ');
+}
+
+const livePeerAsArgs = (peer: WgPeerFact): WireguardPeerArgs => ({
+  public_key: peer.publicKey,
+  allowed_ips: peer.allowedIps,
+  endpoint: peer.endpoint,
+  persistent_keepalive: peer.persistentKeepalive,
+});
+
+function peerDiffers(want: WireguardPeerArgs, have: WgPeerFact): boolean {
+  if (sortedIps(want.allowed_ips) !== sortedIps(have.allowedIps)) return true;
+  // A peer without a configured endpoint roams: whatever endpoint it was seen at is fine.
+  if (want.endpoint && want.endpoint !== have.endpoint) return true;
+  return (want.persistent_keepalive ?? 0) !== (have.persistentKeepalive ?? 0);
+}
+
+function planPeers(args: WireguardInterfaceArgs, live: WgInterfaceFact | undefined): Change[] {
+  const name = shellQuote(args.name);
+  const changes: Change[] = [];
+  const step = (script: string): Step => ({ kind: 'shell', phase: 'links', script, order: 10 });
+  for (const peer of args.peers ?? []) {
+    const have = live?.peers.find((candidate) => candidate.publicKey === peer.public_key);
+    if (have && !peerDiffers(peer, have)) continue;
+    changes.push({
+      resource: `wireguard ${args.name} peer ${peer.public_key}`,
+      action: have ? 'update' : 'create',
+      diff: (have ? `- ${describePeer(livePeerAsArgs(have))}\n` : '') + `+ ${describePeer(peer)}`,
+      steps: [step(`wg set ${name} peer ${shellQuote(peer.public_key)} ${peerSettings(peer)}`)],
+    });
+  }
+  for (const have of live?.peers ?? []) {
+    if ((args.peers ?? []).some((peer) => peer.public_key === have.publicKey)) continue;
+    changes.push({
+      resource: `wireguard ${args.name} peer ${have.publicKey}`,
+      action: 'delete',
+      diff: `- ${describePeer(livePeerAsArgs(have))}`,
+      steps: [step(`wg set ${name} peer ${shellQuote(have.publicKey)} remove`)],
+    });
+  }
+  return changes;
+}
+
+/** Routes for the peers' allowed IPs in the interface's table, as wg-quick's Table= makes them. */
+function planTableRoutes(args: WireguardInterfaceArgs, facts: HostFacts): Change[] {
+  if (args.table === undefined || args.table === 'off') return [];
+  const table = String(args.table);
+  const wanted = new Set((args.peers ?? []).flatMap((peer) => peer.allowed_ips.map(normalizePrefix)));
+  const have = facts.routes.filter((route) => route.dev === args.name && route.table === table);
+  const changes: Change[] = [];
+  for (const destination of wanted) {
+    if (have.some((route) => normalizePrefix(route.dst) === destination)) continue;
+    changes.push({
+      resource: `ip route ${destination} dev ${args.name} table ${table}`,
+      action: 'create',
+      diff: `+ ip route ${destination} dev ${args.name} table ${table}`,
+      steps: [ipStep(familyOf(destination), `route replace ${destination} dev ${args.name} table ${table}`)],
+    });
+  }
+  for (const route of have) {
+    if (wanted.has(normalizePrefix(route.dst))) continue;
+    changes.push({
+      resource: `ip route ${route.dst} dev ${args.name} table ${table}`,
+      action: 'delete',
+      diff: `- ip route ${route.dst} dev ${args.name} table ${table}`,
+      steps: [ipStep(route.family, `route del ${route.dst} dev ${args.name} table ${table}`)],
+    });
+  }
+  return changes;
+}
+
+function planLink(args: WireguardInterfaceArgs, facts: HostFacts): Change[] {
+  const name = shellQuote(args.name);
+  const keyFile = shellQuote(keyFileOf(args));
+  const live = facts.wg[args.name];
+  const link = facts.links.find((candidate) => candidate.name === args.name);
+  if (link && !live) {
+    throw new Error(`a network interface named ${args.name} exists but is not a WireGuard interface; wgplay will not replace it`);
+  }
+  const keyFact = facts.files[keyFileOf(args)];
+  const changes: Change[] = [];
+  const linkStep = (script: string, order = 0): Step => ({ kind: 'shell', phase: 'links', script, order });
+
+  if (!live) {
+    const port = args.listen_port !== undefined ? ` listen-port ${args.listen_port}` : '';
+    // The kernel module when there is one, wireguard-go otherwise (as wg-quick does).
+    // The port is set right as the interface starts: wireguard-go binds a random port first.
+    const create = [
+      `if ! ip link add dev ${name} type wireguard 2>/dev/null; then`,
+      `  wireguard-go ${name} </dev/null >/dev/null 2>&1`,
+      'fi',
+      `wg set ${name}${port} private-key ${keyFile}`,
+    ].join('\n');
+    changes.push({
+      resource: `wireguard interface ${args.name}`,
+      action: 'create',
+      diff: `+ wireguard interface ${args.name}${port}`,
+      steps: [linkStep(create)],
+    });
+  } else {
+    if (args.listen_port !== undefined && live.listenPort !== args.listen_port) {
+      changes.push({
+        resource: `wireguard interface ${args.name} listen-port`,
+        action: 'update',
+        diff: `- ${args.name} listen-port ${live.listenPort}\n+ ${args.name} listen-port ${args.listen_port}`,
+        steps: [linkStep(`wg set ${name} listen-port ${args.listen_port}`, 5)],
+      });
+    }
+    const keyWillChange = !keyFact?.exists || keyFact.wgPublicKey !== live.publicKey;
+    if (keyWillChange) {
+      changes.push({
+        resource: `wireguard interface ${args.name} private key`,
+        action: 'update',
+        diff: `~ ${args.name} private key from ${keyFileOf(args)} (public key ${live.publicKey ?? '(none)'} -> ${keyFact?.wgPublicKey ?? 'newly generated'})`,
+        steps: [linkStep(`wg set ${name} private-key ${keyFile}`, 5)],
+      });
+    }
+  }
+
+  // Addresses and link state, converged without taking the interface down.
+  const wantAddresses = addressesOf(args);
+  const haveAddresses = facts.addresses
+    .filter((address) => address.dev === args.name)
+    .map((address) => `${address.local}/${address.prefixlen}`);
+  for (const address of wantAddresses) {
+    if (haveAddresses.includes(address)) continue;
+    changes.push({
+      resource: `address ${address} on ${args.name}`,
+      action: 'create',
+      diff: `+ address ${address} dev ${args.name}`,
+      steps: [linkStep(`ip address add ${shellQuote(address)} dev ${name}`, 20)],
+    });
+  }
+  for (const address of haveAddresses) {
+    if (wantAddresses.includes(address) || address.startsWith('fe80:')) continue;
+    changes.push({
+      resource: `address ${address} on ${args.name}`,
+      action: 'delete',
+      diff: `- address ${address} dev ${args.name}`,
+      steps: [linkStep(`ip address del ${shellQuote(address)} dev ${name}`, 20)],
+    });
+  }
+  const mtuDiffers = args.mtu !== undefined && link?.mtu !== args.mtu;
+  if (!link?.up || mtuDiffers) {
+    const mtu = args.mtu !== undefined ? ` mtu ${args.mtu}` : '';
+    changes.push({
+      resource: `link ${args.name}`,
+      action: link ? 'update' : 'create',
+      diff: `+ link ${args.name} up${mtu}`,
+      steps: [linkStep(`ip link set dev ${name}${mtu} up`, 30)],
+    });
+  }
+  return changes;
+}
+
+export const wireguardInterfaceTask: TaskModule<WireguardInterfaceArgs> = {
+  name: 'wireguard_interface',
+  summary: 'A live WireGuard interface (kernel or wireguard-go) with its key, port, addresses and peers, plus its wg-quick file.',
+  schema: {
+    type: 'object',
+    required: ['name'],
+    additionalProperties: false,
+    properties: {
+      name: { type: 'string' },
+      state: { enum: ['present', 'absent'] },
+      addresses: { type: 'array', items: { type: 'string' } },
+      listen_port: { type: 'integer', minimum: 1, maximum: 65535 },
+      private_key_file: { type: 'string', pattern: '^/[A-Za-z0-9_./-]+$' },
+      generate_key: { type: 'boolean' },
+      table: { anyOf: [tableSchema, { const: 'off' }] },
+      mtu: { type: 'integer', minimum: 1280, maximum: 9000 },
+      peers: {
+        type: 'array',
+        items: {
+          type: 'object',
+          required: ['public_key', 'allowed_ips'],
+          additionalProperties: false,
+          properties: {
+            public_key: { type: 'string' },
+            allowed_ips: { type: 'array', items: { type: 'string' } },
+            endpoint: { type: 'string' },
+            persistent_keepalive: { type: 'integer', minimum: 0, maximum: 65535 },
+          },
+        },
+      },
+      pre_up: { type: 'array', items: { type: 'string' } },
+      post_up: { type: 'array', items: { type: 'string' } },
+      pre_down: { type: 'array', items: { type: 'string' } },
+      post_down: { type: 'array', items: { type: 'string' } },
+    },
+  },
+  check(args) {
+    const problems: ArgumentProblem[] = [];
+    const nameProblem = interfaceNameProblem(args.name);
+    if (nameProblem) problems.push({ path: '/name', message: nameProblem });
+    (args.addresses ?? []).forEach((address, index) => {
+      if (!isCidrOrAddress(address)) problems.push({ path: `/addresses/${index}`, message: `"${address}" is not an IP address or prefix` });
+    });
+    const seenKeys = new Set<string>();
+    (args.peers ?? []).forEach((peer, index) => {
+      if (!isWireguardKey(peer.public_key)) {
+        problems.push({ path: `/peers/${index}/public_key`, message: 'not a WireGuard public key (44 characters of base64, ending in "=")' });
+      } else if (seenKeys.has(peer.public_key)) {
+        problems.push({ path: `/peers/${index}/public_key`, message: 'the same peer is listed twice' });
+      }
+      seenKeys.add(peer.public_key);
+      peer.allowed_ips.forEach((ip, ipIndex) => {
+        if (!isCidrOrAddress(ip)) problems.push({ path: `/peers/${index}/allowed_ips/${ipIndex}`, message: `"${ip}" is not an IP address or prefix` });
+      });
+      if (peer.endpoint !== undefined && !/^([A-Za-z0-9.-]+|\[[0-9a-fA-F:]+\]):\d{1,5}$/.test(peer.endpoint)) {
+        problems.push({ path: `/peers/${index}/endpoint`, message: `"${peer.endpoint}" is not host:port` });
+      }
+    });
+    for (const field of ['pre_up', 'post_up', 'pre_down', 'post_down'] as const) {
+      (args[field] ?? []).forEach((hook, index) => {
+        if (/[\n\r]/.test(hook)) problems.push({ path: `/${field}/${index}`, message: 'a hook must be one line' });
+      });
+    }
+    return problems;
+  },
+  facts(args) {
+    return { files: [{ path: keyFileOf(args), wgKey: true }, { path: configFileOf(args.name) }] };
+  },
+  plan(args, facts) {
+    const keyFile = keyFileOf(args);
+    if ((args.state ?? 'present') === 'absent') {
+      const changes: Change[] = [];
+      if (facts.wg[args.name]) {
+        changes.push({
+          resource: `wireguard interface ${args.name}`,
+          action: 'delete',
+          diff: `- wireguard interface ${args.name}`,
+          // Deleting the device also ends a wireguard-go process serving it.
+          steps: [{ kind: 'shell', phase: 'teardown', script: `ip link del dev ${shellQuote(args.name)}` }],
+        });
+      }
+      changes.push(...planFileAbsent(configFileOf(args.name), facts.files[configFileOf(args.name)]));
+      changes.push(...planFileAbsent(keyFile, facts.files[keyFile]));
+      return changes;
+    }
+
+    const changes: Change[] = [];
+    const keyFact = facts.files[keyFile];
+    if (!keyFact?.exists) {
+      if (args.generate_key === false) {
+        throw new Error(`private key file ${keyFile} does not exist and generate_key is false`);
+      }
+      changes.push({
+        resource: `wireguard private key ${keyFile}`,
+        action: 'create',
+        diff: `+ ${keyFile} (private key generated on the host, mode 0600; never leaves it)`,
+        steps: [
+          {
+            kind: 'shell',
+            phase: 'prepare',
+            script: `mkdir -p -m 0700 -- "$(dirname -- ${shellQuote(keyFile)})"\n(umask 077; wg genkey > ${shellQuote(keyFile + '.wgplay-tmp')} && mv -f -- ${shellQuote(keyFile + '.wgplay-tmp')} ${shellQuote(keyFile)})`,
+          },
+        ],
+      });
+    } else if (keyFact.mode !== '0600' && keyFact.mode !== '0400') {
+      changes.push({
+        resource: `wireguard private key ${keyFile}`,
+        action: 'update',
+        diff: `~ ${keyFile}: mode ${keyFact.mode} -> 0600`,
+        steps: [{ kind: 'shell', phase: 'prepare', script: `chmod 0600 ${shellQuote(keyFile)}` }],
+      });
+    }
+    changes.push(...planLink(args, facts));
+    changes.push(...planPeers(args, facts.wg[args.name]));
+    changes.push(...planTableRoutes(args, facts));
+    changes.push(
+      ...planFileContent(
+        { path: configFileOf(args.name), content: renderWgQuickConfig(args), mode: '0600', owner: 'root', group: 'root', secret: false },
+        facts.files[configFileOf(args.name)],
+      ),
+    );
+    return changes;
+  },
+};
