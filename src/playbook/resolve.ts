@@ -1,0 +1,184 @@
+/**
+ * Per-host templating and argument validation of a loaded playbook. Everything that can
+ * be wrong with the input is found here, before any host is contacted, and reported in
+ * ONE WgplayError.
+ */
+import { WgplayError, type Problem } from '../errors.js';
+import { findModule, findTask } from '../tasks/registry.js';
+import type { TaskInvocation } from '../tasks/types.js';
+import { loadPlaybook } from './load.js';
+import { FAILED, Scope, SourceMap, locate, pointerToPath, renderNode, toNode, type VarDef } from './template.js';
+import type { HostVars, Play, Playbook, PlaybookTask, SelectHosts } from './types.js';
+import { validateArgs } from './validate.js';
+
+/**
+ * For every play, every host its pattern selects: the play's tasks, templated for that
+ * host and validated, in order. Hosts appear in the order plays first select them.
+ * Expanding modules are returned as they are (the engine expands them).
+ */
+export function resolvePlaybook(playbook: Playbook, hosts: HostVars[], selectHosts: SelectHosts): Map<string, TaskInvocation[]> {
+  const byName = new Map(hosts.map((h) => [h.name, h]));
+  const groups = groupsVariable(hosts);
+  const result = new Map<string, TaskInvocation[]>();
+  const problems: Problem[] = [];
+
+  for (const play of playbook.plays) {
+    const label = `play "${play.name}"`;
+    let selected: string[];
+    try {
+      selected = selectHosts(play.hosts);
+    } catch (error) {
+      if (!(error instanceof WgplayError)) throw error;
+      for (const p of error.problems) problems.push({ where: play.hostsWhere, message: `${label}: ${p.message}` });
+      continue;
+    }
+    if (selected.length === 0) {
+      problems.push({ where: play.hostsWhere, message: `${label}: hosts pattern "${play.hosts}" matches no hosts` });
+      continue;
+    }
+
+    // Problems of this play: where+message -> hosts that have it.
+    const found = new Map<string, { problem: Problem; hosts: string[] }>();
+    const targets: string[] = [];
+    for (const hostName of [...new Set(selected)]) {
+      const host = byName.get(hostName);
+      if (!host) {
+        problems.push({ where: play.hostsWhere, message: `${label}: hosts pattern "${play.hosts}" selected "${hostName}", which is not in the inventory` });
+        continue;
+      }
+      targets.push(hostName);
+      const hostProblems: Problem[] = [];
+      const invocations = resolveForHost(play, host, groups, hostProblems);
+      const list = result.get(hostName) ?? [];
+      list.push(...invocations);
+      result.set(hostName, list);
+      for (const p of hostProblems) {
+        const id = `${p.where}\0${p.message}`;
+        const entry = found.get(id);
+        if (entry) {
+          if (!entry.hosts.includes(hostName)) entry.hosts.push(hostName);
+        } else {
+          found.set(id, { problem: p, hosts: [hostName] });
+        }
+      }
+    }
+    for (const { problem, hosts: on } of sortByPosition([...found.values()])) {
+      const mentionsHost = on.length === 1 && `${problem.where} ${problem.message}`.includes(`host ${on[0]}`);
+      const suffix = on.length === targets.length || mentionsHost ? '' : ` (on host${on.length === 1 ? '' : 's'} ${on.join(', ')})`;
+      problems.push({ where: problem.where, message: problem.message + suffix });
+    }
+  }
+
+  const unique = new Map<string, Problem>();
+  for (const p of problems) unique.set(`${p.where}\0${p.message}`, p);
+  if (unique.size > 0) throw new WgplayError([...unique.values()]);
+  return result;
+}
+
+/** In file order (line, then column); places that are not "file:line:col" keep theirs, last. */
+function sortByPosition<T extends { problem: Problem }>(items: T[]): T[] {
+  const key = (where: string): [number, number] => {
+    const m = /:(\d+):(\d+)$/.exec(where);
+    return m ? [Number(m[1]), Number(m[2])] : [Infinity, 0];
+  };
+  return items
+    .map((item, index) => ({ item, index, at: key(item.problem.where) }))
+    .sort((a, b) => a.at[0] - b.at[0] || a.at[1] - b.at[1] || a.index - b.index)
+    .map((x) => x.item);
+}
+
+/** loadPlaybook + resolvePlaybook. */
+export function validatePlaybookFile(path: string, hosts: HostVars[], selectHosts: SelectHosts): Map<string, TaskInvocation[]> {
+  return resolvePlaybook(loadPlaybook(path), hosts, selectHosts);
+}
+
+/** `groups`: every group name (and "all") -> its host names, in inventory order. */
+function groupsVariable(hosts: HostVars[]): Record<string, string[]> {
+  const groups: Record<string, string[]> = { all: hosts.map((h) => h.name) };
+  for (const host of hosts) {
+    for (const group of host.groups ?? []) {
+      if (group === 'all') continue;
+      (groups[group] ??= []).push(host.name);
+    }
+  }
+  return groups;
+}
+
+function scopeFor(play: Play, host: HostVars, groups: Record<string, string[]>, problems: Problem[]): Scope {
+  const defs = new Map<string, VarDef>();
+  let order = 0;
+  for (const [name, value] of Object.entries(host.vars)) {
+    defs.set(name, {
+      node: toNode(value, `host ${host.name}`),
+      origin: { kind: 'host', host: host.name },
+      label: `vars.${name}`,
+      order: order++,
+    });
+  }
+  for (const entry of play.vars) {
+    defs.set(entry.key, {
+      node: entry.value,
+      origin: { kind: 'play', play: play.name },
+      label: `play "${play.name}", vars.${entry.key}`,
+      order: order++,
+    });
+  }
+  const magic: Record<string, unknown> = {
+    inventory_hostname: host.name,
+    group_names: [...(host.groups ?? [])],
+    groups,
+  };
+  for (const [name, value] of Object.entries(magic)) {
+    defs.set(name, { node: toNode(value, `variable ${name}`), origin: { kind: 'magic' }, label: name, order: order++ });
+  }
+  return new Scope(defs, problems);
+}
+
+function resolveForHost(play: Play, host: HostVars, groups: Record<string, string[]>, problems: Problem[]): TaskInvocation[] {
+  const scope = scopeFor(play, host, groups, problems);
+  const invocations: TaskInvocation[] = [];
+  for (const task of play.tasks) {
+    const invocation = resolveTask(task, scope, problems);
+    if (invocation) invocations.push(invocation);
+  }
+  return invocations;
+}
+
+function taskLabel(task: PlaybookTask): string {
+  return task.name !== undefined ? `task "${task.name}"` : `unnamed ${task.module} task`;
+}
+
+function resolveTask(task: PlaybookTask, scope: Scope, problems: Problem[]): TaskInvocation | undefined {
+  const label = taskLabel(task);
+  let name: string = task.module;
+  let failed = false;
+  if (task.nameNode) {
+    const rendered = renderNode(task.nameNode, '', new SourceMap(), { scope, describe: () => `${label}, name` });
+    if (rendered === FAILED) failed = true;
+    else name = typeof rendered === 'string' ? rendered : JSON.stringify(rendered);
+  }
+
+  const map = new SourceMap();
+  const describe = (pointer: string): string => `${label}, ${task.module}${pointerToPath(pointer)}`;
+  const args = renderNode(task.args, '', map, { scope, describe });
+  if (args === FAILED || failed) return undefined;
+
+  const schemaOwner = findTask(task.module) ?? findModule(task.module);
+  if (!schemaOwner) {
+    problems.push({ where: task.moduleWhere, message: `${label}: module "${task.module}" is no longer registered` });
+    return undefined;
+  }
+  const issues = validateArgs(task.module, schemaOwner.schema, schemaOwner.check?.bind(schemaOwner), args);
+  for (const issue of issues) {
+    const place = locate(map, issue.pointer, issue.key);
+    const described = issue.key ? issue.pointer.slice(0, issue.pointer.lastIndexOf('/')) : issue.pointer;
+    let details = [...(issue.got !== undefined ? [`got ${issue.got}`] : []), ...place.trail].join(', ');
+    if (issue.hint !== undefined) details += `${details ? '; ' : ''}did you mean ${JSON.stringify(issue.hint)}?`;
+    problems.push({
+      where: place.where || task.origin,
+      message: `${describe(described)}: ${issue.message}${details ? ` (${details})` : ''}`,
+    });
+  }
+  if (issues.length > 0) return undefined;
+  return { name, module: task.module, args, origin: task.origin };
+}

@@ -1,0 +1,307 @@
+import { describe, expect, it } from 'vitest';
+import { WgplayError } from '../../src/errors.js';
+import { loadPlaybook, parsePlaybook, parseTemplate, resolvePlaybook, validatePlaybookFile } from '../../src/playbook/index.js';
+import type { HostVars } from '../../src/playbook/index.js';
+import { registerModule, registerTask } from '../../src/tasks/registry.js';
+import type { ArgumentProblem } from '../../src/tasks/types.js';
+
+const F = 'fixtures/playbooks';
+
+registerTask({
+  name: 'ip_rule',
+  summary: 'fake ip rule task',
+  schema: {
+    type: 'object',
+    properties: {
+      table: { type: 'integer' },
+      priority: { type: 'integer', minimum: 0 },
+      from: { type: 'string' },
+      action: { enum: ['add', 'delete'], default: 'add' },
+      comment: { type: 'string' },
+    },
+    required: ['table'],
+    additionalProperties: false,
+  },
+  check(args: { priority?: number }): ArgumentProblem[] {
+    return args.priority !== undefined && args.priority > 32767 ? [{ path: '/priority', message: 'must be at most 32767' }] : [];
+  },
+  facts: () => ({}) as never,
+  plan: () => [],
+});
+
+registerTask({
+  name: 'sysctl',
+  summary: 'fake sysctl task',
+  schema: {
+    type: 'object',
+    properties: { name: { type: 'string' }, value: { type: ['string', 'integer'] } },
+    required: ['name', 'value'],
+    additionalProperties: false,
+  },
+  facts: () => ({}) as never,
+  plan: () => [],
+});
+
+registerModule({
+  name: 'wg_gateway',
+  summary: 'fake expanding module',
+  schema: {
+    type: 'object',
+    properties: {
+      customers: {
+        type: 'array',
+        items: {
+          type: 'object',
+          properties: { name: { type: 'string' }, listen_port: { type: 'integer' } },
+          required: ['name', 'listen_port'],
+          additionalProperties: false,
+        },
+      },
+    },
+    required: ['customers'],
+    additionalProperties: false,
+  },
+  check(args: { customers: { name: string }[] }): ArgumentProblem[] {
+    const seen = new Set<string>();
+    const problems: ArgumentProblem[] = [];
+    args.customers.forEach((c, i) => {
+      if (seen.has(c.name)) problems.push({ path: `/customers/${i}/name`, message: `duplicate customer name "${c.name}"` });
+      seen.add(c.name);
+    });
+    return problems;
+  },
+  expand: () => [],
+});
+
+registerTask({
+  name: 'wg_key',
+  summary: 'fake task with a secret argument',
+  schema: {
+    type: 'object',
+    properties: { private_key: { type: 'string', pattern: '^[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]=$' } },
+    additionalProperties: false,
+  },
+  facts: () => ({}) as never,
+  plan: () => [],
+});
+
+const HOSTS: HostVars[] = [
+  { name: 'gw1', vars: { wg_private_key: 'supersecret', priority: 100, region: 'host-region', customers: [{ name: 'acme', listen_port: 51820 }] }, groups: ['gateways'] },
+  { name: 'gw2', vars: { priority: 'abc', region: 'host-region', customers: [] }, groups: ['gateways'] },
+  { name: 'db1', vars: {}, groups: ['databases'] },
+];
+
+function select(pattern: string): string[] {
+  if (pattern === 'all') return HOSTS.map((h) => h.name);
+  if (pattern === 'gateways') return ['gw1', 'gw2'];
+  if (pattern === 'gw1') return ['gw1'];
+  if (pattern.endsWith('*')) return HOSTS.map((h) => h.name).filter((n) => n.startsWith(pattern.slice(0, -1)));
+  throw new WgplayError(`unknown host or group "${pattern}"`);
+}
+
+function problemsOf(fn: () => unknown): string[] {
+  try {
+    fn();
+  } catch (error) {
+    if (error instanceof WgplayError) return error.problems.map((p) => `${p.where}: ${p.message}`);
+    throw error;
+  }
+  throw new Error('expected a WgplayError');
+}
+
+
+const load = (name: string) => () => loadPlaybook(`${F}/${name}.yaml`);
+const validate = (name: string) => () => validatePlaybookFile(`${F}/${name}.yaml`, HOSTS, select);
+
+describe('loadPlaybook', () => {
+  it('reports malformed YAML with file:line:col and the offending line', () => {
+    expect(problemsOf(load('malformed-indent'))).toEqual([
+      'fixtures/playbooks/malformed-indent.yaml:7:1: invalid YAML: All mapping items must start at the same column\n' +
+        '           priority: 100\n' +
+        '    ^',
+    ]);
+    expect(problemsOf(load('malformed'))).toEqual([
+      'fixtures/playbooks/malformed.yaml:6:1: invalid YAML: Flow map in block collection must be sufficiently indented and end with a }',
+    ]);
+  });
+
+  it('reports every structural problem: unknown keys, unknown modules, two or no modules', () => {
+    expect(problemsOf(load('structure'))).toEqual([
+      'fixtures/playbooks/structure.yaml:3:3: play "structure": unknown key "task" (did you mean "tasks"?); a play has: name, hosts, vars, tasks',
+      'fixtures/playbooks/structure.yaml:1:3: play "structure": missing "tasks" (a list of tasks)',
+      'fixtures/playbooks/structure.yaml:9:7: task "ansible habit": "when" is not supported: a wgplay task has a "name" and exactly one module',
+      'fixtures/playbooks/structure.yaml:11:7: task "typo": unknown module "ip_rul" (did you mean "ip_rule"?); known modules: ip_rule, sysctl, wg_gateway, wg_key',
+      'fixtures/playbooks/structure.yaml:13:7: task "two at once" has 2 modules, "ip_rule" and "sysctl": a task runs exactly one module; split it into 2 tasks',
+      'fixtures/playbooks/structure.yaml:16:7: task "nothing to do" names no module; a task needs exactly one of: ip_rule, sysctl, wg_gateway, wg_key',
+    ]);
+  });
+
+  it('rejects template syntax beyond {{ var.path }} at load time', () => {
+    expect(problemsOf(load('bad-template'))).toEqual([
+      'fixtures/playbooks/bad-template.yaml:4:8: play "syntax", vars.x: unsupported template "{{ y | default(1) }}": filters are not supported',
+      'fixtures/playbooks/bad-template.yaml:8:16: task "expression": unsupported template "{{ 40 + 1 }}": only a variable name with an optional .field / .0 / [0] path is allowed (no filters, expressions or code)',
+      'fixtures/playbooks/bad-template.yaml:9:18: task "expression": unclosed "{{" in "{{ unclosed": a template is written {{ variable }}',
+    ]);
+  });
+
+  it('reports a missing file', () => {
+    expect(problemsOf(load('nope'))).toEqual(['fixtures/playbooks/nope.yaml: cannot read playbook: no such file']);
+  });
+
+  it('keeps positions of plays, tasks and arguments', () => {
+    const playbook = loadPlaybook(`${F}/templating.yaml`);
+    expect(playbook.plays).toHaveLength(1);
+    const play = playbook.plays[0]!;
+    expect(play).toMatchObject({ name: 'templating', hosts: 'gateways', hostsWhere: `${F}/templating.yaml:2:10` });
+    expect(play.vars.map((v) => v.key)).toEqual(['table', 'rule_from', 'lan', 'region']);
+    expect(play.tasks.map((t) => [t.module, t.origin])).toEqual([
+      ['ip_rule', `${F}/templating.yaml:11:7`],
+      ['wg_gateway', `${F}/templating.yaml:17:7`],
+    ]);
+  });
+});
+
+describe('resolvePlaybook: argument validation', () => {
+  it('points at the argument itself, with human messages', () => {
+    expect(problemsOf(validate('bad-args'))).toEqual([
+      'fixtures/playbooks/bad-args.yaml:7:19: task "ensure rule", ip_rule.priority: must be integer (got "abc")',
+      'fixtures/playbooks/bad-args.yaml:8:9: task "ensure rule", ip_rule: additional property "prio" is not allowed (did you mean "priority"?)',
+      'fixtures/playbooks/bad-args.yaml:9:17: task "ensure rule", ip_rule.action: must be one of "add", "delete" (got "ad"; did you mean "add"?)',
+      'fixtures/playbooks/bad-args.yaml:11:7: task "missing table", ip_rule: missing required argument "table"',
+      'fixtures/playbooks/bad-args.yaml:16:19: task "too high", ip_rule.priority: must be at most 32767 (got 40000)',
+    ]);
+  });
+
+  it('points at the template and names the variable a bad value came from', () => {
+    expect(problemsOf(validate('template-types'))).toEqual([
+      'fixtures/playbooks/template-types.yaml:13:19: task "ensure rule", ip_rule.priority: must be integer (got "abc", from variable "priority" of host gw2)',
+      'fixtures/playbooks/template-types.yaml:16:20: task "gateway", wg_gateway.customers[1].listen_port: must be integer (got "51821", from variable "customers" at fixtures/playbooks/template-types.yaml:8:22)',
+    ]);
+  });
+
+  it('maps check() problems to positions, through templates into the variable definition', () => {
+    expect(problemsOf(validate('check'))).toEqual([
+      'fixtures/playbooks/check.yaml:12:20: task "gateway", wg_gateway.customers[1].name: duplicate customer name "acme" (got "acme", from variable "customers" at fixtures/playbooks/check.yaml:7:15)',
+      'fixtures/playbooks/check.yaml:17:21: task "literal", wg_gateway.customers[1].name: duplicate customer name "globex" (got "globex")',
+    ]);
+  });
+
+  it('never shows a secret value', () => {
+    const problems = problemsOf(validate('secret'));
+    expect(problems).toEqual([
+      'fixtures/playbooks/secret.yaml:6:22: task "key", wg_key.private_key: must match the pattern ^[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]=$ (got a string of 11 characters, not shown, from variable "wg_private_key" of host gw1)',
+    ]);
+    expect(problems.join('\n')).not.toContain('supersecret');
+  });
+});
+
+describe('resolvePlaybook: templating', () => {
+  it('gives native values to whole templates, strings to interpolations; play vars beat host vars', () => {
+    const hosts = [HOSTS[0]!, { ...HOSTS[1]!, vars: { ...HOSTS[1]!.vars, priority: 200 } }];
+    const result = resolvePlaybook(loadPlaybook(`${F}/templating.yaml`), hosts, select);
+    expect([...result.keys()]).toEqual(['gw1', 'gw2']);
+    expect(result.get('gw1')).toEqual([
+      {
+        name: 'rule for gw1 in play-region',
+        module: 'ip_rule',
+        // action: the schema's default, filled in by ajv.
+        args: { table: 41, priority: 100, from: '10.200.200.0/24', comment: 'port 51821 / 51820 table 41', action: 'add' },
+        origin: `${F}/templating.yaml:11:7`,
+      },
+      {
+        name: 'gateway',
+        module: 'wg_gateway',
+        args: { customers: [{ name: 'acme', listen_port: 51820 }] },
+        origin: `${F}/templating.yaml:17:7`,
+      },
+    ]);
+    expect(result.get('gw2')![0]).toMatchObject({ name: 'rule for gw2 in play-region', args: { priority: 200 } });
+    expect(result.get('gw2')![1]).toMatchObject({ args: { customers: [] } });
+    // Values are fresh for every host: mutating one does not leak into another.
+    (result.get('gw1')![1]!.args as { customers: unknown[] }).customers.push('x');
+    expect(result.get('gw2')![1]!.args).toEqual({ customers: [] });
+  });
+
+  it('reports undefined variables and fields at the string, once for all hosts', () => {
+    expect(problemsOf(validate('undefined-var'))).toEqual([
+      'fixtures/playbooks/undefined-var.yaml:10:16: task "ensure rule", ip_rule.table: undefined variable "tabel" (did you mean "table"?)',
+      'fixtures/playbooks/undefined-var.yaml:11:18: task "ensure rule", ip_rule.comment: "lan" has no field "prefx" (did you mean "prefix"?)',
+      'fixtures/playbooks/undefined-var.yaml:15:18: task "interpolate a mapping", ip_rule.comment: cannot interpolate a mapping into a string ("lan" is a mapping; use "{{ lan }}" alone to pass it as it is)',
+    ]);
+  });
+
+  it('says which hosts a problem is on when not all of them', () => {
+    expect(problemsOf(validate('per-host'))).toEqual([
+      'fixtures/playbooks/per-host.yaml:7:19: task "first customer", ip_rule.priority: undefined variable "priority" (on host db1)',
+      'fixtures/playbooks/per-host.yaml:8:18: task "first customer", ip_rule.comment: "customers" has no item 0 (it has 0 items) (on host gw2)',
+      'fixtures/playbooks/per-host.yaml:8:18: task "first customer", ip_rule.comment: undefined variable "customers" (on host db1)',
+    ]);
+  });
+
+  it('detects variable cycles, reported once at the definition', () => {
+    expect(problemsOf(validate('cycle'))).toEqual([
+      'fixtures/playbooks/cycle.yaml:4:8: play "cycle", vars.a: variables refer to each other in a cycle: a -> b -> a',
+      'fixtures/playbooks/cycle.yaml:6:11: play "cycle", vars.self: variable "self" refers to itself',
+    ]);
+  });
+
+  it('names the play whose hosts pattern matches nothing or is unknown', () => {
+    expect(problemsOf(validate('no-hosts'))).toEqual([
+      'fixtures/playbooks/no-hosts.yaml:2:10: play "nobody": hosts pattern "web*" matches no hosts',
+      'fixtures/playbooks/no-hosts.yaml:7:10: play "unknown group": unknown host or group "nosuchgroup"',
+    ]);
+  });
+
+  it('provides inventory_hostname, group_names and groups; reserves them', () => {
+    const playbook = parsePlaybook(
+      [
+        '- name: magic',
+        '  hosts: all',
+        '  tasks:',
+        '    - sysctl: { name: "{{ inventory_hostname }}", value: "{{ group_names.0 }} {{ groups.gateways.1 }}" }',
+      ].join('\n'),
+      'inline.yaml',
+    );
+    const result = resolvePlaybook(playbook, HOSTS, select);
+    expect(result.get('db1')).toEqual([
+      { name: 'sysctl', module: 'sysctl', args: { name: 'db1', value: 'databases gw2' }, origin: 'inline.yaml:4:7' },
+    ]);
+    expect(problemsOf(() => parsePlaybook('- name: p\n  hosts: all\n  vars:\n    groups: []\n  tasks: []\n', 'x.yaml'))).toEqual([
+      'x.yaml:4:5: play "p": "groups" is set by wgplay and cannot be redefined',
+    ]);
+  });
+
+  it('reports problems inside variables at their definition, host vars by host', () => {
+    const playbook = parsePlaybook(
+      [
+        '- name: p',
+        '  hosts: gateways',
+        '  vars:',
+        '    wan: "{{ wan_ip }}/32"',
+        '  tasks:',
+        '    - sysctl: { name: "{{ wan }}", value: "{{ label }}" }',
+      ].join('\n'),
+      'inline.yaml',
+    );
+    const hosts: HostVars[] = [
+      { name: 'gw1', vars: { wan_ip: '192.0.2.1', label: 'gw-{{ inventory_hostname }}' } },
+      { name: 'gw2', vars: { label: '{{ nope }}' } },
+    ];
+    expect(problemsOf(() => resolvePlaybook(playbook, hosts, select))).toEqual([
+      'inline.yaml:4:10: play "p", vars.wan: undefined variable "wan_ip" (on host gw2)',
+      'host gw2: vars.label: undefined variable "nope"',
+    ]);
+    const ok = resolvePlaybook(playbook, [hosts[0]!], () => ['gw1']);
+    expect(ok.get('gw1')![0]!.args).toEqual({ name: '192.0.2.1/32', value: 'gw-gw1' });
+  });
+
+  it('parses templates', () => {
+    expect(parseTemplate('a {{ x.y[0].z }} b {{y}}')).toEqual([
+      'a ',
+      { text: 'x.y.0.z', root: 'x', path: ['y', '0', 'z'] },
+      ' b ',
+      { text: 'y', root: 'y', path: [] },
+    ]);
+    expect(parseTemplate('{{ x() }}')).toHaveProperty('error');
+  });
+});
