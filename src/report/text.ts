@@ -1,0 +1,37 @@
+import type { HostResult } from '../engine/run.js';
+import { redact } from './redact.js';
+import { summarize } from './summary.js';
+
+const indent = (text: string, prefix: string) =>
+  text
+    .split('\n')
+    .map((line) => prefix + line)
+    .join('\n');
+
+/** The human report: per host, each task with changes and its diff; then a recap. */
+export function renderTextReport(results: HostResult[], options: { mode: 'plan' | 'apply'; diff: boolean; verbose?: boolean }): string {
+  const out: string[] = [];
+  for (const result of results) {
+    out.push(`HOST ${result.host} [${result.status}]`);
+    for (const task of result.tasks) {
+      if (task.changes.length === 0 && !task.error && !options.verbose) continue;
+      const verb = task.error ? 'failed' : task.changes.length === 0 ? 'ok' : options.mode === 'plan' || !result.applied ? 'would change' : 'changed';
+      out.push(`  ${verb}: ${task.name}${task.origin ? `  (${task.origin})` : ''}`);
+      if (task.error) out.push(indent(task.error, '      '));
+      for (const change of task.changes) {
+        out.push(`    ${change.action} ${change.resource}`);
+        if (options.diff && change.diff) out.push(indent(change.diff, '      '));
+      }
+    }
+    if (result.error) out.push(indent(`error: ${result.error}`, '  '));
+  }
+  out.push('', 'RECAP');
+  for (const result of results) {
+    const summary = summarize(result);
+    const changedLabel = options.mode === 'plan' || !result.applied ? 'to change' : 'changed';
+    out.push(
+      `  ${summary.host.padEnd(20)} ${summary.status.padEnd(12)} tasks=${summary.tasks} ${changedLabel}=${summary.changedTasks} (${summary.changes} changes)`,
+    );
+  }
+  return redact(out.join('\n')) + '\n';
+}

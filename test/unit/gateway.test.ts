@@ -1,0 +1,172 @@
+import { describe, expect, it } from 'vitest';
+import type { GatewayArgs } from '../../src/modules/gateway/args.js';
+import { allocateCustomers, renderRecord, parseRecord } from '../../src/modules/gateway/allocate.js';
+import { checkGateway } from '../../src/modules/gateway/check.js';
+import { expandGateway } from '../../src/modules/gateway/expand.js';
+import { renderCustomerConfig } from '../../src/modules/gateway/customerConfig.js';
+import { emptyFacts } from './emptyFacts.js';
+
+const KEY_A = '/TOE4TKtAqVsePRVR+5AA43HkAK5DSntkOCO7nYq5xU=';
+const KEY_B = 'fE/wdxzl0klVp/IR8UcaoGUMjqaWi3jAd7KzHKFS6Ds=';
+const KEY_C = 'jUd41n3XYa3yXBzyBvWqlLhYgRef5RiBD7jwo70U+Rw=';
+
+function seedArgs(overrides: Partial<GatewayArgs> = {}): GatewayArgs {
+  return {
+    public_interface: 'eth0',
+    public_address: '203.0.113.2',
+    ssh: { interfaces: ['eth0'] },
+    services: [{ protocol: 'tcp', port: 8080 }],
+    customers: [
+      { name: 'a', public_key: KEY_A, address: '10.0.0.1', our_address: '10.0.0.2', listen_port: 51821, table: 41, our_translated_address: '10.200.200.1', translated_address: '10.100.100.1' },
+      { name: 'b', public_key: KEY_B, address: '10.0.0.1', our_address: '10.0.0.2', listen_port: 51822, table: 42, our_translated_address: '10.200.200.2', translated_address: '10.100.100.2' },
+    ],
+    ...overrides,
+  };
+}
+
+const argsOf = (tasks: ReturnType<typeof expandGateway>, module: string) =>
+  tasks.filter((task) => task.module === module).map((task) => task.args as Record<string, unknown>);
+
+describe('wireguard_gateway expansion', () => {
+  it("produces the seed article's interfaces, rules, routes and NAT map elements", () => {
+    const tasks = expandGateway(seedArgs(), { taskName: 'gw', facts: emptyFacts() });
+    const interfaces = argsOf(tasks, 'wireguard_interface');
+    expect(interfaces.map((i) => [i.name, i.addresses, i.listen_port, i.table])).toEqual([
+      ['wg-a', ['10.200.200.1/32'], 51821, 41],
+      ['wg-b', ['10.200.200.2/32'], 51822, 42],
+    ]);
+    expect((interfaces[0]!.peers as any[])[0]).toMatchObject({ public_key: KEY_A, allowed_ips: ['10.0.0.1/32'] });
+    expect(interfaces[0]!.pre_up).toEqual(['ip rule add from 10.200.200.1 table 41 priority 100']);
+    expect(argsOf(tasks, 'ip_rule')).toEqual([
+      { from: '10.200.200.1', table: 41, priority: 100 },
+      { from: '10.200.200.2', table: 42, priority: 100 },
+    ]);
+    expect(argsOf(tasks, 'ip_route')).toEqual([
+      { to: '10.100.100.1', dev: 'wg-a' },
+      { to: '10.100.100.2', dev: 'wg-b' },
+    ]);
+    const elements = argsOf(tasks, 'nft_element').filter((e) => e.key === 'wg-a' || e.key === 51821);
+    expect(elements.map((e) => `${e.set} ${e.key}${e.value ? ` : ${e.value}` : ''} ${e.state}`)).toEqual([
+      'wg_ports 51821 present',
+      'wg_ifaces wg-a present',
+      'inbound_dnat wg-a : 10.200.200.1 present',
+      'inbound_snat wg-a : 10.100.100.1 present',
+      'outbound_dnat wg-a : 10.0.0.1 present',
+      'outbound_snat wg-a : 10.0.0.2 present',
+    ]);
+    expect(argsOf(tasks, 'sysctl')).toEqual([{ key: 'net.ipv4.ip_local_reserved_ports', value: '51820-51899', persist: true }]);
+  });
+
+  it('leaves out the NAT of the direction a customer does not use', () => {
+    const args = seedArgs();
+    args.customers[0]!.mode = 'inbound';
+    args.customers[1]!.mode = 'outbound';
+    const elements = argsOf(expandGateway(args, { taskName: 'gw' }), 'nft_element');
+    const present = elements.filter((e) => e.state === 'present').map((e) => `${e.set} ${e.key}`);
+    expect(present).toEqual(['wg_ports 51821', 'wg_ifaces wg-a', 'inbound_dnat wg-a', 'inbound_snat wg-a', 'wg_ports 51822', 'outbound_dnat wg-b', 'outbound_snat wg-b']);
+  });
+
+  it('removes exactly what the record says it made for a customer no longer listed', () => {
+    const args = seedArgs();
+    const record = renderRecord(allocateCustomers(args));
+    const withoutB = seedArgs({ customers: [args.customers[0]!] });
+    const facts = emptyFacts({ files: { '/var/lib/wgplay/gateway.json': { path: '/var/lib/wgplay/gateway.json', exists: true, content: record } } });
+    const tasks = expandGateway(withoutB, { taskName: 'gw', facts });
+    const absent = tasks.filter((task) => (task.args as any).state === 'absent' && task.name.includes('remove'));
+    expect(absent.map((task) => `${task.module} ${JSON.stringify(task.args)}`)).toEqual([
+      'wireguard_interface {"name":"wg-b","state":"absent"}',
+      'nft_element {"family":"inet","table":"wgplay_filter","set":"wg_ifaces","key":"wg-b","state":"absent"}',
+      'nft_element {"family":"inet","table":"wgplay_nat","set":"inbound_dnat","key":"wg-b","state":"absent"}',
+      'nft_element {"family":"inet","table":"wgplay_nat","set":"inbound_snat","key":"wg-b","state":"absent"}',
+      'nft_element {"family":"inet","table":"wgplay_nat","set":"outbound_dnat","key":"wg-b","state":"absent"}',
+      'nft_element {"family":"inet","table":"wgplay_nat","set":"outbound_snat","key":"wg-b","state":"absent"}',
+      'ip_rule {"from":"10.200.200.2","table":42,"priority":100,"state":"absent"}',
+      'ip_route {"to":"10.100.100.2","state":"absent"}',
+      'nft_element {"family":"inet","table":"wgplay_filter","set":"wg_ports","key":51822,"state":"absent"}',
+    ]);
+    expect(parseRecord(tasks.find((t) => t.module === 'file')!.args && (tasks.find((t) => t.module === 'file')!.args as any).content)!.customers).toHaveProperty('a');
+  });
+});
+
+describe('allocation from the pools', () => {
+  const bare = (name: string, key: string) => ({ name, public_key: key, address: '10.0.0.1', our_address: '10.0.0.2' });
+
+  it('is deterministic and takes the lowest free values', () => {
+    const args = seedArgs({ customers: [bare('x', KEY_A), bare('y', KEY_B)] });
+    const allocations = allocateCustomers(args);
+    expect(allocations.get('x')).toEqual({ interface: 'wg-x', listen_port: 51820, table: 41, our_translated_address: '10.200.200.1', translated_address: '10.100.100.1' });
+    expect(allocations.get('y')).toMatchObject({ listen_port: 51821, table: 42, our_translated_address: '10.200.200.2' });
+  });
+
+  it('never renumbers a customer when another is added before it or removed', () => {
+    const first = seedArgs({ customers: [bare('x', KEY_A), bare('y', KEY_B)] });
+    const record = JSON.parse(renderRecord(allocateCustomers(first)));
+    // x removed, z added in front: y keeps its values, z takes x's freed ones.
+    const second = seedArgs({ customers: [bare('z', KEY_C), bare('y', KEY_B)] });
+    const allocations = allocateCustomers(second, record);
+    expect(allocations.get('y')).toEqual(allocateCustomers(first).get('y'));
+    expect(allocations.get('z')).toMatchObject({ listen_port: 51820, table: 41 });
+  });
+});
+
+describe('gateway validation', () => {
+  const messages = (args: GatewayArgs) => checkGateway(args).map((p) => `${p.path}: ${p.message}`);
+
+  it('accepts the seed', () => {
+    expect(messages(seedArgs())).toEqual([]);
+  });
+
+  it('names the customer and field of every collision', () => {
+    const args = seedArgs();
+    Object.assign(args.customers[1]!, { listen_port: 51821, table: 41, our_translated_address: '10.200.200.1', public_key: KEY_A, name: 'a' });
+    expect(messages(args)).toEqual([
+      '/customers/1/name: name a is also used by customer a',
+      '/customers/1/interface: interface wg-a is also used by customer a',
+      '/customers/1/public_key: public_key /TOE4TKtAqVsePRVR+5AA43HkAK5DSntkOCO7nYq5xU= is also used by customer a',
+      '/customers/1/listen_port: listen_port 51821 is also used by customer a',
+      '/customers/1/table: table 41 is also used by customer a',
+      '/customers/1/our_translated_address: our_translated_address 10.200.200.1 is also used by customer a',
+    ]);
+  });
+
+  it('rejects long names, bad keys, addresses outside pools and overlapping pools', () => {
+    const args = seedArgs({ pools: { customer_addresses: '10.200.0.0/16' } });
+    args.customers[0]!.name = 'averyveryverylongcustomer';
+    args.customers[1]!.public_key = 'not-a-key';
+    args.customers[1]!.translated_address = '192.168.1.1';
+    expect(messages(args)).toEqual([
+      '/pools/customer_addresses: pool 10.200.0.0/16 overlaps pool our_addresses 10.200.200.0/24',
+      '/customers/0/name: interface name "wg-averyveryverylongcustomer" is longer than 15 characters (Linux\'s limit) (interface of customer averyveryverylongcustomer)',
+      '/customers/0/translated_address: 10.100.100.1 is outside pool customer_addresses 10.200.0.0/16',
+      '/customers/1/public_key: not a WireGuard public key (44 characters of base64, ending in "=")',
+      '/customers/1/translated_address: 192.168.1.1 is outside pool customer_addresses 10.200.0.0/16',
+    ]);
+  });
+
+  it('reports an exhausted pool and an unreserved ephemeral port range', () => {
+    const args = seedArgs({ pools: { listen_ports: '51821-51822', tables: '41-41' }, reserve_listen_ports: false });
+    for (const c of args.customers) {
+      delete c.table;
+    }
+    expect(messages(args)).toEqual([
+      "/pools/listen_ports: listen ports 51821-51822 lie in Linux's ephemeral range 32768-60999: another program could take one; leave reserve_listen_ports on or pick a range outside it",
+    ]);
+    args.reserve_listen_ports = true;
+    expect(messages(args)).toEqual(['/customers/1: no free table left in pool 41-41 for customer b']);
+  });
+});
+
+describe('customer configuration', () => {
+  it('hands the customer our public key, endpoint and their addresses, never a private key', () => {
+    const facts = emptyFacts({
+      files: { '/etc/wireguard/wg-a.key': { path: '/etc/wireguard/wg-a.key', exists: true, mode: '0600', wgPublicKey: KEY_C } },
+    });
+    const config = renderCustomerConfig(seedArgs(), 'a', facts);
+    expect(config).toContain(`PublicKey = ${KEY_C}`);
+    expect(config).toContain('Endpoint = 203.0.113.2:51821');
+    expect(config).toContain('Address = 10.0.0.1');
+    expect(config).toContain('AllowedIPs = 10.0.0.2');
+    expect(config).toMatch(/PrivateKey = <your private key/);
+    expect(() => renderCustomerConfig(seedArgs(), 'nobody', facts)).toThrow(/no customer named "nobody" \(customers: a, b\)/);
+  });
+});
