@@ -1,0 +1,224 @@
+import { createHash } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import type { NftTableFact } from '../../src/facts/types.js';
+import { compileApplyScript, lastPhase } from '../../src/engine/compile.js';
+import { fileTask } from '../../src/tasks/file.js';
+import { ipRouteTask } from '../../src/tasks/ipRoute.js';
+import { ipRuleTask } from '../../src/tasks/ipRule.js';
+import { nftElementTask } from '../../src/tasks/nftElement.js';
+import { nftTableTask, type NftTableArgs } from '../../src/tasks/nftTable.js';
+import { sysctlTask } from '../../src/tasks/sysctl.js';
+import { wireguardInterfaceTask, type WireguardInterfaceArgs } from '../../src/tasks/wireguardInterface.js';
+import { emptyFacts } from './emptyFacts.js';
+
+const KEY_A = '/TOE4TKtAqVsePRVR+5AA43HkAK5DSntkOCO7nYq5xU=';
+const KEY_B = 'fE/wdxzl0klVp/IR8UcaoGUMjqaWi3jAd7KzHKFS6Ds=';
+const KEY_C = 'jUd41n3XYa3yXBzyBvWqlLhYgRef5RiBD7jwo70U+Rw=';
+const steps = (changes: { steps: { kind: string; line?: string; script?: string }[] }[]) =>
+  changes.flatMap((change) => change.steps.map((step) => step.line ?? step.script));
+
+describe('ip_rule', () => {
+  const rule = { from: '10.200.200.1', table: 41, priority: 100 };
+  const live = { family: 'inet' as const, priority: 100, from: '10.200.200.1', table: '41' };
+
+  it('adds a missing rule, keeps a present one, deletes an absent one', () => {
+    expect(steps(ipRuleTask.plan(rule, emptyFacts()))).toEqual(['rule add from 10.200.200.1 table 41 priority 100']);
+    expect(ipRuleTask.plan(rule, emptyFacts({ rules: [live] }))).toEqual([]);
+    expect(steps(ipRuleTask.plan({ ...rule, state: 'absent' }, emptyFacts({ rules: [live, live] })))).toEqual([
+      'rule del from 10.200.200.1 table 41 priority 100',
+      'rule del from 10.200.200.1 table 41 priority 100',
+    ]);
+    expect(ipRuleTask.plan({ ...rule, state: 'absent' }, emptyFacts())).toEqual([]);
+  });
+
+  it('treats a rule with another table as drift', () => {
+    const diff = ipRuleTask.plan(rule, emptyFacts({ rules: [{ ...live, table: '42' }] }))[0]!.diff;
+    expect(diff).toBe('+ ip rule from 10.200.200.1 table 41 priority 100');
+  });
+
+  it('rejects malformed addresses', () => {
+    expect(ipRuleTask.check!({ from: '10.0.0.300', table: 41 })).toEqual([{ path: '/from', message: '"10.0.0.300" is not an IP address or prefix' }]);
+  });
+});
+
+describe('ip_route', () => {
+  const route = { to: '10.100.100.1', dev: 'wg-a' };
+  it('creates, keeps, moves and deletes', () => {
+    expect(steps(ipRouteTask.plan(route, emptyFacts()))).toEqual(['route replace 10.100.100.1 dev wg-a table main']);
+    const live = { family: 'inet' as const, dst: '10.100.100.1', dev: 'wg-a', table: 'main' };
+    expect(ipRouteTask.plan(route, emptyFacts({ routes: [live] }))).toEqual([]);
+    const moved = ipRouteTask.plan(route, emptyFacts({ routes: [{ ...live, dev: 'wg-b' }] }));
+    expect(moved[0]!.diff).toBe('- ip route 10.100.100.1 dev wg-b table main\n+ ip route 10.100.100.1 dev wg-a table main');
+    expect(steps(ipRouteTask.plan({ to: '10.100.100.1/32', state: 'absent' }, emptyFacts({ routes: [live] })))).toEqual([
+      'route del 10.100.100.1/32 table main',
+    ]);
+  });
+});
+
+describe('nft_element', () => {
+  const table: NftTableFact = {
+    family: 'inet',
+    name: 'wgplay_nat',
+    chains: [],
+    sets: [{ kind: 'map', name: 'inbound_dnat', keyType: 'ifname', valueType: 'ipv4_addr', flags: [], elements: [{ key: 'wg-a', value: '10.200.200.1' }] }],
+  };
+  const facts = emptyFacts({ nftTables: [table] });
+  const element = { table: 'wgplay_nat', set: 'inbound_dnat', key: 'wg-a', value: '10.200.200.1' };
+
+  it('adds, keeps, replaces a changed value and deletes', () => {
+    expect(nftElementTask.plan(element, facts)).toEqual([]);
+    expect(steps(nftElementTask.plan({ ...element, key: 'wg-b' }, facts))).toEqual(['add element inet wgplay_nat inbound_dnat { "wg-b" : 10.200.200.1 }']);
+    const changed = nftElementTask.plan({ ...element, value: '10.200.200.9' }, facts);
+    expect(steps(changed)).toEqual([
+      'delete element inet wgplay_nat inbound_dnat { "wg-a" }',
+      'add element inet wgplay_nat inbound_dnat { "wg-a" : 10.200.200.9 }',
+    ]);
+    expect(changed[0]!.diff).toBe('- inet wgplay_nat inbound_dnat wg-a : 10.200.200.1\n+ inet wgplay_nat inbound_dnat wg-a : 10.200.200.9');
+    expect(steps(nftElementTask.plan({ ...element, state: 'absent' }, facts))).toEqual(['delete element inet wgplay_nat inbound_dnat { "wg-a" }']);
+  });
+
+  it('refuses elements that would smuggle nft syntax', () => {
+    expect(nftElementTask.check!({ ...element, key: 'wg-a" } ; flush ruleset ; {' })).toHaveLength(1);
+  });
+});
+
+describe('nft_table', () => {
+  const spec: NftTableArgs = {
+    name: 'wgplay_filter',
+    sets: [{ name: 'wg_ports', type: 'inet_service' }],
+    chains: [{ name: 'input', type: 'filter', hook: 'input', priority: 0, policy: 'drop', rules: ['iif "lo" accept', 'udp dport @wg_ports accept'] }],
+  };
+  const live: NftTableFact = {
+    family: 'inet',
+    name: 'wgplay_filter',
+    sets: [{ kind: 'set', name: 'wg_ports', keyType: 'inet_service', flags: [], elements: [{ key: '51821' }] }],
+    chains: [{ name: 'input', type: 'filter', hook: 'input', priority: 0, policy: 'drop', rules: ['iif "lo" accept', 'udp dport @wg_ports accept'] }],
+  };
+
+  it('creates the table in one transaction and leaves a matching one alone', () => {
+    const created = nftTableTask.plan(spec, emptyFacts());
+    expect(created).toHaveLength(1);
+    expect(created[0]!.steps[0]).toMatchObject({ kind: 'nft', phase: 'firewall' });
+    expect(steps(created)[0]).toContain('add table inet wgplay_filter\ndelete table inet wgplay_filter\ntable inet wgplay_filter {');
+    expect(nftTableTask.plan(spec, emptyFacts({ nftTables: [live] }))).toEqual([]);
+  });
+
+  it('replaces a drifted table, keeping the elements nft_element manages', () => {
+    const drifted = { ...live, chains: [{ ...live.chains[0]!, rules: ['iif "lo" accept'] }] };
+    const [change] = nftTableTask.plan(spec, emptyFacts({ nftTables: [drifted] }));
+    expect(change!.action).toBe('update');
+    expect(change!.diff).toContain('+\t\tudp dport @wg_ports accept');
+    expect(steps([change!])[0]).toContain('elements = { 51821 }');
+  });
+
+  it('rejects a rule that tries to run a second command', () => {
+    const problems = nftTableTask.check!({ name: 't', chains: [{ name: 'c', rules: ['accept; flush ruleset'] }] });
+    expect(problems).toEqual([{ path: '/chains/0/rules/0', message: 'a rule must be one nft statement on one line' }]);
+  });
+});
+
+describe('file', () => {
+  const sha = (text: string) => createHash('sha256').update(text).digest('hex');
+  it('shows a unified diff and writes atomically', () => {
+    const facts = emptyFacts({ files: { '/etc/x.conf': { path: '/etc/x.conf', exists: true, mode: '0644', owner: 'root', group: 'root', sha256: sha('a\n'), content: 'a\n' } } });
+    const [change] = fileTask.plan({ path: '/etc/x.conf', content: 'b\n' }, facts);
+    expect(change!.diff).toContain('-a\n+b');
+    expect(steps([change!])[0]).toMatch(/base64 -d > \/etc\/x\.conf\.wgplay-tmp[\s\S]*mv -f -- \/etc\/x\.conf\.wgplay-tmp \/etc\/x\.conf/);
+    expect(fileTask.plan({ path: '/etc/x.conf', content: 'a\n' }, facts)).toEqual([]);
+  });
+
+  it('quotes hostile paths', () => {
+    const [change] = fileTask.plan({ path: "/tmp/a'b $(reboot)", content: 'x' }, emptyFacts());
+    expect(steps([change!])[0]).toContain(`'/tmp/a'\\''b $(reboot)'`);
+  });
+});
+
+describe('sysctl', () => {
+  it('sets the live value and persists it', () => {
+    const facts = emptyFacts({ sysctls: { 'net.ipv4.ip_local_reserved_ports': '' } });
+    const changes = sysctlTask.plan({ key: 'net.ipv4.ip_local_reserved_ports', value: '51820-51899' }, facts);
+    expect(changes.map((c) => c.resource)).toEqual(['sysctl net.ipv4.ip_local_reserved_ports', 'file /etc/sysctl.d/90-wgplay-net.ipv4.ip_local_reserved_ports.conf']);
+    expect(steps(changes)[0]).toBe('sysctl -q -w net.ipv4.ip_local_reserved_ports=51820-51899');
+  });
+});
+
+describe('wireguard_interface', () => {
+  const args: WireguardInterfaceArgs = {
+    name: 'wg-a',
+    addresses: ['10.200.200.1'],
+    listen_port: 51821,
+    table: 41,
+    peers: [{ public_key: KEY_A, allowed_ips: ['10.0.0.1'] }],
+  };
+  const keyFact = { path: '/etc/wireguard/wg-a.key', exists: true, mode: '0600', wgPublicKey: KEY_C };
+
+  it('generates the key on the host and creates the interface with its port set as it starts', () => {
+    const changes = wireguardInterfaceTask.plan(args, emptyFacts());
+    expect(changes.map((c) => c.resource)).toEqual([
+      'wireguard private key /etc/wireguard/wg-a.key',
+      'wireguard interface wg-a',
+      'address 10.200.200.1/32 on wg-a',
+      'link wg-a',
+      `wireguard wg-a peer ${KEY_A}`,
+      'ip route 10.0.0.1 dev wg-a table 41',
+      'file /etc/wireguard/wg-a.conf',
+    ]);
+    const script = steps(changes).join('\n');
+    expect(script).toContain('wg genkey');
+    expect(script).toContain('wireguard-go wg-a');
+    expect(script).toContain('wg set wg-a listen-port 51821 private-key /etc/wireguard/wg-a.key');
+    // The wg-quick file never holds the private key: the key file is referenced instead.
+    expect(changes.at(-1)!.diff).toContain('+PostUp = wg set %i private-key /etc/wireguard/wg-a.key');
+    expect(changes.at(-1)!.diff).not.toContain('PrivateKey');
+  });
+
+  it('changes only what drifted, in place', () => {
+    const facts = emptyFacts({
+      links: [{ name: 'wg-a', kind: 'tun', up: true }],
+      addresses: [{ dev: 'wg-a', family: 'inet', local: '10.200.200.1', prefixlen: 32 }],
+      routes: [{ family: 'inet', dst: '10.0.0.1', dev: 'wg-a', table: '41' }],
+      wg: {
+        'wg-a': {
+          name: 'wg-a',
+          publicKey: KEY_C,
+          listenPort: 51821,
+          peers: [
+            { publicKey: KEY_A, hasPresharedKey: false, allowedIps: ['10.0.0.1/32'], latestHandshake: 0, rxBytes: 0, txBytes: 0 },
+            { publicKey: KEY_B, hasPresharedKey: false, allowedIps: ['10.0.0.9/32'], latestHandshake: 0, rxBytes: 0, txBytes: 0 },
+          ],
+        },
+      },
+      files: { '/etc/wireguard/wg-a.key': keyFact },
+    });
+    const changes = wireguardInterfaceTask.plan(args, facts).filter((c) => !c.resource.startsWith('file'));
+    expect(changes.map((c) => c.diff)).toEqual([`- peer ${KEY_B} allowed-ips 10.0.0.9/32`]);
+    expect(steps(changes)).toEqual([`wg set wg-a peer ${KEY_B} remove`]);
+  });
+
+  it('refuses to take over a non-WireGuard interface of the same name', () => {
+    const facts = emptyFacts({ links: [{ name: 'wg-a', kind: 'veth', up: true }], files: { '/etc/wireguard/wg-a.key': keyFact } });
+    expect(() => wireguardInterfaceTask.plan(args, facts)).toThrow(/not a WireGuard interface/);
+  });
+
+  it('validates names, keys and addresses', () => {
+    const problems = wireguardInterfaceTask.check!({ name: 'wg-this-is-too-long', peers: [{ public_key: 'abc', allowed_ips: ['x'] }] });
+    expect(problems.map((p) => p.path)).toEqual(['/name', '/peers/0/public_key', '/peers/0/allowed_ips/0']);
+  });
+});
+
+describe('the apply script', () => {
+  it('runs phases in order, with one ip -batch and one nft transaction', () => {
+    const script = compileApplyScript([
+      { resource: 'r', action: 'create', diff: '', steps: [{ kind: 'nft', phase: 'firewall', line: 'add element inet t s { 1 }', order: 20 }] },
+      { resource: 'r', action: 'create', diff: '', steps: [{ kind: 'ip', phase: 'routing', line: 'rule add from 10.0.0.1 table 41' }] },
+      { resource: 'r', action: 'create', diff: '', steps: [{ kind: 'nft', phase: 'firewall', line: 'add table inet t', order: 0 }] },
+      { resource: 'r', action: 'create', diff: '', steps: [{ kind: 'ip', phase: 'routing', line: 'route replace 10.0.0.1 dev wg-a table 41' }] },
+      { resource: 'r', action: 'create', diff: '', steps: [{ kind: 'shell', phase: 'links', script: 'echo link' }] },
+    ]);
+    expect(script.match(/ip -batch/g)).toHaveLength(1);
+    expect(script.match(/nft -f/g)).toHaveLength(1);
+    expect(script.indexOf('echo link')).toBeLessThan(script.indexOf('ip -batch'));
+    expect(script.indexOf('add table inet t')).toBeLessThan(script.indexOf('add element'));
+    expect(lastPhase("@@wgplay-phase links\n@@wgplay-phase routing\n")).toBe('routing');
+  });
+});
