@@ -1,0 +1,38 @@
+import { parseArgs } from 'node:util';
+import { formatProblem, WgplayError } from '../errors.js';
+import { redact } from '../report/redact.js';
+import { EXIT } from '../report/summary.js';
+
+export class UsageError extends Error {}
+
+/** util.parseArgs with errors that end in the command's usage. */
+type Options = NonNullable<Parameters<typeof parseArgs>[0]>['options'] & {};
+
+export function parseCommandLine<T extends Options>(argv: string[], options: T): { values: any; positionals: string[] } {
+  try {
+    return parseArgs({ args: argv, options, allowPositionals: true, strict: true });
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+}
+
+/** Prints an error the way every command does, and returns its exit code. */
+export function reportError(error: unknown, usage: string): number {
+  if (error instanceof UsageError) {
+    process.stderr.write(`wgplay: ${error.message}\n\n${usage}`);
+    return EXIT.error;
+  }
+  if (error instanceof WgplayError) {
+    process.stderr.write(redact(`wgplay: nothing was changed on any host:\n${error.problems.map((p) => `  ${formatProblem(p)}`).join('\n')}\n`));
+    return EXIT.error;
+  }
+  process.stderr.write(redact(`wgplay: ${(error as Error).stack ?? String(error)}\n`));
+  return EXIT.error;
+}
+
+export function requirePositionals(positionals: string[], names: string[]): string[] {
+  if (positionals.length !== names.length) {
+    throw new UsageError(`expected ${names.join(' and ')}, got ${positionals.length ? positionals.join(' ') : 'nothing'}`);
+  }
+  return positionals;
+}

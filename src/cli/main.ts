@@ -1,0 +1,49 @@
+import { readFileSync } from 'node:fs';
+import { runCustomerConfig } from './customerConfig.js';
+import { runLabCommand } from './lab.js';
+import { runPlanOrApply } from './run.js';
+import { runValidate } from './validate.js';
+
+const usage = `usage: wgplay COMMAND [options]
+
+commands:
+  plan PLAYBOOK -i INVENTORY       show what would change (exit 2 when something would)
+  apply PLAYBOOK -i INVENTORY      make it so, over SSH, then verify
+  validate PLAYBOOK -i INVENTORY   check everything without contacting any host
+  customer-config CUSTOMER PLAYBOOK -i INVENTORY
+                                   the WireGuard config to hand to a customer
+  lab up|down|status               the seed article's network in namespaces on this machine
+
+Run "wgplay COMMAND --help" for a command's options.
+`;
+
+export async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case 'plan':
+      return runPlanOrApply('plan', rest);
+    case 'apply':
+      return runPlanOrApply('apply', rest);
+    case 'validate':
+      return runValidate(rest);
+    case 'customer-config':
+      return runCustomerConfig(rest);
+    case 'lab':
+      return runLabCommand(rest);
+    case '--version':
+    case '-V': {
+      const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
+      process.stdout.write(`wgplay ${pkg.version}\n`);
+      return 0;
+    }
+    case undefined:
+    case 'help':
+    case '--help':
+    case '-h':
+      process.stdout.write(usage);
+      return command === undefined ? 1 : 0;
+    default:
+      process.stderr.write(`wgplay: unknown command "${command}"\n\n${usage}`);
+      return 1;
+  }
+}

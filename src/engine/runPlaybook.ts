@@ -1,0 +1,89 @@
+import { WgplayError } from '../errors.js';
+import { connectionOf } from '../inventory/connection.js';
+import { loadInventory } from '../inventory/load.js';
+import { selectHosts } from '../inventory/patterns.js';
+import type { Inventory, InventoryHost } from '../inventory/types.js';
+import '../modules/index.js';
+import { loadPlaybook, resolvePlaybook } from '../playbook/index.js';
+import '../tasks/index.js';
+import type { TaskInvocation } from '../tasks/types.js';
+import { openTransport, TransportError, type OpenTransportOptions, type Transport } from '../transport/index.js';
+import { runHost, type EngineEvents, type HostResult } from './run.js';
+
+export interface LoadedRun {
+  inventory: Inventory;
+  /** The hosts to run on, in inventory order, each with its templated, validated tasks. */
+  hosts: { host: InventoryHost; tasks: TaskInvocation[] }[];
+}
+
+/**
+ * Everything that must hold before any host is contacted: inventory and playbook
+ * parse, every task's arguments validate on every host, connection settings are sane.
+ */
+export function loadRun(playbookPath: string, inventoryPath: string, limit?: string): LoadedRun {
+  const inventory = loadInventory(inventoryPath);
+  const playbook = loadPlaybook(playbookPath);
+  const hostVars = [...inventory.hosts.values()].map((host) => ({ name: host.name, vars: host.vars, groups: host.groups }));
+  const perHost = resolvePlaybook(playbook, hostVars, (pattern) => selectHosts(inventory, pattern).map((host) => host.name));
+  const limited = limit ? new Set(selectHosts(inventory, limit).map((host) => host.name)) : undefined;
+  const hosts = [...perHost.entries()]
+    .filter(([name]) => !limited || limited.has(name))
+    .map(([name, tasks]) => ({ host: inventory.hosts.get(name)!, tasks }));
+  if (limit && hosts.length === 0) {
+    throw new WgplayError([{ where: '--limit', message: `"${limit}" selects none of the hosts the playbook runs on` }]);
+  }
+  const problems = hosts.flatMap(({ host }) => {
+    try {
+      connectionOf(host);
+      return [];
+    } catch (error) {
+      return error instanceof WgplayError ? error.problems : [{ where: `host ${host.name}`, message: (error as Error).message }];
+    }
+  });
+  if (problems.length > 0) throw new WgplayError(problems);
+  return { inventory, hosts };
+}
+
+export interface HostRunOptions {
+  apply: boolean;
+  transport?: OpenTransportOptions;
+  events?: EngineEvents;
+}
+
+export interface HostRun extends HostResult {
+  /** Remote commands this host cost (connect excluded). */
+  roundTrips: number;
+  durationMs: number;
+}
+
+/** Connect, run the pipeline, close; every failure becomes a result, never a throw. */
+export async function runOneHost(host: InventoryHost, tasks: TaskInvocation[], options: HostRunOptions): Promise<HostRun> {
+  const started = Date.now();
+  let transport: Transport | undefined;
+  const finish = (result: HostResult): HostRun => ({ ...result, roundTrips: transport?.roundTrips ?? 0, durationMs: Date.now() - started });
+  try {
+    options.events?.phase?.(host.name, 'connect');
+    transport = await openTransport(host, options.transport);
+    return finish(await runHost(host.name, transport, tasks, { apply: options.apply, events: options.events }));
+  } catch (error) {
+    const unreachable = error instanceof TransportError && (error.kind === 'unreachable' || (error.kind === 'timeout' && !transport));
+    return finish({ host: host.name, status: unreachable ? 'unreachable' : 'failed', tasks: [], applied: false, error: (error as Error).message });
+  } finally {
+    await transport?.close().catch(() => undefined);
+  }
+}
+
+/** Runs hosts in parallel, at most `forks` at once; a failed host does not stop the others. */
+export async function runHosts(loaded: LoadedRun, options: HostRunOptions & { forks?: number }): Promise<HostRun[]> {
+  const results: HostRun[] = new Array(loaded.hosts.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < loaded.hosts.length) {
+      const index = next++;
+      const { host, tasks } = loaded.hosts[index]!;
+      results[index] = await runOneHost(host, tasks, options);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(options.forks ?? 5, loaded.hosts.length)) }, worker));
+  return results;
+}
