@@ -26,8 +26,24 @@ export interface RuleFact {
   /** "10.200.200.1" or "10.200.200.0/24"; undefined means "all". */
   from?: string;
   to?: string;
-  /** Table name or number as a string: "main", "local", "41". */
+  /**
+   * Table name or number as a string: "main", "local", "41". "" when the rule does not
+   * look up a table (see `action`).
+   */
   table: string;
+  /** `not` rules (ip rule add not ...). */
+  not?: boolean;
+  /** "0xca6c", or "0xca6c/0xff" with a mask. */
+  fwmark?: string;
+  iif?: string;
+  oif?: string;
+  /** For rules that do not look up a table: "unreachable", "blackhole", "prohibit", "goto 32766". */
+  action?: string;
+  /**
+   * Any other selector ip printed ("suppress_prefixlen 0", "ipproto 6"...), sorted. A rule
+   * with such extras is not the plain from/to/table rule its other fields describe.
+   */
+  other?: string[];
 }
 
 export interface RouteFact {
@@ -41,6 +57,9 @@ export interface RouteFact {
   protocol?: string;
   scope?: string;
   type?: string;
+  /** Route metric as ip prints it (IPv6 routes always have one: 256, 1024...). */
+  metric?: number;
+  prefsrc?: string;
 }
 
 export interface NftElementFact {
@@ -68,6 +87,11 @@ export interface NftChainFact {
   policy?: string;
   /** Rules as nft prints them (`nft list ruleset`), whitespace-normalized. */
   rules: string[];
+  /**
+   * The kernel's handle of each rule, parallel to `rules` (for `delete rule ... handle N`
+   * and `insert/replace rule ... handle N`). Absent when nft's listing had none.
+   */
+  handles?: number[];
 }
 
 export interface NftTableFact {
@@ -101,6 +125,8 @@ export interface WgInterfaceFact {
 export interface FileFact {
   path: string;
   exists: boolean;
+  /** What the path is (symlinks followed): "file", "directory" or "other". */
+  type?: 'file' | 'directory' | 'other';
   /** Octal permission bits, 4 digits: "0600". */
   mode?: string;
   owner?: string;
@@ -127,6 +153,12 @@ export interface HostFacts {
   programs: Record<string, boolean>;
   /** `uname -r`, `id -u` etc. for error messages and become decisions. */
   system: { kernel: string; uid: number; hostname: string };
+  /**
+   * Commands that ran but failed (e.g. "nft -j list ruleset exited with status 1"): the
+   * matching lists are empty because they could not be read, not because the host has
+   * nothing. Absent programs are not warnings (see `programs`).
+   */
+  warnings?: string[];
 }
 
 export interface FileRequest {

@@ -1,0 +1,164 @@
+// The ONE remote command that gathers every fact of a host.
+//
+// `buildFactScript(request)` returns a bash script (run as `bash -s`, normally as root)
+// that prints sections, each introduced by a marker line:
+//
+//   @@wgplay <section> [argument]
+//
+// The argument of `file` and `sysctl` sections is a JSON string (so paths with spaces,
+// quotes or newlines stay on one line). Sections that run a command end with
+// `@@wgplay rc <exit status>` (127 when the program is absent). The last line is
+// `@@wgplay end`; `parseFacts` refuses output without it (a truncated run). The
+// section list and the format of each body are documented in parseFacts.ts.
+//
+// Secrets never leave the host: WireGuard private and preshared keys are replaced by
+// "(set)"/"(none)" by awk before anything is printed, files marked secret (or wgKey)
+// are reported without content, and wgKey files only with their derived public key.
+
+import { WgplayError } from '../errors.js';
+import type { FactRequest, FileRequest } from './types.js';
+
+export const FACT_MARKER = '@@wgplay';
+export const FACT_FORMAT_VERSION = 1;
+/** Files larger than this are reported without content (their sha256 is still there). */
+export const FILE_CONTENT_LIMIT = 256 * 1024;
+/** Programs whose presence is reported in `HostFacts.programs`. */
+export const FACT_PROGRAMS = [
+  'wg',
+  'wireguard-go',
+  'nft',
+  'ip',
+  'sysctl',
+  'wg-quick',
+  'awk',
+  'base64',
+  'sha256sum',
+  'stat',
+] as const;
+
+/** Quotes a string for bash: single quotes, with `'` written as `'\''`. */
+export function shellQuote(value: string): string {
+  if (value.includes('\0')) {
+    throw new WgplayError(`cannot pass a NUL byte to the shell: ${JSON.stringify(value)}`);
+  }
+  return `'${value.replace(/'/g, `'\\''`)}'`;
+}
+
+/**
+ * The /proc/sys file of a sysctl key, as `sysctl` itself finds it: "." separates
+ * levels and "/" stands for a dot inside a name ("net.ipv4.conf.eth0/100.forwarding").
+ * Reading the file directly (instead of running `sysctl -n KEY`) means a key can never
+ * be mistaken for an assignment ("a=b") or an option ("-w").
+ */
+export function sysctlPath(key: string): string {
+  const relative = key.replace(/[./]/g, (c) => (c === '.' ? '/' : '.'));
+  const parts = relative.split('/');
+  if (key === '' || parts.some((p) => p === '' || p === '.' || p === '..') || key.includes('\0')) {
+    throw new WgplayError(`invalid sysctl key ${JSON.stringify(key)}`);
+  }
+  return `/proc/sys/${relative}`;
+}
+
+function marker(section: string, argument?: string): string {
+  const line = argument === undefined ? `${FACT_MARKER} ${section}` : `${FACT_MARKER} ${section} ${JSON.stringify(argument)}`;
+  return `printf '%s\\n' ${shellQuote(line)}`;
+}
+
+// Helpers every section uses. `out` copies a command's stdout making sure it ends with
+// a newline (so the next marker starts a line); `run` adds the exit status. Commands get
+// /dev/null as stdin: under `bash -s` their stdin is the rest of this script.
+// String.raw keeps the backslashes bash needs; a bash "${" is written "\${" (to stay out of JS interpolation) and unescaped below.
+const PRELUDE = String.raw`# wgplay fact script (format ${FACT_FORMAT_VERSION})
+export LC_ALL=C
+PATH="/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin:$PATH"
+umask 077
+set +e
+m() { printf '${FACT_MARKER} %s\n' "$*"; }
+have() { command -v "$1" >/dev/null 2>&1; }
+if have awk; then
+  out() { awk 1; }
+else
+  out() { while IFS= read -r l || [ -n "$l" ]; do printf '%s\n' "$l"; done; }
+fi
+run() {
+  if have "$1"; then "$@" < /dev/null | out; m rc "\${PIPESTATUS[0]}"; else m rc 127; fi
+}
+# WireGuard dump without secrets. Interface lines (5 fields): ifname, private key,
+# public key, listen port, fwmark. Peer lines (9): ifname, public key, preshared key,
+# endpoint, allowed ips, latest handshake, rx, tx, keepalive. Keys become (set)/(none);
+# lines of any other shape are dropped.
+wg_dump() {
+  if ! have wg || ! have awk; then m rc 127; return; fi
+  wg show all dump < /dev/null | awk -F '\t' 'BEGIN { OFS = "\t" }
+    NF == 5 { if ($2 != "(none)") $2 = "(set)"; print; next }
+    NF == 9 { if ($3 != "(none)") $3 = "(set)"; print; next }'
+  m rc "\${PIPESTATUS[0]}"
+}
+# file PATH SECRET(0/1) WGKEY(0/1)
+file_fact() {
+  f=$1
+  if [ ! -e "$f" ]; then echo missing; return; fi
+  if [ -f "$f" ]; then echo 'type file'; elif [ -d "$f" ]; then echo 'type directory'; else echo 'type other'; fi
+  stat -L -c 'mode %a
+owner %U
+group %G
+size %s' -- "$f"
+  [ -f "$f" ] || return 0
+  [ -r "$f" ] || { echo unreadable; return 0; }
+  h=$(sha256sum < "$f") && printf 'sha256 %s\n' "\${h%% *}"
+  if [ "$3" = 1 ] && have wg; then
+    k=$(wg pubkey < "$f" 2>/dev/null) && printf 'wg-pubkey %s\n' "$k"
+  fi
+  if [ "$2" = 0 ]; then
+    s=$(stat -L -c %s -- "$f")
+    if [ "$s" -le ${FILE_CONTENT_LIMIT} ]; then echo content; base64 < "$f" | out; fi
+  fi
+  return 0
+}
+`.replaceAll('\\${', '${');
+
+export function buildFactScript(request: FactRequest = {}): string {
+  const lines: string[] = [PRELUDE];
+  const add = (...more: string[]) => lines.push(...more);
+
+  add(`m facts ${FACT_FORMAT_VERSION}`);
+  add('m kernel', 'run uname -r');
+  add('m uid', 'run id -u');
+  add('m hostname', 'run uname -n');
+  add('m programs');
+  add(`for p in ${FACT_PROGRAMS.join(' ')}; do if have "$p"; then echo "$p 1"; else echo "$p 0"; fi; done`);
+  add('m ip-link', 'run ip -j -d link show');
+  add('m ip-addr', 'run ip -j addr show');
+  add('m ip-rule inet', 'run ip -j -4 rule show');
+  add('m ip-rule inet6', 'run ip -j -6 rule show');
+  add('m ip-route inet', 'run ip -j -4 route show table all');
+  add('m ip-route inet6', 'run ip -j -6 route show table all');
+  add('m nft-json', 'run nft -j list ruleset');
+  // -s: no counter values or element expiry (they change between runs);
+  // -a: "# handle N" after each rule (stripped by the parser, kept as NftChainFact.handles).
+  add('m nft-text', 'run nft -s -a list ruleset');
+  add('m wg-dump', 'wg_dump');
+
+  const files = new Map<string, FileRequest>();
+  for (const file of request.files ?? []) {
+    const previous = files.get(file.path);
+    files.set(file.path, {
+      path: file.path,
+      secret: Boolean(previous?.secret || file.secret || file.wgKey || previous?.wgKey),
+      wgKey: Boolean(previous?.wgKey || file.wgKey),
+    });
+  }
+  for (const file of files.values()) {
+    if (file.path === '') throw new WgplayError('cannot gather facts of a file with an empty path');
+    const secret = file.secret || file.wgKey ? 1 : 0;
+    add(marker('file', file.path), `file_fact ${shellQuote(file.path)} ${secret} ${file.wgKey ? 1 : 0}`);
+  }
+
+  for (const key of new Set(request.sysctls ?? [])) {
+    const path = sysctlPath(key);
+    add(marker('sysctl', key), `if [ -f ${shellQuote(path)} ]; then run cat -- ${shellQuote(path)}; else m rc 1; fi`);
+  }
+
+  add('m end', '');
+  return lines.join('\n');
+}

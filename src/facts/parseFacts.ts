@@ -1,0 +1,106 @@
+// Turns the whole output of the fact script (factScript.ts) into HostFacts.
+//
+// Sections, in the order the script prints them (each starts with `@@wgplay NAME [ARG]`;
+// command sections end with `@@wgplay rc N`, 127 = program absent):
+//   facts 1                 format version
+//   kernel / uid / hostname `uname -r`, `id -u`, `uname -n`
+//   programs                "NAME 1" per program found, "NAME 0" per program absent
+//   ip-link                 ip -j -d link show
+//   ip-addr                 ip -j addr show
+//   ip-rule inet|inet6      ip -j -4|-6 rule show
+//   ip-route inet|inet6     ip -j -4|-6 route show table all
+//   nft-json                nft -j list ruleset
+//   nft-text                nft -s -a list ruleset
+//   wg-dump                 wg show all dump, keys replaced by (set)/(none)
+//   file "PATH"             one per requested file (see parseFileSection)
+//   sysctl "KEY"            one per requested key: the value, rc != 0 when missing
+//   end                     the script ran to its end
+
+import { WgplayError } from '../errors.js';
+import { FACT_FORMAT_VERSION } from './factScript.js';
+import { parseFileSection, parsePrograms, parseSysctlSection } from './parseFiles.js';
+import { parseIpAddresses, parseIpLinks, parseIpRoutes, parseIpRules } from './parseIp.js';
+import { parseNftRuleset } from './parseNft.js';
+import { parseWgDump } from './parseWg.js';
+import { splitFactSections, type FactSection } from './sections.js';
+import type { FileFact, HostFacts } from './types.js';
+
+const COMMANDS: Record<string, string> = {
+  kernel: 'uname -r',
+  uid: 'id -u',
+  hostname: 'uname -n',
+  'ip-link': 'ip -j -d link show',
+  'ip-addr': 'ip -j addr show',
+  'ip-rule inet': 'ip -j -4 rule show',
+  'ip-rule inet6': 'ip -j -6 rule show',
+  'ip-route inet': 'ip -j -4 route show table all',
+  'ip-route inet6': 'ip -j -6 route show table all',
+  'nft-json': 'nft -j list ruleset',
+  'nft-text': 'nft -s -a list ruleset',
+  'wg-dump': 'wg show all dump',
+};
+
+export function parseFacts(output: string): HostFacts {
+  const sections = splitFactSections(output);
+  const header = sections[0];
+  if (!header || header.name !== 'facts') {
+    throw new WgplayError('the fact script printed no facts (is bash available on the host?)');
+  }
+  if (header.argument !== String(FACT_FORMAT_VERSION)) {
+    throw new WgplayError(`the fact output has format ${header.argument ?? '?'}, this wgplay reads format ${FACT_FORMAT_VERSION}`);
+  }
+  if (sections[sections.length - 1]?.name !== 'end') {
+    throw new WgplayError('the fact output is incomplete (no end marker): the fact script was interrupted');
+  }
+
+  const warnings: string[] = [];
+  const byKey = new Map<string, FactSection>();
+  for (const section of sections) {
+    if (section.name === 'file' || section.name === 'sysctl') continue;
+    byKey.set(section.argument === undefined ? section.name : `${section.name} ${section.argument}`, section);
+  }
+  /** The body of a command section; "" when the command is absent or failed (with a warning). */
+  const body = (key: string): string => {
+    const section = byKey.get(key);
+    if (!section) {
+      warnings.push(`the fact output has no ${key} section`);
+      return '';
+    }
+    if (section.rc === 127) return '';
+    if (section.rc !== 0) {
+      warnings.push(`${COMMANDS[key] ?? key} exited with status ${section.rc ?? 'unknown'}`);
+      return '';
+    }
+    return section.lines.join('\n');
+  };
+
+  const files = new Map<string, FileFact>();
+  const sysctls = new Map<string, string | null>();
+  for (const section of sections) {
+    if (section.name === 'file' && section.argument !== undefined) {
+      files.set(section.argument, parseFileSection(section.argument, section.lines));
+    } else if (section.name === 'sysctl' && section.argument !== undefined) {
+      sysctls.set(section.argument, parseSysctlSection(section.lines, section.rc));
+    }
+  }
+
+  const uid = body('uid').trim();
+  const facts: HostFacts = {
+    links: parseIpLinks(body('ip-link')),
+    addresses: parseIpAddresses(body('ip-addr')),
+    rules: [...parseIpRules(body('ip-rule inet'), 'inet'), ...parseIpRules(body('ip-rule inet6'), 'inet6')],
+    routes: [...parseIpRoutes(body('ip-route inet'), 'inet'), ...parseIpRoutes(body('ip-route inet6'), 'inet6')],
+    nftTables: parseNftRuleset(body('nft-json'), body('nft-text')),
+    wg: parseWgDump(body('wg-dump')),
+    files: Object.fromEntries(files),
+    sysctls: Object.fromEntries(sysctls),
+    programs: parsePrograms(byKey.get('programs')?.lines ?? []),
+    system: {
+      kernel: body('kernel').trim(),
+      uid: /^\d+$/.test(uid) ? Number(uid) : -1,
+      hostname: body('hostname').trim(),
+    },
+  };
+  if (warnings.length > 0) facts.warnings = warnings;
+  return facts;
+}
