@@ -3,7 +3,7 @@ import { redactDeep } from './redact.js';
 import { summarize } from './summary.js';
 
 /** The machine-readable report: every host, task, change and diff; secrets redacted. */
-export function renderJsonReport(results: HostResult[], mode: 'plan' | 'apply', exitCode: number): string {
+export function renderJsonReport(results: (HostResult & { roundTrips?: number; durationMs?: number })[], mode: 'plan' | 'apply', exitCode: number): string {
   const report = {
     mode,
     exitCode,
@@ -12,6 +12,8 @@ export function renderJsonReport(results: HostResult[], mode: 'plan' | 'apply', 
       status: result.status,
       applied: result.applied,
       error: result.error,
+      roundTrips: result.roundTrips,
+      durationMs: result.durationMs,
       summary: summarize(result),
       tasks: result.tasks.map((task) => ({
         name: task.name,

@@ -1,0 +1,300 @@
+// Every primitive task over real SSH against a real host (network + mount namespace
+// with OpenSSH, wireguard-go, nftables): apply creates the state (read back from the
+// kernel, not from wgplay's report), a second apply changes nothing, manual drift is
+// shown exactly by `plan` (exit 2, nothing changed) and fixed by `apply`.
+import { existsSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestHost, type TestHost } from './harness.js';
+import { changedResources, wgplay, wgplayJson, writePlaybook } from './wgplayCli.js';
+
+const KEY_A = '/TOE4TKtAqVsePRVR+5AA43HkAK5DSntkOCO7nYq5xU=';
+
+const tasks = [
+  { name: 'reserve ports', sysctl: { key: 'net.ipv4.ip_local_reserved_ports', value: '51820-51899' } },
+  { name: 'a config file', file: { path: '/etc/wgplay-e2e/hello.conf', content: 'hello\nworld\n', mode: '0640' } },
+  {
+    name: 'tunnel',
+    wireguard_interface: {
+      name: 'wg-t',
+      addresses: ['10.200.200.1'],
+      listen_port: 51821,
+      table: 41,
+      peers: [{ public_key: KEY_A, allowed_ips: ['10.0.0.1'], persistent_keepalive: 25 }],
+    },
+  },
+  { name: 'policy rule', ip_rule: { from: '10.200.200.1', table: 41, priority: 100 } },
+  { name: 'route', ip_route: { to: '10.100.100.1', dev: 'wg-t' } },
+  {
+    name: 'firewall table',
+    nft_table: {
+      family: 'inet',
+      name: 'wgtest',
+      sets: [{ name: 'ports', type: 'inet_service' }],
+      maps: [{ name: 'snat_to', type: 'ifname', value_type: 'ipv4_addr' }],
+      chains: [
+        { name: 'input', type: 'filter', hook: 'input', priority: 0, policy: 'accept', rules: ['udp dport @ports accept'] },
+        { name: 'postrouting', type: 'nat', hook: 'postrouting', priority: 100, policy: 'accept', rules: ['snat ip to oifname map @snat_to'] },
+      ],
+    },
+  },
+  { name: 'port element', nft_element: { table: 'wgtest', set: 'ports', key: 51821 } },
+  { name: 'map element', nft_element: { table: 'wgtest', set: 'snat_to', key: 'wg-t', value: '10.0.0.2' } },
+];
+
+let host: TestHost;
+let inventory: string;
+let playbook: string;
+
+const apply = () => wgplayJson(['apply', playbook, '-i', inventory]);
+const plan = () => wgplayJson(['plan', playbook, '-i', inventory]);
+
+/** What the kernel and the host's files say, read inside the host. */
+async function hostState() {
+  return {
+    port: (await host.run('wg show wg-t listen-port')).trim(),
+    peers: (await host.run('wg show wg-t allowed-ips')).trim(),
+    keyMatches: (await host.run('[ "$(wg show wg-t public-key)" = "$(wg pubkey < /etc/wireguard/wg-t.key)" ] && echo yes')).trim(),
+    keyMode: (await host.run('stat -c %a /etc/wireguard/wg-t.key')).trim(),
+    address: (await host.run('ip -4 -br addr show dev wg-t')).trim().split(/\s+/).slice(2).join(' '),
+    rule: (await host.run('ip rule show priority 100')).trim(),
+    tableRoute: (await host.run('ip route show table 41')).trim(),
+    route: (await host.run('ip route show 10.100.100.1')).trim(),
+    ports: (await host.run('nft -j list set inet wgtest ports')).includes('51821'),
+    mapElement: (await host.run('nft list map inet wgtest snat_to')).includes('"wg-t" : 10.0.0.2'),
+    inputRules: (await host.run("nft list chain inet wgtest input | grep -c 'udp dport @ports accept' || true")).trim(),
+    sysctl: (await host.run('sysctl -n net.ipv4.ip_local_reserved_ports')).trim(),
+    file: await host.run('cat /etc/wgplay-e2e/hello.conf; stat -c %a /etc/wgplay-e2e/hello.conf'),
+  };
+}
+
+const converged = {
+  port: '51821',
+  peers: `${KEY_A}\t10.0.0.1/32`,
+  keyMatches: 'yes',
+  keyMode: '600',
+  address: '10.200.200.1/32',
+  rule: '100:\tfrom 10.200.200.1 lookup 41',
+  tableRoute: '10.0.0.1 dev wg-t scope link',
+  route: '10.100.100.1 dev wg-t scope link',
+  ports: true,
+  mapElement: true,
+  inputRules: '1',
+  sysctl: '51820-51899',
+  file: 'hello\nworld\n640\n',
+};
+
+beforeAll(async () => {
+  host = await startTestHost({ name: 'gw' });
+  inventory = host.writeInventory();
+  playbook = writePlaybook([{ name: 'every primitive task', hosts: 'all', tasks }]);
+});
+
+afterAll(async () => {
+  await host?.destroy();
+});
+
+describe('primitive tasks over real SSH', () => {
+  it('plan on a fresh host lists every change, exits 2 and changes nothing', async () => {
+    const result = await plan();
+    expect(result.code).toBe(2);
+    expect(changedResources(result.report)).toContain('wireguard interface wg-t');
+    expect(await host.exec('ip link show dev wg-t')).toMatchObject({ code: 1 });
+    expect(result.report.hosts[0]!.roundTrips).toBe(1);
+  });
+
+  it('apply creates every piece of state, in three round trips', async () => {
+    const result = await apply();
+    expect(result.report.hosts[0]!.error).toBeUndefined();
+    expect(result.code).toBe(0);
+    expect(result.report.hosts[0]!.roundTrips).toBe(3);
+    expect(await hostState()).toEqual(converged);
+    // The host's /etc is an overlay in its own mount namespace: the machine's is untouched.
+    expect(existsSync('/etc/wgplay-e2e/hello.conf')).toBe(false);
+    expect(existsSync('/etc/wireguard/wg-t.conf')).toBe(false);
+  });
+
+  it('a second apply changes nothing', async () => {
+    const result = await apply();
+    expect(result.code).toBe(0);
+    expect(changedResources(result.report)).toEqual([]);
+    expect(result.report.hosts[0]!.roundTrips).toBe(1);
+  });
+
+  it('plan shows manual drift exactly, exits 2, changes nothing; apply fixes it', async () => {
+    await host.run(
+      [
+        'nft delete element inet wgtest ports { 51821 }',
+        'ip rule del from 10.200.200.1 table 41 priority 100',
+        `wg set wg-t peer ${KEY_A} remove`,
+        "printf 'hello\\nmars\\n' > /etc/wgplay-e2e/hello.conf",
+      ].join('\n'),
+    );
+    const drifted = await hostState();
+    const planned = await plan();
+    expect(planned.code).toBe(2);
+    expect(changedResources(planned.report).sort()).toEqual(
+      [
+        'file /etc/wgplay-e2e/hello.conf',
+        'ip rule from 10.200.200.1 table 41 priority 100',
+        'nft element inet wgtest ports 51821',
+        `wireguard wg-t peer ${KEY_A}`,
+      ].sort(),
+    );
+    const diffs = planned.report.hosts[0]!.tasks.flatMap((t) => t.changes.map((c) => c.diff)).join('\n');
+    expect(diffs).toContain('+ ip rule from 10.200.200.1 table 41 priority 100');
+    expect(diffs).toContain('+ inet wgtest ports 51821');
+    expect(diffs).toContain('-mars\n+world');
+    expect(await hostState()).toEqual(drifted);
+
+    const applied = await apply();
+    expect(applied.code).toBe(0);
+    expect(await hostState()).toEqual(converged);
+    expect((await plan()).code).toBe(0);
+  });
+
+  it('fixes a drifted route, kernel parameter, nft chain and interface address', async () => {
+    await host.run(
+      [
+        'ip route del 10.100.100.1',
+        'sysctl -q -w net.ipv4.ip_local_reserved_ports=1000',
+        'nft flush chain inet wgtest input',
+        'ip address del 10.200.200.1/32 dev wg-t',
+      ].join('\n'),
+    );
+    const planned = await plan();
+    expect(planned.code).toBe(2);
+    expect(changedResources(planned.report).sort()).toEqual(
+      [
+        'address 10.200.200.1/32 on wg-t',
+        // the kernel drops a device's IPv4 routes with its last IPv4 address
+        'ip route 10.0.0.1 dev wg-t table 41',
+        'ip route 10.100.100.1 dev wg-t table main',
+        'nft table inet wgtest',
+        'sysctl net.ipv4.ip_local_reserved_ports',
+      ].sort(),
+    );
+    expect((await apply()).code).toBe(0);
+    expect(await hostState()).toEqual(converged);
+  });
+
+  it('recreates an interface that disappeared (its wireguard-go died), with its rule and routes', async () => {
+    await host.run('ip link del dev wg-t');
+    const planned = await plan();
+    expect(planned.code).toBe(2);
+    expect(changedResources(planned.report)).toContain('wireguard interface wg-t');
+    expect((await apply()).code).toBe(0);
+    expect(await hostState()).toEqual(converged);
+  });
+
+  it('state: absent removes everything the playbook made, and nothing else', async () => {
+    await host.run('ip rule add from 10.9.9.9 table 99 priority 200; nft add table inet other');
+    const absent = writePlaybook([
+      {
+        name: 'remove',
+        hosts: 'all',
+        tasks: [
+          { name: 'map element', nft_element: { table: 'wgtest', set: 'snat_to', key: 'wg-t', state: 'absent' } },
+          { name: 'table', nft_table: { name: 'wgtest', state: 'absent' } },
+          { name: 'route', ip_route: { to: '10.100.100.1', state: 'absent' } },
+          { name: 'rule', ip_rule: { from: '10.200.200.1', table: 41, priority: 100, state: 'absent' } },
+          { name: 'tunnel', wireguard_interface: { name: 'wg-t', state: 'absent' } },
+          { name: 'file', file: { path: '/etc/wgplay-e2e/hello.conf', state: 'absent' } },
+        ],
+      },
+    ]);
+    const result = await wgplayJson(['apply', absent, '-i', inventory]);
+    expect(result.code).toBe(0);
+    expect(await host.exec('ip link show dev wg-t')).toMatchObject({ code: 1 });
+    expect(await host.run('ls /etc/wireguard')).toBe('');
+    expect(await host.run('ip rule show priority 100')).toBe('');
+    expect(await host.run('nft list tables')).toBe('table inet other\n');
+    expect(await host.run('ip rule show priority 200')).toContain('from 10.9.9.9 lookup 99');
+    const again = await wgplayJson(['apply', absent, '-i', inventory]);
+    expect(changedResources(again.report)).toEqual([]);
+  });
+
+  it('uses the same three round trips for 100 tasks as for one', async () => {
+    const many = writePlaybook([
+      {
+        name: 'many files',
+        hosts: 'all',
+        tasks: Array.from({ length: 100 }, (_, i) => ({ name: `file ${i}`, file: { path: `/etc/wgplay-many/f${i}`, content: `${i}\n` } })),
+      },
+    ]);
+    const result = await wgplayJson(['apply', many, '-i', inventory]);
+    expect(result.code).toBe(0);
+    expect(changedResources(result.report)).toHaveLength(100);
+    expect(result.report.hosts[0]!.roundTrips).toBe(3);
+    expect((await host.run('ls /etc/wgplay-many | wc -l')).trim()).toBe('100');
+  });
+});
+
+describe('exit codes and refusals', () => {
+  it('exits 4 when a host is unreachable, and says which', async () => {
+    const unreachable = host.writeInventory(`${host.host.stateDir}/unreachable`);
+    const { readFileSync, writeFileSync } = await import('node:fs');
+    writeFileSync(unreachable, readFileSync(unreachable, 'utf8').replace(/ansible_port: \d+/, 'ansible_port: 2'));
+    const result = await wgplay(['plan', playbook, '-i', unreachable]);
+    expect(result.code).toBe(4);
+    expect(result.stdout).toMatch(/gw\s+unreachable/);
+  });
+
+  it('refuses an unknown host key, showing its fingerprint', async () => {
+    const { readFileSync, writeFileSync } = await import('node:fs');
+    const dir = `${host.host.stateDir}/unknown-key`;
+    const path = host.writeInventory(dir);
+    writeFileSync(`${dir}/empty_known_hosts`, '');
+    writeFileSync(path, readFileSync(path, 'utf8').replace(/wgplay_known_hosts_file: .*/, `wgplay_known_hosts_file: ${dir}/empty_known_hosts`));
+    const result = await wgplay(['plan', playbook, '-i', path]);
+    expect(result.code).toBe(1);
+    expect(result.stdout).toMatch(/SHA256:[A-Za-z0-9+/]{43}/);
+    expect(result.stdout).toMatch(/unknown|not known/i);
+  });
+
+  it('refuses a changed host key', async () => {
+    const { readFileSync, writeFileSync } = await import('node:fs');
+    const dir = `${host.host.stateDir}/changed-key`;
+    const path = host.writeInventory(dir);
+    const real = readFileSync(host.ssh.knownHostsPath, 'utf8');
+    // Same host, same key type, another key.
+    const other = real.replace(/ssh-ed25519 \S+/, 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl');
+    writeFileSync(`${dir}/changed_known_hosts`, other);
+    writeFileSync(path, readFileSync(path, 'utf8').replace(/wgplay_known_hosts_file: .*/, `wgplay_known_hosts_file: ${dir}/changed_known_hosts`));
+    const result = await wgplay(['plan', playbook, '-i', path]);
+    expect(result.code).toBe(1);
+    expect(result.stdout).toMatch(/changed/i);
+  });
+
+  it('rejects bad input with file:line:col before contacting any host', async () => {
+    const { writeFileSync } = await import('node:fs');
+    const unknownTask = writePlaybook([]);
+    writeFileSync(unknownTask, '- name: broken\n  hosts: all\n  tasks:\n    - name: unknown\n      nft_tabel: { name: x }\n');
+    const unknown = await wgplay(['apply', unknownTask, '-i', inventory]);
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toMatch(/playbook\.yaml:5:7: .*nft_tabel.*did you mean "nft_table"/);
+    expect(unknown.stdout).toBe('');
+
+    const badArgs = writePlaybook([]);
+    writeFileSync(
+      badArgs,
+      '- name: broken\n  hosts: all\n  tasks:\n    - name: rule\n      ip_rule: { from: 10.0.0.1, table: "forty-one" }\n' +
+        '    - name: file\n      file: { path: /etc/wgplay-bad, content: x, mode: 999 }\n',
+    );
+    const bad = await wgplay(['apply', badArgs, '-i', inventory]);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toMatch(/playbook\.yaml:5:\d+: .*ip_rule\.table/);
+    expect(bad.stderr).toMatch(/playbook\.yaml:7:\d+: .*file\.mode/);
+    expect(await host.exec('test -e /etc/wgplay-bad')).toMatchObject({ code: 1 });
+
+    const missing = await wgplay(['plan', 'no/such/playbook.yaml', '-i', inventory]);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toContain('no/such/playbook.yaml');
+    const noInventory = await wgplay(['plan', playbook, '-i', 'no/such/inventory.yaml']);
+    expect(noInventory.code).toBe(1);
+    expect(noInventory.stderr).toContain('no/such/inventory.yaml');
+    const noHosts = writePlaybook([{ name: 'nobody', hosts: 'webservers', tasks: [] }]);
+    const pattern = await wgplay(['plan', noHosts, '-i', inventory]);
+    expect(pattern.code).toBe(1);
+    expect(pattern.stderr).toMatch(/playbook\.yaml:2:\d+: .*webservers/);
+  });
+});

@@ -1,0 +1,62 @@
+// Runs the built CLI (bin/wgplay.js -> dist/) as an operator would, in a child process.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { stringify } from 'yaml';
+
+const BIN = new URL('../../bin/wgplay.js', import.meta.url).pathname;
+
+export interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+export function wgplay(args: string[], env: NodeJS.ProcessEnv = {}): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk) => (stdout += chunk));
+    child.stderr.on('data', (chunk) => (stderr += chunk));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
+  });
+}
+
+export interface JsonReport {
+  mode: string;
+  exitCode: number;
+  hosts: {
+    host: string;
+    status: string;
+    error?: string;
+    tasks: { name: string; module: string; error?: string; changes: { resource: string; action: string; diff: string }[] }[];
+  }[];
+}
+
+/** wgplay with --json; the parsed report plus the raw output. */
+export async function wgplayJson(args: string[]): Promise<CliResult & { report: JsonReport }> {
+  const result = await wgplay([...args, '--json']);
+  let report: JsonReport;
+  try {
+    report = JSON.parse(result.stdout) as JsonReport;
+  } catch {
+    throw new Error(`wgplay ${args.join(' ')} printed no JSON (exit ${result.code}):\n${result.stdout}\n${result.stderr}`);
+  }
+  return { ...result, report };
+}
+
+/** Every change of a report as "resource" strings, for exact assertions. */
+export function changedResources(report: JsonReport): string[] {
+  return report.hosts.flatMap((host) => host.tasks.flatMap((task) => task.changes.map((change) => change.resource)));
+}
+
+/** Writes a playbook (a list of plays) to a fresh temporary folder and returns its path. */
+export function writePlaybook(plays: unknown[], name = 'playbook.yaml'): string {
+  const dir = mkdtempSync(join(tmpdir(), 'wgplay-playbook-'));
+  const path = join(dir, name);
+  writeFileSync(path, stringify(plays));
+  return path;
+}
