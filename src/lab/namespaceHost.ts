@@ -16,7 +16,7 @@
 // netns inode still match.
 
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, openSync, closeSync, readdirSync, readFileSync, rmSync, writeFileSync, chmodSync } from 'node:fs';
+import { existsSync, mkdirSync, openSync, closeSync, readdirSync, readFileSync, rmSync, writeFileSync, chmodSync, type Dirent } from 'node:fs';
 import { connect } from 'node:net';
 import { dirname, join } from 'node:path';
 import { assertStatePath } from './addressPlan.js';
@@ -495,16 +495,21 @@ function tcpOpen(host: string, port: number): Promise<boolean> {
   });
 }
 
-/** Finds host.json records under root (up to three levels deep). */
-export function findHostRecords(root: string, depth = 3): NamespaceHostRecord[] {
+/**
+ * Finds host.json records under root (up to `depth` levels deep; test labs keep theirs
+ * at /run/wgplay-test/sN/lab/hosts/NAME/host.json, i.e. level 4). Overlay and log dirs
+ * are not searched.
+ */
+export function findHostRecords(root: string, depth = 6): NamespaceHostRecord[] {
   const out: NamespaceHostRecord[] = [];
   const walk = (dir: string, level: number) => {
-    let entries: string[];
+    let dirents: Dirent[];
     try {
-      entries = readdirSync(dir);
+      dirents = readdirSync(dir, { withFileTypes: true });
     } catch {
       return;
     }
+    const entries = dirents.map((d) => d.name);
     if (entries.includes(RECORD_FILE)) {
       try {
         out.push(JSON.parse(readFileSync(join(dir, RECORD_FILE), 'utf8')));
@@ -513,9 +518,9 @@ export function findHostRecords(root: string, depth = 3): NamespaceHostRecord[] 
       }
     }
     if (level >= depth) return;
-    for (const e of entries) {
-      if (e.endsWith('-upper') || e.endsWith('-work') || e === 'logs') continue;
-      walk(join(dir, e), level + 1);
+    for (const d of dirents) {
+      if (!d.isDirectory() || d.name.endsWith('-upper') || d.name.endsWith('-work') || d.name === 'logs') continue;
+      walk(join(dir, d.name), level + 1);
     }
   };
   walk(root, 0);
