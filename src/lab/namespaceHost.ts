@@ -16,7 +16,7 @@
 // netns inode still match.
 
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, openSync, closeSync, readdirSync, readFileSync, rmSync, writeFileSync, chmodSync, type Dirent } from 'node:fs';
+import { existsSync, mkdirSync, openSync, closeSync, readdirSync, readFileSync, rmSync, writeFileSync, chmodSync, statSync, type Dirent } from 'node:fs';
 import { connect } from 'node:net';
 import { dirname, join } from 'node:path';
 import { assertStatePath } from './addressPlan.js';
@@ -570,7 +570,10 @@ export async function destroyStale(prefix: string, opts: DestroyStaleOptions = {
   }
   for (const ns of namespaces) {
     if (handled.has(ns)) continue;
-    // No record: kill what lives in it by pid, then delete it.
+    // No record. With live owners around, leave young namespaces alone: a concurrent
+    // run may be creating it right now.
+    if (opts.spareLiveOwners && namespaceAgeMs(ns) < 60_000) continue;
+    // Kill what lives in it by pid, then delete it.
     const r = await execArgv(['ip', 'netns', 'pids', ns]);
     const pids = r.stdout.split(/\s+/).filter((w) => /^\d+$/.test(w)).map(Number);
     await terminatePids(pids, 2000);
@@ -580,4 +583,12 @@ export async function destroyStale(prefix: string, opts: DestroyStaleOptions = {
   }
   if (failures.length) throw new Error(`could not remove stale lab hosts:\n${failures.join('\n')}`);
   return removed;
+}
+
+function namespaceAgeMs(name: string): number {
+  try {
+    return Date.now() - statSync(`/run/netns/${name}`).ctimeMs;
+  } catch {
+    return Infinity;
+  }
 }
