@@ -1,9 +1,13 @@
 // `wgplay lab up|down|status`: the seed article's topology as namespace hosts on this
 // machine (see src/lab/seedLab.ts). Needs root.
 
-import { LAB, labDown, labStatus, labUp, type LabStatus } from '../lab/seedLab.js';
+import { readFileSync } from 'node:fs';
+import { PRIVATE_KEY_PLACEHOLDER } from '../modules/gateway/customerConfig.js';
+import { LAB, SeedLab, labDown, labStatus, labUp, type LabStatus } from '../lab/seedLab.js';
 
 const USAGE = `Usage: wgplay lab <up|down|status> [--json]
+       wgplay lab connect CUSTOMER CONFIG_FILE
+       wgplay lab exec HOST -- COMMAND [ARGS...]
 
 Builds the seed topology of "WireGuard With Overlapping Client Networks" from network
 and mount namespaces on this machine (needs root):
@@ -23,12 +27,16 @@ Commands:
   up       create the lab (fails if it is already up; leftovers of a crashed run are removed)
   down     remove everything the lab created (idempotent)
   status   hosts, their processes, and \`wg show\` inside each host
+  connect  bring up a customer host's wg0 from \`wgplay customer-config\` output,
+           with the private key only that lab host has in place of the placeholder
+  exec     run a command inside a lab host (a, b, c, r, ...), e.g. curl
 
 Files /etc/wireguard, /etc/nftables.conf... written on lab hosts land in per-host
 overlays under ${LAB.stateDir}/, never in this machine's /etc.
 `;
 
 export async function runLabCommand(argv: string[]): Promise<number> {
+  if (argv[0] === 'connect' || argv[0] === 'exec') return runInLab(argv);
   const args = argv.filter((a) => a !== '--json');
   const json = argv.includes('--json');
   if (args.length === 0 || args.includes('--help') || args.includes('-h') || args[0] === 'help') {
@@ -113,4 +121,35 @@ export function formatStatus(s: LabStatus): string {
   if (s.ssh) out.push(`ssh: root@${s.ssh.host}:${s.ssh.port} key ${s.ssh.privateKeyPath} known_hosts ${s.ssh.knownHostsPath}`);
   if (s.strayNamespaces.length) out.push(`stray namespaces (removed by \`wgplay lab down\`): ${s.strayNamespaces.join(', ')}`);
   return out.join('\n') + '\n';
+}
+
+/** `lab connect` and `lab exec`: act inside the running lab's hosts. */
+async function runInLab(argv: string[]): Promise<number> {
+  const [command, host, ...rest] = argv;
+  if (typeof process.getuid === 'function' && process.getuid() !== 0) {
+    process.stderr.write(`wgplay lab ${command}: needs root; nothing was changed\n`);
+    return 1;
+  }
+  try {
+    const lab = SeedLab.load(LAB.stateDir);
+    if (!lab) throw new Error('the lab is not up (run `wgplay lab up`)');
+    if (!host) throw new Error(`which host? (${Object.keys(lab.toState().hosts).join(', ')})`);
+    if (command === 'connect') {
+      if (rest.length !== 1) throw new Error('usage: wgplay lab connect CUSTOMER CONFIG_FILE');
+      const config = readFileSync(rest[0]!, 'utf8');
+      if (!config.includes(PRIVATE_KEY_PLACEHOLDER)) throw new Error(`${rest[0]} is not output of wgplay customer-config`);
+      await lab.configureCustomer(host, config.replace(PRIVATE_KEY_PLACEHOLDER, lab.customerKeys(host).privateKey));
+      process.stdout.write(`host ${host}: wg0 up\n`);
+      return 0;
+    }
+    const command_ = rest[0] === '--' ? rest.slice(1) : rest;
+    if (command_.length === 0) throw new Error('usage: wgplay lab exec HOST -- COMMAND [ARGS...]');
+    const result = await lab.host(host).exec(command_);
+    process.stdout.write(result.stdout);
+    process.stderr.write(result.stderr);
+    return result.code;
+  } catch (e) {
+    process.stderr.write(`wgplay lab ${command}: ${(e as Error).message}\n`);
+    return 1;
+  }
 }

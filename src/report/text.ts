@@ -28,7 +28,7 @@ export function renderTextReport(results: HostResult[], options: { mode: 'plan' 
   out.push('', 'RECAP');
   for (const result of results) {
     const summary = summarize(result);
-    const changedLabel = options.mode === 'plan' || !result.applied ? 'to change' : 'changed';
+    const changedLabel = options.mode === 'plan' ? 'to change' : 'changed';
     out.push(
       `  ${summary.host.padEnd(20)} ${summary.status.padEnd(12)} tasks=${summary.tasks} ${changedLabel}=${summary.changedTasks} (${summary.changes} changes)`,
     );
