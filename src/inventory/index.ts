@@ -1,0 +1,10 @@
+export type {
+  ConnectionSettings,
+  HostKeyPolicy,
+  Inventory,
+  InventoryGroup,
+  InventoryHost,
+} from './types.js';
+export { loadInventory, parseInventory, expandHostRange } from './load.js';
+export { selectHosts, splitPattern } from './patterns.js';
+export { connectionOf, checkConnectionVar, ansibleBoolean, expandPath } from './connection.js';
