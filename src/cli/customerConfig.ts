@@ -2,7 +2,7 @@ import { WgplayError } from '../errors.js';
 import { gatherFacts } from '../engine/run.js';
 import { loadRun } from '../engine/runPlaybook.js';
 import type { GatewayArgs } from '../modules/gateway/args.js';
-import { renderCustomerConfig } from '../modules/gateway/customerConfig.js';
+import { customerKeyFile, renderCustomerConfig } from '../modules/gateway/customerConfig.js';
 import { openTransport } from '../transport/index.js';
 import { parseCommandLine, reportError, requirePositionals, UsageError } from './common.js';
 
@@ -44,7 +44,9 @@ export async function runCustomerConfig(argv: string[]): Promise<number> {
     const { host, task } = gateways[0]!;
     const transport = await openTransport(host);
     try {
-      const { facts } = await gatherFacts(transport, [task]);
+      // The gateway's public key for this customer: derived on the host from its key file.
+      const keyFile = customerKeyFile(task.args as GatewayArgs, customer!);
+      const { facts } = await gatherFacts(transport, [task], undefined, { files: [{ path: keyFile, wgKey: true }] });
       process.stdout.write(renderCustomerConfig(task.args as GatewayArgs, customer!, facts));
       return 0;
     } finally {

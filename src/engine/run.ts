@@ -1,4 +1,4 @@
-import { buildFactScript } from '../facts/factScript.js';
+import { buildFactScript, mergeFileRequests } from '../facts/factScript.js';
 import { parseFacts } from '../facts/parse.js';
 import type { FactRequest, FileRequest, HostFacts } from '../facts/types.js';
 import { findTask } from '../tasks/registry.js';
@@ -39,14 +39,7 @@ function mergeFactRequests(requests: FactRequest[]): FactRequest {
   const files = new Map<string, FileRequest>();
   const sysctls = new Set<string>();
   for (const request of requests) {
-    for (const file of request.files ?? []) {
-      const seen = files.get(file.path);
-      files.set(file.path, {
-        path: file.path,
-        secret: Boolean(seen?.secret || file.secret || file.wgKey || seen?.wgKey),
-        wgKey: Boolean(seen?.wgKey || file.wgKey),
-      });
-    }
+    for (const file of request.files ?? []) files.set(file.path, mergeFileRequests(files.get(file.path), file));
     for (const key of request.sysctls ?? []) sysctls.add(key);
   }
   return { files: [...files.values()], sysctls: [...sysctls] };
@@ -76,7 +69,12 @@ function covers(have: FactRequest, need: FactRequest): boolean {
   return (
     (need.files ?? []).every((file) => {
       const seen = files.get(file.path);
-      return seen !== undefined && (!file.wgKey || seen.wgKey) && (!seen.secret || file.secret || file.wgKey);
+      return (
+        seen !== undefined &&
+        (!file.wgKey || seen.wgKey) &&
+        (!file.wgInterface || seen.wgInterface === file.wgInterface) &&
+        (seen.expectSha256 === undefined || seen.expectSha256 === file.expectSha256)
+      );
     }) && (need.sysctls ?? []).every((key) => sysctls.has(key))
   );
 }
@@ -100,13 +98,18 @@ export interface FactsAndTasks {
  * facts (their records may name resources to remove); only if those need facts not
  * yet gathered does a second command run.
  */
-export async function gatherFacts(runner: ScriptRunner, invocations: TaskInvocation[], known?: FactRequest): Promise<FactsAndTasks> {
-  let request = known ?? factRequestOf(invocations, prepareTasks(invocations));
+export async function gatherFacts(
+  runner: ScriptRunner,
+  invocations: TaskInvocation[],
+  known?: FactRequest,
+  extra: FactRequest = {},
+): Promise<FactsAndTasks> {
+  let request = known ?? mergeFactRequests([factRequestOf(invocations, prepareTasks(invocations)), extra]);
   let facts = await gather(runner, request);
   let tasks = prepareTasks(invocations, facts);
   const needed = factRequestOf(invocations, tasks);
   if (!covers(request, needed)) {
-    request = mergeFactRequests([request, needed]);
+    request = mergeFactRequests([request, needed, extra]);
     facts = await gather(runner, request);
     tasks = prepareTasks(invocations, facts);
   }

@@ -94,28 +94,71 @@ wg_dump() {
     NF == 9 { if ($3 != "(none)") $3 = "(set)"; print; next }'
   m rc "\${PIPESTATUS[0]}"
 }
-# file PATH SECRET(0/1) WGKEY(0/1)
-file_fact() {
-  f=$1
-  if [ ! -e "$f" ]; then echo missing; return; fi
-  if [ -f "$f" ]; then echo 'type file'; elif [ -d "$f" ]; then echo 'type directory'; else echo 'type other'; fi
-  stat -L -c 'mode %a
-owner %U
-group %G
-size %s' -- "$f"
-  [ -f "$f" ] || return 0
-  [ -r "$f" ] || { echo unreadable; return 0; }
-  h=$(sha256sum < "$f") && printf 'sha256 %s\n' "\${h%% *}"
-  if [ "$3" = 1 ] && have wg; then
-    k=$(wg pubkey < "$f" 2>/dev/null) && printf 'wg-pubkey %s\n' "$k"
+# Files, in one batch: the arrays F (path), S (secret 0/1), K (wg pubkey 0/1),
+# I (interface whose private key the file should hold), E (expected sha256) are set
+# before this runs. One stat, one sha256sum and one wg show for all of them; content
+# only for files that are not secret and differ from what the task expects (for its
+# diff). Per-file processes would cost seconds at a few hundred files.
+files_facts() {
+  local i f n=\${#F[@]} k
+  local -a exists=() regular=() st=() sh=()
+  local -A stat_of=() sha_of=() live_key=()
+  for ((i = 0; i < n; i++)); do [ -e "\${F[i]}" ] && exists+=("$i"); done
+  if [ "\${#exists[@]}" -gt 0 ]; then
+    mapfile -t st < <(for i in "\${exists[@]}"; do printf '%s\0' "\${F[i]}"; done | xargs -0 stat -L -c '%F|%a|%U|%G|%s' -- 2>/dev/null)
+    if [ "\${#st[@]}" -eq "\${#exists[@]}" ]; then
+      for i in "\${!exists[@]}"; do stat_of[\${exists[i]}]=\${st[i]}; done
+    else # a file vanished mid-way: one by one
+      for i in "\${exists[@]}"; do stat_of[$i]=$(stat -L -c '%F|%a|%U|%G|%s' -- "\${F[i]}" 2>/dev/null); done
+    fi
+    for i in "\${exists[@]}"; do [ -f "\${F[i]}" ] && [ -r "\${F[i]}" ] && regular+=("$i"); done
   fi
-  if [ "$2" = 0 ]; then
-    s=$(stat -L -c %s -- "$f")
-    if [ "$s" -le ${FILE_CONTENT_LIMIT} ]; then echo content; base64 < "$f" | out; fi
+  if [ "\${#regular[@]}" -gt 0 ]; then
+    mapfile -t sh < <(for i in "\${regular[@]}"; do printf '%s\0' "\${F[i]}"; done | xargs -0 sha256sum -- 2>/dev/null)
+    if [ "\${#sh[@]}" -eq "\${#regular[@]}" ]; then
+      for i in "\${!regular[@]}"; do k=\${sh[i]#\\}; sha_of[\${regular[i]}]=\${k:0:64}; done
+    fi
   fi
-  return 0
+  if [[ " \${I[*]} " =~ [^\ ] ]] && have wg; then
+    while IFS=$'\t' read -r f k; do live_key[$f]=$k; done < <(wg show all private-key 2>/dev/null)
+  fi
+  for ((i = 0; i < n; i++)); do
+    f=\${F[i]}
+    m file "\${J[i]}"
+    if [ -z "\${stat_of[$i]+set}" ]; then echo missing; continue; fi
+    IFS='|' read -r t mode owner group size <<< "\${stat_of[$i]}"
+    case $t in 'regular file'|'regular empty file') echo 'type file' ;; directory) echo 'type directory' ;; *) echo 'type other' ;; esac
+    printf 'mode %s\nowner %s\ngroup %s\nsize %s\n' "$mode" "$owner" "$group" "$size"
+    [ -f "$f" ] || continue
+    [ -r "$f" ] || { echo unreadable; continue; }
+    [ -n "\${sha_of[$i]}" ] && printf 'sha256 %s\n' "\${sha_of[$i]}"
+    if [ -n "\${I[i]}" ]; then
+      k=; IFS= read -r k < "$f"
+      if [ -n "$k" ] && [ "$k" = "\${live_key[\${I[i]}]}" ]; then echo 'wg-key-matches yes'; else echo 'wg-key-matches no'; fi
+      k=
+    fi
+    if [ "\${K[i]}" = 1 ] && have wg; then
+      k=$(wg pubkey < "$f" 2>/dev/null) && printf 'wg-pubkey %s\n' "$k"
+    fi
+    if [ "\${S[i]}" = 0 ] && [ "$size" -le ${FILE_CONTENT_LIMIT} ] && [ "\${E[i]}" != "\${sha_of[$i]}" ]; then
+      echo content; base64 < "$f"
+    fi
+  done
 }
 `.replaceAll('\\${', '${');
+
+/** Two tasks asking about one file: the union of what they need. */
+export function mergeFileRequests(previous: FileRequest | undefined, file: FileRequest): FileRequest {
+  if (!previous) return { ...file };
+  return {
+    path: file.path,
+    secret: Boolean(previous.secret || file.secret),
+    wgKey: Boolean(previous.wgKey || file.wgKey),
+    wgInterface: previous.wgInterface ?? file.wgInterface,
+    // Content is skipped only when every asker expects the same content.
+    expectSha256: previous.expectSha256 === file.expectSha256 ? file.expectSha256 : undefined,
+  };
+}
 
 export function buildFactScript(request: FactRequest = {}): string {
   const lines: string[] = [PRELUDE];
@@ -142,16 +185,22 @@ export function buildFactScript(request: FactRequest = {}): string {
   const files = new Map<string, FileRequest>();
   for (const file of request.files ?? []) {
     const previous = files.get(file.path);
-    files.set(file.path, {
-      path: file.path,
-      secret: Boolean(previous?.secret || file.secret || file.wgKey || previous?.wgKey),
-      wgKey: Boolean(previous?.wgKey || file.wgKey),
-    });
+    files.set(file.path, mergeFileRequests(previous, file));
   }
-  for (const file of files.values()) {
-    if (file.path === '') throw new WgplayError('cannot gather facts of a file with an empty path');
-    const secret = file.secret || file.wgKey ? 1 : 0;
-    add(marker('file', file.path), `file_fact ${shellQuote(file.path)} ${secret} ${file.wgKey ? 1 : 0}`);
+  const list = [...files.values()];
+  if (list.some((file) => file.path === '')) throw new WgplayError('cannot gather facts of a file with an empty path');
+  if (list.length > 0) {
+    const array = (name: string, values: string[]) => `${name}=(${values.map(shellQuote).join(' ')})`;
+    add(
+      array('F', list.map((file) => file.path)),
+      // The marker argument, JSON-quoted here so that the script prints it verbatim.
+      array('J', list.map((file) => `${FACT_MARKER} file ${JSON.stringify(file.path)}`.slice(`${FACT_MARKER} file `.length))),
+      array('S', list.map((file) => (file.secret || file.wgKey || file.wgInterface ? '1' : '0'))),
+      array('K', list.map((file) => (file.wgKey ? '1' : '0'))),
+      array('I', list.map((file) => file.wgInterface ?? '')),
+      array('E', list.map((file) => file.expectSha256 ?? '')),
+      'files_facts',
+    );
   }
 
   for (const key of new Set(request.sysctls ?? [])) {

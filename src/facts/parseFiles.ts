@@ -41,6 +41,9 @@ export function parseFileSection(path: string, lines: string[]): FileFact {
       case 'wg-pubkey':
         if (/^[A-Za-z0-9+/]{43}=$/.test(value)) fact.wgPublicKey = value;
         break;
+      case 'wg-key-matches':
+        fact.wgKeyMatchesInterface = value === 'yes';
+        break;
       case 'content':
         content = [];
         break;

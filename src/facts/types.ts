@@ -137,6 +137,8 @@ export interface FileFact {
   content?: string;
   /** For WireGuard key files (request.wgKey): `wg pubkey` of the content. */
   wgPublicKey?: string;
+  /** For request.wgInterface: whether the live interface's private key is this file's. */
+  wgKeyMatchesInterface?: boolean;
 }
 
 export interface HostFacts {
@@ -165,8 +167,15 @@ export interface FileRequest {
   path: string;
   /** Never read the content (only existence, mode, owner, hash). */
   secret?: boolean;
-  /** The file holds a WireGuard private key: also report its public key. Implies secret. */
+  /** The file holds a WireGuard private key: also report its public key (a process per file). Implies secret. */
   wgKey?: boolean;
+  /**
+   * The file holds the private key of this WireGuard interface: report whether the live
+   * interface uses it (compared on the host; the key is never printed). Implies secret.
+   */
+  wgInterface?: string;
+  /** The content the task wants: when the file already has it, its content is not sent. */
+  expectSha256?: string;
 }
 
 /** What a task needs to know beyond the facts every run gathers (links, rules, nft...). */

@@ -26,7 +26,7 @@ export interface DesiredFile {
   secret: boolean;
 }
 
-const sha256 = (text: string) => createHash('sha256').update(text, 'utf8').digest('hex');
+export const sha256 = (text: string) => createHash('sha256').update(text, 'utf8').digest('hex');
 
 /** Shell that writes a file atomically: temporary file in the same folder, then rename. */
 export function writeFileScript(file: DesiredFile): string {
@@ -125,7 +125,8 @@ export const fileTask: TaskModule<FileArgs> = {
     return [];
   },
   facts(args) {
-    return { files: [{ path: args.path, secret: args.secret }] };
+    const expectSha256 = args.content !== undefined && !args.secret ? sha256(args.content) : undefined;
+    return { files: [{ path: args.path, secret: args.secret, expectSha256 }] };
   },
   plan(args, facts: HostFacts) {
     const fact = facts.files[args.path];

@@ -1,5 +1,5 @@
 import { shellQuote } from '../shell.js';
-import { planFileContent } from './file.js';
+import { planFileContent, sha256 } from './file.js';
 import type { Change, TaskModule } from './types.js';
 
 export interface SysctlArgs {
@@ -11,6 +11,8 @@ export interface SysctlArgs {
 
 /** sysctl prints lists with tabs ("51820\t51899" style); compare on single spaces. */
 const normalizeValue = (value: string) => value.trim().replace(/\s+/g, ' ');
+
+const persistedContent = (args: SysctlArgs) => `# Managed by wgplay\n${args.key} = ${normalizeValue(String(args.value))}\n`;
 
 export function sysctlPersistPath(key: string): string {
   return `/etc/sysctl.d/90-wgplay-${key.replace(/\//g, '.')}.conf`;
@@ -35,7 +37,7 @@ export const sysctlTask: TaskModule<SysctlArgs> = {
   facts(args) {
     return {
       sysctls: [args.key],
-      files: args.persist === false ? [] : [{ path: sysctlPersistPath(args.key) }],
+      files: args.persist === false ? [] : [{ path: sysctlPersistPath(args.key), expectSha256: sha256(persistedContent(args)) }],
     };
   },
   plan(args, facts) {
@@ -57,7 +59,7 @@ export const sysctlTask: TaskModule<SysctlArgs> = {
       const path = sysctlPersistPath(args.key);
       changes.push(
         ...planFileContent(
-          { path, content: `# Managed by wgplay\n${args.key} = ${want}\n`, mode: '0644', owner: 'root', group: 'root', secret: false },
+          { path, content: persistedContent(args), mode: '0644', owner: 'root', group: 'root', secret: false },
           facts.files[path],
         ),
       );

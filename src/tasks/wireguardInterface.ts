@@ -1,6 +1,6 @@
 import type { HostFacts, WgInterfaceFact, WgPeerFact } from '../facts/types.js';
 import { shellQuote } from '../shell.js';
-import { planFileAbsent, planFileContent } from './file.js';
+import { planFileAbsent, planFileContent, sha256 } from './file.js';
 import { ipStep, tableSchema } from './ipRule.js';
 import { familyOf, interfaceNameProblem, isCidrOrAddress, isWireguardKey, normalizePrefix, withPrefix } from './netaddr.js';
 import type { ArgumentProblem, Change, Step, TaskModule } from './types.js';
@@ -184,12 +184,11 @@ function planLink(args: WireguardInterfaceArgs, facts: HostFacts): Change[] {
         steps: [linkStep(`wg set ${name} listen-port ${args.listen_port}`, 5)],
       });
     }
-    const keyWillChange = !keyFact?.exists || keyFact.wgPublicKey !== live.publicKey;
-    if (keyWillChange) {
+    if (!keyFact?.exists || keyFact.wgKeyMatchesInterface === false) {
       changes.push({
         resource: `wireguard interface ${args.name} private key`,
         action: 'update',
-        diff: `~ ${args.name} private key from ${keyFileOf(args)} (public key ${live.publicKey ?? '(none)'} -> ${keyFact?.wgPublicKey ?? 'newly generated'})`,
+        diff: `~ ${args.name} private key: set from ${keyFileOf(args)} (live public key ${live.publicKey ?? '(none)'} will change)`,
         steps: [linkStep(`wg set ${name} private-key ${keyFile}`, 5)],
       });
     }
@@ -297,7 +296,8 @@ export const wireguardInterfaceTask: TaskModule<WireguardInterfaceArgs> = {
     return problems;
   },
   facts(args) {
-    return { files: [{ path: keyFileOf(args), wgKey: true }, { path: configFileOf(args.name) }] };
+    const config = (args.state ?? 'present') === 'present' ? sha256(renderWgQuickConfig(args)) : undefined;
+    return { files: [{ path: keyFileOf(args), wgInterface: args.name }, { path: configFileOf(args.name), expectSha256: config }] };
   },
   plan(args, facts) {
     const keyFile = keyFileOf(args);

@@ -467,8 +467,10 @@ describe('buildFactScript', () => {
 
   it('reports wgKey files as secret even when requested twice', () => {
     const script = buildFactScript({ files: [{ path: '/k' }, { path: '/k', wgKey: true }] });
-    expect(script).toContain(`file_fact '/k' 1 1`);
-    expect(script.match(/file_fact '\/k'/g)).toHaveLength(1);
+    // One entry for the file: secret (S), with its public key derived (K).
+    expect(script).toMatch(/^F=\('?\/k'?\)$/m);
+    expect(script).toMatch(/^S=\('?1'?\)$/m);
+    expect(script).toMatch(/^K=\('?1'?\)$/m);
   });
 });
 

@@ -1,10 +1,16 @@
 import type { HostFacts } from '../../facts/types.js';
 import { keyFileOf } from '../../tasks/wireguardInterface.js';
 import type { GatewayArgs } from './args.js';
-import { allocateCustomers } from './allocate.js';
+import { allocateCustomers, interfaceNameOf } from './allocate.js';
 import { readRecord } from './expand.js';
 
 export const PRIVATE_KEY_PLACEHOLDER = '<your private key: `wg genkey`; it never leaves your host>';
+
+/** The key file of the gateway's interface for a customer (its public key goes to the customer). */
+export function customerKeyFile(args: GatewayArgs, customerName: string): string {
+  const customer = args.customers.find((candidate) => candidate.name === customerName);
+  return keyFileOf({ name: customer ? interfaceNameOf(args, customer) : customerName });
+}
 
 /**
  * The wg-quick configuration to hand to a customer: their side of the tunnel, with our
