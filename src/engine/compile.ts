@@ -5,13 +5,25 @@ import { PHASES, type Change, type Step } from '../tasks/types.js';
 export const PHASE_MARKER = '@@wgplay-phase ';
 
 /**
+ * Helpers the steps call. wgplay_wg_add creates a WireGuard interface: in the kernel
+ * when it has WireGuard, else with wireguard-go (as wg-quick does); once the kernel has
+ * said no, later interfaces go straight to wireguard-go (each refusal costs ~30 ms).
+ */
+const APPLY_PRELUDE = `wgplay_kernel_wg=maybe
+wgplay_wg_add() {
+  if [ "$wgplay_kernel_wg" != no ] && ip link add dev "$1" type wireguard 2>/dev/null; then wgplay_kernel_wg=yes; return; fi
+  wgplay_kernel_wg=no
+  wireguard-go "$1" </dev/null >/dev/null 2>&1
+}`;
+
+/**
  * All changes of a host as ONE bash script: phases in order; in each, shell steps,
  * then one `ip -batch`, then one `nft -f` transaction.
  */
 export function compileApplyScript(changes: Change[]): string {
   const steps = changes.flatMap((change) => change.steps);
   const delimiter = `WGPLAY_${randomBytes(6).toString('hex')}`;
-  const out = ['set -euo pipefail', 'export LC_ALL=C'];
+  const out = ['set -euo pipefail', 'export LC_ALL=C', 'umask 0077', APPLY_PRELUDE];
   for (const phase of PHASES) {
     const inPhase = steps
       .map((step, index) => ({ step, index }))

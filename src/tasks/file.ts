@@ -28,18 +28,28 @@ export interface DesiredFile {
 
 export const sha256 = (text: string) => createHash('sha256').update(text, 'utf8').digest('hex');
 
-/** Shell that writes a file atomically: temporary file in the same folder, then rename. */
+/**
+ * Shell that writes a file atomically: a temporary file in the same folder, then a
+ * rename. The content is a quoted word for bash's builtin printf, and the mode comes
+ * from the umask where it can: one process (mv) per file, not six.
+ */
 export function writeFileScript(file: DesiredFile): string {
   const path = shellQuote(file.path);
   const tmp = shellQuote(`${file.path}.wgplay-tmp`);
-  const base64 = Buffer.from(file.content, 'utf8').toString('base64');
-  return [
-    `mkdir -p -- "$(dirname -- ${path})"`,
-    `(umask 077; printf '%s' ${shellQuote(base64)} | base64 -d > ${tmp})`,
-    `chown ${shellQuote(`${file.owner}:${file.group}`)} ${tmp}`,
-    `chmod ${shellQuote(file.mode)} ${tmp}`,
-    `mv -f -- ${tmp} ${path}`,
-  ].join('\n');
+  const folder = file.path.slice(0, file.path.lastIndexOf('/')) || '/';
+  const mode = parseInt(file.mode, 8);
+  const umaskFits = (mode & 0o7111) === 0;
+  const lines = [
+    `[ -d ${shellQuote(folder)} ] || mkdir -p -- ${shellQuote(folder)}`,
+    `umask ${umaskFits ? (0o666 & ~mode).toString(8).padStart(4, '0') : '0077'}`,
+    `printf '%s' ${shellQuote(file.content)} > ${tmp}`,
+    'umask 0077',
+  ];
+  if (!umaskFits) lines.push(`chmod ${shellQuote(file.mode)} ${tmp}`);
+  // The script runs as root: a new file is root's already.
+  if (file.owner !== 'root' || file.group !== 'root') lines.push(`chown ${shellQuote(`${file.owner}:${file.group}`)} ${tmp}`);
+  lines.push(`mv -f -- ${tmp} ${path}`);
+  return lines.join('\n');
 }
 
 /** The changes that make `fact` match `desired` (shared by every task that writes a file). */

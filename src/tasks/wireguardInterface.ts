@@ -96,7 +96,8 @@ function peerDiffers(want: WireguardPeerArgs, have: WgPeerFact): boolean {
 function planPeers(args: WireguardInterfaceArgs, live: WgInterfaceFact | undefined): Change[] {
   const name = shellQuote(args.name);
   const changes: Change[] = [];
-  const step = (script: string): Step => ({ kind: 'shell', phase: 'links', script, order: 10 });
+  // A new interface gets its peers in the step that creates it.
+  const step = (script: string): Step[] => (live ? [{ kind: 'shell', phase: 'links', script, order: 10 }] : []);
   for (const peer of args.peers ?? []) {
     const have = live?.peers.find((candidate) => candidate.publicKey === peer.public_key);
     if (have && !peerDiffers(peer, have)) continue;
@@ -104,7 +105,7 @@ function planPeers(args: WireguardInterfaceArgs, live: WgInterfaceFact | undefin
       resource: `wireguard ${args.name} peer ${peer.public_key}`,
       action: have ? 'update' : 'create',
       diff: (have ? `- ${describePeer(livePeerAsArgs(have))}\n` : '') + `+ ${describePeer(peer)}`,
-      steps: [step(`wg set ${name} peer ${shellQuote(peer.public_key)} ${peerSettings(peer)}`)],
+      steps: step(`wg set ${name} peer ${shellQuote(peer.public_key)} ${peerSettings(peer)}`),
     });
   }
   for (const have of live?.peers ?? []) {
@@ -113,7 +114,7 @@ function planPeers(args: WireguardInterfaceArgs, live: WgInterfaceFact | undefin
       resource: `wireguard ${args.name} peer ${have.publicKey}`,
       action: 'delete',
       diff: `- ${describePeer(livePeerAsArgs(have))}`,
-      steps: [step(`wg set ${name} peer ${shellQuote(have.publicKey)} remove`)],
+      steps: step(`wg set ${name} peer ${shellQuote(have.publicKey)} remove`),
     });
   }
   return changes;
@@ -161,19 +162,14 @@ function planLink(args: WireguardInterfaceArgs, facts: HostFacts): Change[] {
 
   if (!live) {
     const port = args.listen_port !== undefined ? ` listen-port ${args.listen_port}` : '';
-    // The kernel module when there is one, wireguard-go otherwise (as wg-quick does).
-    // The port is set right as the interface starts: wireguard-go binds a random port first.
-    const create = [
-      `if ! ip link add dev ${name} type wireguard 2>/dev/null; then`,
-      `  wireguard-go ${name} </dev/null >/dev/null 2>&1`,
-      'fi',
-      `wg set ${name}${port} private-key ${keyFile}`,
-    ].join('\n');
+    // The port is set right as the interface starts (wireguard-go binds a random port
+    // first), and the peers with it: one `wg` process per new interface.
+    const peers = (args.peers ?? []).map((peer) => ` peer ${shellQuote(peer.public_key)} ${peerSettings(peer)}`).join('');
     changes.push({
       resource: `wireguard interface ${args.name}`,
       action: 'create',
       diff: `+ wireguard interface ${args.name}${port}`,
-      steps: [linkStep(create)],
+      steps: [linkStep(`wgplay_wg_add ${name}\nwg set ${name}${port} private-key ${keyFile}${peers}`)],
     });
   } else {
     if (args.listen_port !== undefined && live.listenPort !== args.listen_port) {
@@ -205,7 +201,7 @@ function planLink(args: WireguardInterfaceArgs, facts: HostFacts): Change[] {
       resource: `address ${address} on ${args.name}`,
       action: 'create',
       diff: `+ address ${address} dev ${args.name}`,
-      steps: [linkStep(`ip address add ${shellQuote(address)} dev ${name}`, 20)],
+      steps: [{ kind: 'ip', phase: 'links', line: `address add ${address} dev ${args.name}` }],
     });
   }
   for (const address of haveAddresses) {
@@ -214,7 +210,7 @@ function planLink(args: WireguardInterfaceArgs, facts: HostFacts): Change[] {
       resource: `address ${address} on ${args.name}`,
       action: 'delete',
       diff: `- address ${address} dev ${args.name}`,
-      steps: [linkStep(`ip address del ${shellQuote(address)} dev ${name}`, 20)],
+      steps: [{ kind: 'ip', phase: 'links', line: `address del ${address} dev ${args.name}` }],
     });
   }
   const mtuDiffers = args.mtu !== undefined && link?.mtu !== args.mtu;
@@ -224,7 +220,7 @@ function planLink(args: WireguardInterfaceArgs, facts: HostFacts): Change[] {
       resource: `link ${args.name}`,
       action: link ? 'update' : 'create',
       diff: `+ link ${args.name} up${mtu}`,
-      steps: [linkStep(`ip link set dev ${name}${mtu} up`, 30)],
+      steps: [{ kind: 'ip', phase: 'links', line: `link set dev ${args.name}${mtu} up` }],
     });
   }
   return changes;
@@ -319,6 +315,7 @@ export const wireguardInterfaceTask: TaskModule<WireguardInterfaceArgs> = {
 
     const changes: Change[] = [];
     const keyFact = facts.files[keyFile];
+    const keyFolder = keyFile.slice(0, keyFile.lastIndexOf('/')) || '/';
     if (!keyFact?.exists) {
       if (args.generate_key === false) {
         throw new Error(`private key file ${keyFile} does not exist and generate_key is false`);
@@ -331,7 +328,11 @@ export const wireguardInterfaceTask: TaskModule<WireguardInterfaceArgs> = {
           {
             kind: 'shell',
             phase: 'prepare',
-            script: `mkdir -p -m 0700 -- "$(dirname -- ${shellQuote(keyFile)})"\n(umask 077; wg genkey > ${shellQuote(keyFile + '.wgplay-tmp')} && mv -f -- ${shellQuote(keyFile + '.wgplay-tmp')} ${shellQuote(keyFile)})`,
+            script: [
+              `[ -d ${shellQuote(keyFolder)} ] || mkdir -p -m 0700 -- ${shellQuote(keyFolder)}`,
+              `wg genkey > ${shellQuote(keyFile + '.wgplay-tmp')}`,
+              `mv -f -- ${shellQuote(keyFile + '.wgplay-tmp')} ${shellQuote(keyFile)}`,
+            ].join('\n'),
           },
         ],
       });

@@ -123,7 +123,7 @@ describe('file', () => {
     const facts = emptyFacts({ files: { '/etc/x.conf': { path: '/etc/x.conf', exists: true, mode: '0644', owner: 'root', group: 'root', sha256: sha('a\n'), content: 'a\n' } } });
     const [change] = fileTask.plan({ path: '/etc/x.conf', content: 'b\n' }, facts);
     expect(change!.diff).toContain('-a\n+b');
-    expect(steps([change!])[0]).toMatch(/base64 -d > \/etc\/x\.conf\.wgplay-tmp[\s\S]*mv -f -- \/etc\/x\.conf\.wgplay-tmp \/etc\/x\.conf/);
+    expect(steps([change!])[0]).toMatch(/umask 0022\nprintf '%s' 'b\n' > \/etc\/x\.conf\.wgplay-tmp[\s\S]*mv -f -- \/etc\/x\.conf\.wgplay-tmp \/etc\/x\.conf/);
     expect(fileTask.plan({ path: '/etc/x.conf', content: 'a\n' }, facts)).toEqual([]);
   });
 
@@ -165,8 +165,9 @@ describe('wireguard_interface', () => {
     ]);
     const script = steps(changes).join('\n');
     expect(script).toContain('wg genkey');
-    expect(script).toContain('wireguard-go wg-a');
-    expect(script).toContain('wg set wg-a listen-port 51821 private-key /etc/wireguard/wg-a.key');
+    expect(script).toContain('wgplay_wg_add wg-a');
+    // Port, key and peers in one `wg set`, as the interface starts.
+    expect(script).toContain(`wg set wg-a listen-port 51821 private-key /etc/wireguard/wg-a.key peer ${KEY_A} allowed-ips 10.0.0.1/32`);
     // The wg-quick file never holds the private key: the key file is referenced instead.
     expect(changes.at(-1)!.diff).toContain('+PostUp = wg set %i private-key /etc/wireguard/wg-a.key');
     expect(changes.at(-1)!.diff).not.toContain('PrivateKey');
