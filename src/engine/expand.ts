@@ -8,13 +8,13 @@ import type { TaskInvocation } from '../tasks/types.js';
  * Expanding modules (the gateway...) become the primitive tasks they stand for.
  * Without facts, the expansion only serves to learn which facts to gather.
  */
-export function expandInvocations(invocations: TaskInvocation[], facts?: HostFacts): TaskInvocation[] {
+export function expandInvocations(invocations: TaskInvocation[], facts?: HostFacts, connectionAddress?: string): TaskInvocation[] {
   return invocations.flatMap((invocation) => {
     if (findTask(invocation.module)) return [invocation];
     const module = findModule(invocation.module);
     if (!module) throw new Error(`unknown task module ${invocation.module}`);
-    const context = { taskName: invocation.name, origin: invocation.origin, facts };
-    return expandInvocations(module.expand(invocation.args, context), facts);
+    const context = { taskName: invocation.name, origin: invocation.origin, facts, connectionAddress };
+    return expandInvocations(module.expand(invocation.args, context), facts, connectionAddress);
   });
 }
 

@@ -3,6 +3,8 @@ import { parseFacts } from '../facts/parse.js';
 import type { FactRequest, FileRequest, HostFacts } from '../facts/types.js';
 import { findTask } from '../tasks/registry.js';
 import type { Change, TaskInvocation } from '../tasks/types.js';
+import { formatProblem } from '../errors.js';
+import { findCollisions } from './collisions.js';
 import { compileApplyScript, lastPhase } from './compile.js';
 import { expandInvocations, moduleFactRequests } from './expand.js';
 
@@ -46,8 +48,8 @@ function mergeFactRequests(requests: FactRequest[]): FactRequest {
 }
 
 /** Primitive tasks with their modules looked up once. */
-export function prepareTasks(invocations: TaskInvocation[], facts?: HostFacts) {
-  return expandInvocations(invocations, facts).map((invocation) => {
+export function prepareTasks(invocations: TaskInvocation[], facts?: HostFacts, connectionAddress?: string) {
+  return expandInvocations(invocations, facts, connectionAddress).map((invocation) => {
     const module = findTask(invocation.module);
     if (!module) throw new Error(`unknown task module ${invocation.module}`);
     return { invocation, module };
@@ -103,15 +105,16 @@ export async function gatherFacts(
   invocations: TaskInvocation[],
   known?: FactRequest,
   extra: FactRequest = {},
+  connectionAddress?: string,
 ): Promise<FactsAndTasks> {
   let request = known ?? mergeFactRequests([factRequestOf(invocations, prepareTasks(invocations)), extra]);
   let facts = await gather(runner, request);
-  let tasks = prepareTasks(invocations, facts);
+  let tasks = prepareTasks(invocations, facts, connectionAddress);
   const needed = factRequestOf(invocations, tasks);
   if (!covers(request, needed)) {
     request = mergeFactRequests([request, needed, extra]);
     facts = await gather(runner, request);
-    tasks = prepareTasks(invocations, facts);
+    tasks = prepareTasks(invocations, facts, connectionAddress);
   }
   return { facts, tasks, request };
 }
@@ -138,12 +141,17 @@ export async function runHost(
   host: string,
   runner: ScriptRunner,
   invocations: TaskInvocation[],
-  options: { apply: boolean; events?: EngineEvents },
+  options: { apply: boolean; events?: EngineEvents; connectionAddress?: string },
 ): Promise<HostResult> {
   options.events?.phase?.(host, 'facts');
-  const { facts, tasks, request } = await gatherFacts(runner, invocations);
+  const { facts, tasks, request } = await gatherFacts(runner, invocations, undefined, {}, options.connectionAddress);
   options.events?.phase?.(host, 'plan');
   const planned = planTasks(tasks, facts);
+  // Expanded with the host's facts (records name what to remove): check again.
+  const collisions = findCollisions(host, tasks.map((task) => task.invocation));
+  if (collisions.length > 0) {
+    return { host, status: 'failed', tasks: planned, applied: false, error: collisions.map(formatProblem).join('\n') };
+  }
   const failedTask = planned.find((task) => task.error);
   if (failedTask) {
     return { host, status: 'failed', tasks: planned, applied: false, error: `task "${failedTask.name}": ${failedTask.error}` };
@@ -169,7 +177,7 @@ export async function runHost(
   }
 
   options.events?.phase?.(host, 'verify');
-  const verified = await gatherFacts(runner, invocations, request);
+  const verified = await gatherFacts(runner, invocations, request, {}, options.connectionAddress);
   const after = planTasks(verified.tasks, verified.facts);
   const leftover = after.flatMap((task) => task.changes.map((change) => `${task.name}: ${change.resource}\n${change.diff}`));
   if (leftover.length > 0) {

@@ -8,6 +8,8 @@ import { loadPlaybook, resolvePlaybook } from '../playbook/index.js';
 import '../tasks/index.js';
 import type { TaskInvocation } from '../tasks/types.js';
 import { openTransport, TransportError, type OpenTransportOptions, type Transport } from '../transport/index.js';
+import { findCollisions } from './collisions.js';
+import { expandInvocations } from './expand.js';
 import { runHost, type EngineEvents, type HostResult } from './run.js';
 
 export interface LoadedRun {
@@ -18,7 +20,8 @@ export interface LoadedRun {
 
 /**
  * Everything that must hold before any host is contacted: inventory and playbook
- * parse, every task's arguments validate on every host, connection settings are sane.
+ * parse, every task's arguments validate on every host, connection settings are sane,
+ * no two tasks of a host fight over one resource.
  */
 export function loadRun(playbookPath: string, inventoryPath: string, limit?: string): LoadedRun {
   const inventory = loadInventory(inventoryPath);
@@ -32,10 +35,10 @@ export function loadRun(playbookPath: string, inventoryPath: string, limit?: str
   if (limit && hosts.length === 0) {
     throw new WgplayError([{ where: '--limit', message: `"${limit}" selects none of the hosts the playbook runs on` }]);
   }
-  const problems = hosts.flatMap(({ host }) => {
+  const problems = hosts.flatMap(({ host, tasks }) => {
     try {
       connectionOf(host);
-      return [];
+      return findCollisions(host.name, expandInvocations(tasks));
     } catch (error) {
       return error instanceof WgplayError ? error.problems : [{ where: `host ${host.name}`, message: (error as Error).message }];
     }
@@ -64,7 +67,9 @@ export async function runOneHost(host: InventoryHost, tasks: TaskInvocation[], o
   try {
     options.events?.phase?.(host.name, 'connect');
     transport = await openTransport(host, options.transport);
-    return finish(await runHost(host.name, transport, tasks, { apply: options.apply, events: options.events }));
+    const connection = connectionOf(host);
+    const connectionAddress = connection.kind === 'ssh' ? connection.address : undefined;
+    return finish(await runHost(host.name, transport, tasks, { apply: options.apply, events: options.events, connectionAddress }));
   } catch (error) {
     const unreachable = error instanceof TransportError && (error.kind === 'unreachable' || (error.kind === 'timeout' && !transport));
     return finish({ host: host.name, status: unreachable ? 'unreachable' : 'failed', tasks: [], applied: false, error: (error as Error).message });

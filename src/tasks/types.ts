@@ -96,4 +96,6 @@ export interface ExpandContext {
   taskName: string;
   origin?: string;
   facts?: HostFacts;
+  /** The address wgplay reaches the host at over SSH (undefined for a local connection). */
+  connectionAddress?: string;
 }

@@ -116,6 +116,10 @@ describe('the overlapping-customers gateway', () => {
       expect(result.stderr).toMatch(message);
       expect(result.stderr).toMatch(/inventory\.yaml|gateway\.yaml:\d+:\d+/);
     }
+    // A firewall that would not accept SSH where wgplay arrives (mgmt0) is refused on the host's facts.
+    const lockout = await wgplay(['apply', PLAYBOOK, '-i', inventoryWith(labVars.customers, { ssh_interfaces: ['eth0'] })]);
+    expect(lockout.code).toBe(1);
+    expect(lockout.stdout).toMatch(/on mgmt0, but ssh\.interfaces is \[eth0\]: the firewall would lock wgplay/);
     expect(await gatewaySnapshot()).toBe(before);
   });
 

@@ -88,6 +88,26 @@ describe('wireguard_gateway expansion', () => {
   });
 });
 
+describe('customers replaced by others', () => {
+  it("never removes what a new customer took over from a removed one's freed values", () => {
+    const bare = (name: string, key: string) => ({ name, public_key: key, address: '10.0.0.1', our_address: '10.0.0.2' });
+    const first = seedArgs({ customers: [bare('x', KEY_A), bare('y', KEY_B)] });
+    const record = renderRecord(allocateCustomers(first));
+    const facts = emptyFacts({ files: { '/var/lib/wgplay/gateway.json': { path: '/var/lib/wgplay/gateway.json', exists: true, content: record } } });
+    // x leaves, z arrives and gets x's freed port, table and addresses.
+    const tasks = expandGateway(seedArgs({ customers: [bare('z', KEY_C), bare('y', KEY_B)] }), { taskName: 'gw', facts });
+    const removals = tasks.filter((task) => task.name.includes('customer x: remove')).map((task) => `${task.module} ${JSON.stringify(task.args)}`);
+    expect(removals).toEqual([
+      'wireguard_interface {"name":"wg-x","state":"absent"}',
+      'nft_element {"family":"inet","table":"wgplay_filter","set":"wg_ifaces","key":"wg-x","state":"absent"}',
+      'nft_element {"family":"inet","table":"wgplay_nat","set":"inbound_dnat","key":"wg-x","state":"absent"}',
+      'nft_element {"family":"inet","table":"wgplay_nat","set":"inbound_snat","key":"wg-x","state":"absent"}',
+      'nft_element {"family":"inet","table":"wgplay_nat","set":"outbound_dnat","key":"wg-x","state":"absent"}',
+      'nft_element {"family":"inet","table":"wgplay_nat","set":"outbound_snat","key":"wg-x","state":"absent"}',
+    ]);
+  });
+});
+
 describe('allocation from the pools', () => {
   const bare = (name: string, key: string) => ({ name, public_key: key, address: '10.0.0.1', our_address: '10.0.0.2' });
 
@@ -168,5 +188,15 @@ describe('customer configuration', () => {
     expect(config).toContain('AllowedIPs = 10.0.0.2');
     expect(config).toMatch(/PrivateKey = <your private key/);
     expect(() => renderCustomerConfig(seedArgs(), 'nobody', facts)).toThrow(/no customer named "nobody" \(customers: a, b\)/);
+  });
+});
+
+describe('SSH lockout', () => {
+  it('refuses a firewall that would not accept SSH on the interface wgplay arrives on', () => {
+    const facts = emptyFacts({ addresses: [{ dev: 'mgmt0', family: 'inet', local: '172.31.250.2', prefixlen: 30 }] });
+    const context = { taskName: 'gw', facts, connectionAddress: '172.31.250.2' };
+    expect(() => expandGateway(seedArgs(), context)).toThrow(/at 172\.31\.250\.2 on mgmt0, but ssh\.interfaces is \[eth0\]: the firewall would lock wgplay/);
+    expect(() => expandGateway(seedArgs({ ssh: { interfaces: ['eth0', 'mgmt0'] } }), context)).not.toThrow();
+    expect(() => expandGateway(seedArgs({ ssh: { interfaces: 'any' } }), context)).not.toThrow();
   });
 });

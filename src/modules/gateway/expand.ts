@@ -143,35 +143,52 @@ function customerTasks(args: GatewayArgs, customer: GatewayCustomer, allocation:
 }
 
 /**
- * Removes what wgplay made for a customer's old values (`old`), except what the
- * customer's current values (`keep`) still use. `keep` undefined = the customer is gone.
+ * Removes what wgplay made for a customer's old values (`old`), except what any
+ * current customer uses: a freed port, table or address may already be another's.
  */
-function removalTasks(args: GatewayArgs, name: string, old: CustomerAllocation, keep?: CustomerAllocation): TaskInvocation[] {
+function removalTasks(args: GatewayArgs, name: string, old: CustomerAllocation, current: CustomerAllocation[]): TaskInvocation[] {
   const tables = tableNames(args);
   const priority = args.rule_priority ?? 100;
   const label = (what: string) => `customer ${name}: remove ${what}`;
+  const inUse = (test: (allocation: CustomerAllocation) => boolean) => current.some(test);
   const tasks: TaskInvocation[] = [];
-  if (keep?.interface !== old.interface) {
+  if (!inUse((a) => a.interface === old.interface)) {
     tasks.push({ name: label(`interface ${old.interface}`), module: 'wireguard_interface', args: { name: old.interface, state: 'absent' } });
     tasks.push({ name: label('services reachable'), module: 'nft_element', args: element(tables.filter, 'wg_ifaces', old.interface, false) });
     for (const map of Object.keys(NAT_MAPS) as NatMap[]) {
       tasks.push({ name: label(map.replace('_', ' ')), module: 'nft_element', args: element(tables.nat, map, old.interface, false) });
     }
   }
-  if (keep?.our_translated_address !== old.our_translated_address || keep?.table !== old.table) {
+  if (!inUse((a) => a.our_translated_address === old.our_translated_address && a.table === old.table)) {
     const rule: IpRuleArgs = { from: old.our_translated_address, table: old.table, priority, state: 'absent' };
     tasks.push({ name: label('policy rule'), module: 'ip_rule', args: rule });
   }
-  if (keep?.translated_address !== old.translated_address) {
+  if (!inUse((a) => a.translated_address === old.translated_address)) {
     tasks.push({ name: label('route'), module: 'ip_route', args: { to: old.translated_address, state: 'absent' } satisfies IpRouteArgs });
   }
-  if (keep?.listen_port !== old.listen_port) {
+  if (!inUse((a) => a.listen_port === old.listen_port)) {
     tasks.push({ name: label('listen port'), module: 'nft_element', args: element(tables.filter, 'wg_ports', old.listen_port, false) });
   }
   return tasks;
 }
 
+/**
+ * The firewall accepts SSH only on ssh.interfaces: if wgplay itself arrives on another
+ * interface, applying would cut the connection it needs to verify and to come back.
+ */
+function refuseSshLockout(args: GatewayArgs, context: ExpandContext): void {
+  if (args.ssh.interfaces === 'any' || !context.facts || !context.connectionAddress) return;
+  const arrival = context.facts.addresses.find((address) => address.local === context.connectionAddress);
+  if (arrival && !args.ssh.interfaces.includes(arrival.dev)) {
+    throw new Error(
+      `wgplay reaches this host over SSH at ${context.connectionAddress} on ${arrival.dev}, but ssh.interfaces is ` +
+        `[${args.ssh.interfaces.join(', ')}]: the firewall would lock wgplay (and you) out. Add ${arrival.dev} to ssh.interfaces.`,
+    );
+  }
+}
+
 export function expandGateway(args: GatewayArgs, context: ExpandContext): TaskInvocation[] {
+  refuseSshLockout(args, context);
   const record = readRecord(args, context.facts);
   const allocations = allocateCustomers(args, record);
   const tasks: TaskInvocation[] = [];
@@ -200,8 +217,9 @@ export function expandGateway(args: GatewayArgs, context: ExpandContext): TaskIn
   }
   // What wgplay made earlier and the arguments no longer ask for (customers removed,
   // values changed): remove exactly that, nothing wgplay did not create.
+  const current = [...allocations.values()];
   for (const [name, old] of Object.entries(record?.customers ?? {})) {
-    tasks.push(...removalTasks(args, name, old, allocations.get(name)));
+    tasks.push(...removalTasks(args, name, old, current));
   }
   return tasks.map((task) => ({ ...task, name: `${context.taskName} / ${task.name}`, origin }));
 }
