@@ -73,7 +73,11 @@ export function validateArgs(
     return {
       pointer: p.path,
       message: p.message,
-      got: p.path === '' || value === undefined ? undefined : preview(value, p.path),
+      // A scalar the message does not already quote; a whole mapping says nothing useful.
+      got:
+        p.path === '' || value === undefined || typeof value === 'object' || p.message.includes(String(value))
+          ? undefined
+          : preview(value, p.path),
     };
   });
 }

@@ -181,8 +181,8 @@ describe('resolvePlaybook: argument validation', () => {
 
   it('maps check() problems to positions, through templates into the variable definition', () => {
     expect(problemsOf(validate('check'))).toEqual([
-      'fixtures/playbooks/check.yaml:12:20: task "gateway", wg_gateway.customers[1].name: duplicate customer name "acme" (got "acme", from variable "customers" at fixtures/playbooks/check.yaml:7:15)',
-      'fixtures/playbooks/check.yaml:17:21: task "literal", wg_gateway.customers[1].name: duplicate customer name "globex" (got "globex")',
+      'fixtures/playbooks/check.yaml:12:20: task "gateway", wg_gateway.customers[1].name: duplicate customer name "acme" (from variable "customers" at fixtures/playbooks/check.yaml:7:15)',
+      'fixtures/playbooks/check.yaml:17:21: task "literal", wg_gateway.customers[1].name: duplicate customer name "globex"',
     ]);
   });
 
