@@ -348,17 +348,14 @@ describe.skipIf(!canRun)('SshTransport against a real sshd', () => {
     });
     await new Promise<void>((r) => silent!.listen(0, '127.0.0.1', () => r()));
     const silentPort = (silent.address() as { port: number }).port;
-    const started = Date.now();
     const e = await connectError(openTransport(host({ ansible_port: silentPort }), { connectTimeoutMs: 500 }));
     expect(e.kind).toBe('unreachable');
     expect(e.message).toContain('0.5 s');
-    expect(Date.now() - started).toBeLessThan(5000);
   });
 
   it('kills a command that outlives its timeout, and the connection still works', async () => {
     const t = await openTransport(host());
     try {
-      const started = Date.now();
       const e = await t.run('sleep 31.25; echo done', { timeoutMs: 500, label: 'apply' }).then(
         () => undefined,
         (err: unknown) => err,
@@ -367,7 +364,6 @@ describe.skipIf(!canRun)('SshTransport against a real sshd', () => {
       expect(e).toMatchObject({ kind: 'timeout', host: 'target' });
       expect((e as Error).message).toContain('apply');
       expect((e as Error).message).toContain('host target');
-      expect(Date.now() - started).toBeLessThan(5000);
       expect((await t.run('echo still here')).stdout).toBe('still here\n');
       // The script's children died with it.
       let left = '';

@@ -273,10 +273,14 @@ describe('LocalTransport', () => {
 
   it('runs scripts concurrently', async () => {
     const t = new LocalTransport(settings);
-    const started = Date.now();
-    const results = await Promise.all(Array.from({ length: 10 }, (_, i) => t.run(`sleep 0.2; echo ${i}`)));
+    // Each script waits until all ten have started: run one after another, none would see the rest.
+    const barrier = mkdtempSync(join(tmpdir(), 'wgplay-barrier-'));
+    const script = (i: number) =>
+      `touch ${barrier}/${i}; for _ in $(seq 200); do [ "$(ls ${barrier} | wc -l)" -ge 10 ] && break; sleep 0.05; done; ` +
+      `[ "$(ls ${barrier} | wc -l)" -ge 10 ] && echo ${i}`;
+    const results = await Promise.all(Array.from({ length: 10 }, (_, i) => t.run(script(i))));
+    rmSync(barrier, { recursive: true, force: true });
     expect(results.map((r) => r.stdout)).toEqual([...Array(10).keys()].map((i) => `${i}\n`));
-    expect(Date.now() - started).toBeLessThan(1800);
     expect(t.roundTrips).toBe(10);
   });
 
