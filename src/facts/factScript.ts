@@ -16,6 +16,9 @@
 // are reported without content, and wgKey files only with their derived public key.
 
 import { WgplayError } from '../errors.js';
+import { shellQuote } from '../shell.js';
+
+export { shellQuote };
 import type { FactRequest, FileRequest } from './types.js';
 
 export const FACT_MARKER = '@@wgplay';
@@ -35,14 +38,6 @@ export const FACT_PROGRAMS = [
   'sha256sum',
   'stat',
 ] as const;
-
-/** Quotes a string for bash: single quotes, with `'` written as `'\''`. */
-export function shellQuote(value: string): string {
-  if (value.includes('\0')) {
-    throw new WgplayError(`cannot pass a NUL byte to the shell: ${JSON.stringify(value)}`);
-  }
-  return `'${value.replace(/'/g, `'\\''`)}'`;
-}
 
 /**
  * The /proc/sys file of a sysctl key, as `sysctl` itself finds it: "." separates

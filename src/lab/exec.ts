@@ -105,9 +105,7 @@ function abbreviate(s: string): string {
 }
 
 /** Single-quotes a string for sh/bash. */
-export function shQuote(s: string): string {
-  return `'${s.replace(/'/g, `'\\''`)}'`;
-}
+export { shellQuote as shQuote } from '../shell.js';
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
