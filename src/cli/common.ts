@@ -36,3 +36,24 @@ export function requirePositionals(positionals: string[], names: string[]): stri
   }
   return positionals;
 }
+
+const PLAYBOOK_OPTIONS = {
+  inventory: { type: 'string', short: 'i' },
+  limit: { type: 'string', short: 'l' },
+  help: { type: 'boolean', short: 'h', default: false },
+} as const;
+
+/**
+ * The command line of a command that works on a playbook and an inventory (-i, -l,
+ * -h plus its own options). Undefined when it printed its --help.
+ */
+export function parsePlaybookCommand(argv: string[], names: string[], usage: string, options: Options = {}) {
+  const { values, positionals } = parseCommandLine(argv, { ...PLAYBOOK_OPTIONS, ...options });
+  if (values.help) {
+    process.stdout.write(usage);
+    return undefined;
+  }
+  const args = requirePositionals(positionals, names);
+  if (!values.inventory) throw new UsageError('missing -i INVENTORY');
+  return { values, args, inventory: values.inventory as string, limit: values.limit as string | undefined };
+}

@@ -4,7 +4,7 @@ import { loadRun } from '../engine/runPlaybook.js';
 import type { GatewayArgs } from '../modules/gateway/args.js';
 import { customerKeyFile, renderCustomerConfig } from '../modules/gateway/customerConfig.js';
 import { openTransport } from '../transport/index.js';
-import { parseCommandLine, reportError, requirePositionals, UsageError } from './common.js';
+import { parsePlaybookCommand, reportError } from './common.js';
 
 const usage = `usage: wgplay customer-config CUSTOMER PLAYBOOK -i INVENTORY [-l HOST]
 
@@ -15,18 +15,10 @@ own private key. Never prints a private key of ours.
 
 export async function runCustomerConfig(argv: string[]): Promise<number> {
   try {
-    const { values, positionals } = parseCommandLine(argv, {
-      inventory: { type: 'string', short: 'i' },
-      limit: { type: 'string', short: 'l' },
-      help: { type: 'boolean', short: 'h', default: false },
-    });
-    if (values.help) {
-      process.stdout.write(usage);
-      return 0;
-    }
-    const [customer, playbook] = requirePositionals(positionals, ['CUSTOMER', 'PLAYBOOK']);
-    if (!values.inventory) throw new UsageError('missing -i INVENTORY');
-    const loaded = loadRun(playbook!, values.inventory, values.limit);
+    const command = parsePlaybookCommand(argv, ['CUSTOMER', 'PLAYBOOK'], usage);
+    if (!command) return 0;
+    const [customer, playbook] = command.args;
+    const loaded = loadRun(playbook!, command.inventory, command.limit);
     const gateways = loaded.hosts.flatMap(({ host, tasks }) =>
       tasks
         .filter((task) => task.module === 'wireguard_gateway')

@@ -3,7 +3,7 @@ import { runHosts, runOneHost, loadRun, type HostRun, type LoadedRun } from '../
 import { renderJsonReport } from '../report/json.js';
 import { exitCodeFor } from '../report/summary.js';
 import { renderTextReport } from '../report/text.js';
-import { parseCommandLine, reportError, requirePositionals, UsageError } from './common.js';
+import { parsePlaybookCommand, reportError, UsageError } from './common.js';
 
 const usage = (command: 'plan' | 'apply') => `usage: wgplay ${command} PLAYBOOK -i INVENTORY [options]
 
@@ -23,27 +23,21 @@ exit codes: 0 nothing ${command === 'plan' ? 'to change' : 'left to change'}, 2 
 /** `wgplay plan` and `wgplay apply`: the pipeline over every selected host. */
 export async function runPlanOrApply(command: 'plan' | 'apply', argv: string[]): Promise<number> {
   try {
-    const { values, positionals } = parseCommandLine(argv, {
-      inventory: { type: 'string', short: 'i' },
-      limit: { type: 'string', short: 'l' },
+    const parsed = parsePlaybookCommand(argv, ['PLAYBOOK'], usage(command), {
       forks: { type: 'string', short: 'f', default: '5' },
       check: { type: 'boolean', short: 'C', default: false },
       diff: { type: 'boolean', short: 'D', default: false },
       json: { type: 'boolean', default: false },
-      help: { type: 'boolean', short: 'h', default: false },
     });
-    if (values.help) {
-      process.stdout.write(usage(command));
-      return 0;
-    }
-    const [playbook] = requirePositionals(positionals, ['PLAYBOOK']);
-    if (!values.inventory) throw new UsageError('missing -i INVENTORY');
+    if (!parsed) return 0;
+    const { values } = parsed;
+    const playbook = parsed.args[0]!;
     const forks = Number(values.forks);
     if (!Number.isInteger(forks) || forks < 1) throw new UsageError(`--forks must be a positive whole number, got "${values.forks}"`);
     const apply = command === 'apply' && !values.check;
     const mode = apply ? 'apply' : 'plan';
 
-    const loaded = loadRun(playbook!, values.inventory, values.limit);
+    const loaded = loadRun(playbook, parsed.inventory, parsed.limit);
     const results = process.stdout.isTTY && !values.json ? await runWithProgress(loaded, apply, forks) : await runPlain(loaded, apply, forks, values.json);
     const exitCode = exitCodeFor(results, mode);
     process.stdout.write(
