@@ -229,6 +229,20 @@ describe('primitive tasks over real SSH', () => {
   });
 });
 
+describe('output', () => {
+  it('shows listr2 progress per host on a terminal, plain lines otherwise', async () => {
+    const { spawnSync } = await import('node:child_process');
+    const bin = new URL('../../bin/wgplay.js', import.meta.url).pathname;
+    // `script` gives the CLI a pseudo-terminal, as an operator's shell would.
+    const tty = spawnSync('script', ['-qfec', `stty cols 120 rows 40; ${process.execPath} ${bin} plan ${playbook} -i ${inventory}`, '/dev/null'], { encoding: 'utf8' });
+    expect(tty.stdout.replace(/\u001b\[[0-9;?]*[A-Za-z]/g, "")).toMatch(/✔ gw: (ok|changed \(\d+ changes\))/);
+    expect(tty.stdout).toContain('RECAP');
+    const plain = await wgplay(['plan', playbook, '-i', inventory]);
+    expect(plain.stderr).toBe('[gw] connect\n[gw] facts\n[gw] plan\n');
+    expect(plain.stdout).not.toMatch(/\u001b\[/);
+  });
+});
+
 describe('exit codes and refusals', () => {
   it('exits 4 when a host is unreachable, and says which', async () => {
     const unreachable = host.writeInventory(`${host.host.stateDir}/unreachable`);
