@@ -38,7 +38,7 @@ export async function runCustomerConfig(argv: string[]): Promise<number> {
     try {
       // The gateway's public key for this customer: derived on the host from its key file.
       const keyFile = customerKeyFile(task.args as GatewayArgs, customer!);
-      const { facts } = await gatherFacts(transport, [task], undefined, { files: [{ path: keyFile, wgKey: true }] });
+      const { facts } = await gatherFacts(transport, [task], { extra: { files: [{ path: keyFile, wgKey: true }] } });
       process.stdout.write(renderCustomerConfig(task.args as GatewayArgs, customer!, facts));
       return 0;
     } finally {

@@ -86,7 +86,11 @@ async function gather(runner: ScriptRunner, request: FactRequest): Promise<HostF
   if (result.code !== 0) {
     throw new Error(`gathering facts failed (exit ${result.code}): ${result.stderr.trim().slice(0, 2000)}`);
   }
-  return parseFacts(result.stdout);
+  const facts = parseFacts(result.stdout);
+  // A tool that ran but failed (nft without permission...) would read as "nothing there":
+  // planning on that would re-create what exists.
+  if (facts.warnings?.length) throw new Error(`could not read the host's state: ${facts.warnings.join('; ')}`);
+  return facts;
 }
 
 export interface FactsAndTasks {
@@ -95,19 +99,23 @@ export interface FactsAndTasks {
   request: FactRequest;
 }
 
+export interface GatherOptions {
+  /** What an earlier gathering asked for (verify asks the same). */
+  request?: FactRequest;
+  /** Facts wanted beyond the tasks' own (e.g. a key's public key for customer-config). */
+  extra?: FactRequest;
+  /** The address wgplay reaches the host at, for the modules' lockout checks. */
+  connectionAddress?: string;
+}
+
 /**
  * ONE remote command for every fact the tasks need. Modules expand again with the
  * facts (their records may name resources to remove); only if those need facts not
  * yet gathered does a second command run.
  */
-export async function gatherFacts(
-  runner: ScriptRunner,
-  invocations: TaskInvocation[],
-  known?: FactRequest,
-  extra: FactRequest = {},
-  connectionAddress?: string,
-): Promise<FactsAndTasks> {
-  let request = known ?? mergeFactRequests([factRequestOf(invocations, prepareTasks(invocations)), extra]);
+export async function gatherFacts(runner: ScriptRunner, invocations: TaskInvocation[], options: GatherOptions = {}): Promise<FactsAndTasks> {
+  const { extra = {}, connectionAddress } = options;
+  let request = options.request ?? mergeFactRequests([factRequestOf(invocations, prepareTasks(invocations)), extra]);
   let facts = await gather(runner, request);
   let tasks = prepareTasks(invocations, facts, connectionAddress);
   const needed = factRequestOf(invocations, tasks);
@@ -144,7 +152,8 @@ export async function runHost(
   options: { apply: boolean; events?: EngineEvents; connectionAddress?: string },
 ): Promise<HostResult> {
   options.events?.phase?.(host, 'facts');
-  const { facts, tasks, request } = await gatherFacts(runner, invocations, undefined, {}, options.connectionAddress);
+  const { connectionAddress } = options;
+  const { facts, tasks, request } = await gatherFacts(runner, invocations, { connectionAddress });
   options.events?.phase?.(host, 'plan');
   const planned = planTasks(tasks, facts);
   // Expanded with the host's facts (records name what to remove): check again.
@@ -177,7 +186,7 @@ export async function runHost(
   }
 
   options.events?.phase?.(host, 'verify');
-  const verified = await gatherFacts(runner, invocations, request, {}, options.connectionAddress);
+  const verified = await gatherFacts(runner, invocations, { request, connectionAddress });
   const after = planTasks(verified.tasks, verified.facts);
   const leftover = after.flatMap((task) => task.changes.map((change) => `${task.name}: ${change.resource}\n${change.diff}`));
   if (leftover.length > 0) {
