@@ -57,6 +57,7 @@ export const nftElementTask: TaskModule<NftElementArgs> = {
   },
   facts: () => ({}),
   plan(args, facts) {
+    if (facts.programs.nft === false) throw new Error('nftables (the `nft` program) is not installed on this host');
     const family = args.family ?? 'inet';
     const set = findNftSet(facts, family, args.table, args.set);
     const key = String(args.key);

@@ -229,6 +229,7 @@ export const nftTableTask: TaskModule<NftTableArgs> = {
   },
   facts: () => ({}),
   plan(args, facts) {
+    if (facts.programs.nft === false) throw new Error('nftables (the `nft` program) is not installed on this host');
     const family = args.family ?? 'inet';
     const live = facts.nftTables.find((table) => table.family === family && table.name === args.name);
     const resource = `nft table ${family} ${args.name}`;

@@ -313,6 +313,7 @@ export const wireguardInterfaceTask: TaskModule<WireguardInterfaceArgs> = {
       return changes;
     }
 
+    if (facts.programs.wg === false) throw new Error('wireguard-tools (the `wg` program) is not installed on this host');
     const changes: Change[] = [];
     const keyFact = facts.files[keyFile];
     const keyFolder = keyFile.slice(0, keyFile.lastIndexOf('/')) || '/';

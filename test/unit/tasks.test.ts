@@ -223,3 +223,12 @@ describe('the apply script', () => {
     expect(lastPhase("@@wgplay-phase links\n@@wgplay-phase routing\n")).toBe('routing');
   });
 });
+
+describe('missing tools', () => {
+  it('says which program a task needs instead of failing halfway through the apply', () => {
+    const facts = emptyFacts({ programs: { wg: false, nft: false, ip: true } });
+    expect(() => wireguardInterfaceTask.plan({ name: 'wg-a' }, facts)).toThrow('wireguard-tools (the `wg` program) is not installed on this host');
+    expect(() => nftTableTask.plan({ name: 't' }, facts)).toThrow('nftables (the `nft` program) is not installed on this host');
+    expect(() => nftElementTask.plan({ table: 't', set: 's', key: 1 }, facts)).toThrow(/nftables/);
+  });
+});
