@@ -2,7 +2,7 @@ import { WgplayError } from '../errors.js';
 import { connectionOf } from '../inventory/connection.js';
 import { loadInventory } from '../inventory/load.js';
 import { selectHosts } from '../inventory/patterns.js';
-import type { Inventory, InventoryHost } from '../inventory/types.js';
+import type { ConnectionSettings, Inventory, InventoryHost } from '../inventory/types.js';
 import '../modules/index.js';
 import { loadPlaybook, resolvePlaybook } from '../playbook/index.js';
 import '../tasks/index.js';
@@ -59,19 +59,46 @@ export interface HostRun extends HostResult {
   durationMs: number;
 }
 
+/**
+ * When the scripts run as a user other than root (no become), why the host most likely
+ * failed: the facts (nft needs CAP_NET_ADMIN) or the apply script were refused.
+ */
+function notRootHint(connection: ConnectionSettings): string | undefined {
+  if (connection.become) return undefined;
+  if (connection.kind === 'local') {
+    const uid = process.getuid?.();
+    if (uid === undefined || uid === 0) return undefined;
+    return 'wgplay changes the host as root, but runs as a user other than root without ansible_become: set ansible_become: true (passwordless sudo) or run wgplay as root';
+  }
+  if (connection.user === 'root') return undefined;
+  return (
+    `wgplay changes the host as root, but logged in as "${connection.user}", not root, without ansible_become ` +
+    '(permission denied): set ansible_become: true (the user needs passwordless sudo) or ansible_user: root'
+  );
+}
+
 /** Connect, run the pipeline, close; every failure becomes a result, never a throw. */
 export async function runOneHost(host: InventoryHost, tasks: TaskInvocation[], options: HostRunOptions): Promise<HostRun> {
   const started = Date.now();
   let transport: Transport | undefined;
-  const finish = (result: HostResult): HostRun => ({ ...result, roundTrips: transport?.roundTrips ?? 0, durationMs: Date.now() - started });
+  let hint: string | undefined;
+  const finish = (result: HostResult): HostRun => ({
+    ...result,
+    ...(result.status === 'failed' && result.error !== undefined && hint ? { error: `${result.error}\n${hint}` } : {}),
+    roundTrips: transport?.roundTrips ?? 0,
+    durationMs: Date.now() - started,
+  });
   try {
-    options.events?.phase?.(host.name, 'connect');
-    transport = await openTransport(host, options.transport);
     const connection = connectionOf(host);
+    options.events?.phase?.(host.name, 'connect');
+    transport = await openTransport(connection, options.transport);
+    hint = notRootHint(connection);
     const connectionAddress = connection.kind === 'ssh' ? connection.address : undefined;
     return finish(await runHost(host.name, transport, tasks, { apply: options.apply, events: options.events, connectionAddress }));
   } catch (error) {
     const unreachable = error instanceof TransportError && (error.kind === 'unreachable' || (error.kind === 'timeout' && !transport));
+    // The connection or a command failed, not a script for want of root.
+    if (error instanceof TransportError) hint = undefined;
     return finish({ host: host.name, status: unreachable ? 'unreachable' : 'failed', tasks: [], applied: false, error: (error as Error).message });
   } finally {
     await transport?.close().catch(() => undefined);
