@@ -26,7 +26,7 @@ export interface LoadedRun {
 export function loadRun(playbookPath: string, inventoryPath: string, limit?: string): LoadedRun {
   const inventory = loadInventory(inventoryPath);
   const playbook = loadPlaybook(playbookPath);
-  const hostVars = [...inventory.hosts.values()].map((host) => ({ name: host.name, vars: host.vars, groups: host.groups }));
+  const hostVars = [...inventory.hosts.values()].map((host) => ({ name: host.name, vars: host.vars, groups: host.groups, varOrigins: host.varOrigins }));
   const perHost = resolvePlaybook(playbook, hostVars, (pattern) => selectHosts(inventory, pattern).map((host) => host.name));
   const limited = limit ? new Set(selectHosts(inventory, limit).map((host) => host.name)) : undefined;
   const hosts = [...perHost.entries()]

@@ -14,7 +14,7 @@ import {
 } from 'yaml';
 import { WgplayError, type Problem } from '../errors.js';
 import { checkConnectionVar } from './connection.js';
-import type { Inventory, InventoryGroup, InventoryHost } from './types.js';
+import type { Inventory, InventoryGroup, InventoryHost, ValuePosition } from './types.js';
 
 // Ansible's YAML inventory format:
 //
@@ -52,6 +52,7 @@ interface HostRecord {
   name: string;
   origin: string;
   vars: Record<string, unknown>;
+  varOrigins: Map<string, ValuePosition>;
   /** Groups the host is written under, directly. */
   direct: Set<string>;
 }
@@ -171,6 +172,7 @@ class Loader {
         hosts: [],
         children: [],
         vars: {},
+        varOrigins: new Map(),
         depth: 0,
         origin: at ? this.where(at) : this.path,
         parents: new Set(),
@@ -253,7 +255,7 @@ class Loader {
           }
           break;
         case 'vars':
-          this.varsOf(`group "${name}"`, value, group.vars, true, group);
+          this.varsOf(`group "${name}"`, value, group.vars, group.varOrigins, true, group);
           break;
         default:
           this.problem(
@@ -293,14 +295,16 @@ class Loader {
         continue;
       }
       const vars: Record<string, unknown> = {};
-      this.varsOf(`host "${pattern}"`, value, vars, false);
+      const origins = new Map<string, ValuePosition>();
+      this.varsOf(`host "${pattern}"`, value, vars, origins, false);
       for (const name of names) {
         let host = this.hosts.get(name);
         if (!host) {
-          host = { name, origin: this.where(keyNode), vars: {}, direct: new Set() };
+          host = { name, origin: this.where(keyNode), vars: {}, varOrigins: new Map(), direct: new Set() };
           this.hosts.set(name, host);
         }
         Object.assign(host.vars, vars);
+        for (const [k, position] of origins) host.varOrigins.set(k, position);
         host.direct.add(group.name);
         if (!group.hosts.includes(name)) group.hosts.push(name);
       }
@@ -311,6 +315,7 @@ class Loader {
     owner: string,
     node: Node | null,
     into: Record<string, unknown>,
+    origins: Map<string, ValuePosition>,
     isGroup: boolean,
     group?: GroupRecord,
   ): void {
@@ -321,6 +326,7 @@ class Loader {
     }
     const values = this.toJS(node);
     if (values === null || typeof values !== 'object' || Array.isArray(values)) return;
+    const positions = this.positionOfValue(node, this.where(node)).fields;
     const map = node as YAMLMap;
     const positionOf = (name: string): Node => {
       for (const pair of map.items) {
@@ -340,7 +346,45 @@ class Loader {
         }
       }
       into[name] = value;
+      origins.set(name, positions?.get(name)?.value ?? { where: this.where(positionOf(name)) });
     }
+  }
+
+  /**
+   * Where `node` (as written: an alias is where the alias is) and each of its parts
+   * are. Parts reached through an alias are where the anchored node writes them; merge
+   * keys (<<) bring the merged mapping's fields, as toJS does (the mapping's own keys
+   * win, then the first merged mapping).
+   */
+  private positionOfValue(node: Node | null, fallback: string, depth = 0): ValuePosition {
+    const where = node?.range ? this.where(node) : fallback;
+    const target = this.deref(node);
+    if (target === null || depth > 100) return { where };
+    if (isSeq(target)) {
+      return { where, items: target.items.map((item) => this.positionOfValue(item as Node | null, where, depth + 1)) };
+    }
+    if (!isMap(target)) return { where };
+    const fields = new Map<string, { keyWhere: string; value: ValuePosition }>();
+    const merged: Map<string, { keyWhere: string; value: ValuePosition }>[] = [];
+    for (const pair of (target as YAMLMap).items) {
+      const key = this.deref(pair.key as Node | null);
+      if (!isScalar(key)) continue;
+      if (isMergeKey(key)) {
+        const source = this.deref(pair.value as Node | null);
+        const sources = isSeq(source) ? source.items.map((item) => item as Node | null) : [pair.value as Node | null];
+        for (const s of sources) {
+          const fieldsOfSource = this.positionOfValue(s, where, depth + 1).fields;
+          if (fieldsOfSource) merged.push(fieldsOfSource);
+        }
+        continue;
+      }
+      const keyWhere = this.where(key);
+      fields.set(String(key.value), { keyWhere, value: this.positionOfValue(pair.value as Node | null, keyWhere, depth + 1) });
+    }
+    for (const source of merged) {
+      for (const [name, field] of source) if (!fields.has(name)) fields.set(name, field);
+    }
+    return { where, fields };
   }
 
   /** Ansible's reconcile: ungrouped, parents, depths, merged vars. */
@@ -384,6 +428,7 @@ class Loader {
         hosts: g.hosts,
         children: g.children,
         vars: g.vars,
+        varOrigins: g.varOrigins,
         depth: g.depth,
         origin: g.origin,
       });
@@ -407,13 +452,22 @@ class Loader {
             a.priority - b.priority ||
             (a.name < b.name ? -1 : a.name > b.name ? 1 : 0),
         );
+      // Positions merge like the values: the definition that wins is the one pointed at.
       const vars: Record<string, unknown> = {};
-      for (const g of ordered) Object.assign(vars, g.vars);
-      Object.assign(vars, h.vars);
-      hosts.set(h.name, { name: h.name, vars, groups: ordered.map((g) => g.name), origin: h.origin });
+      const varOrigins = new Map<string, ValuePosition>();
+      for (const g of [...ordered, h]) {
+        Object.assign(vars, g.vars);
+        for (const [name, position] of g.varOrigins) varOrigins.set(name, position);
+      }
+      hosts.set(h.name, { name: h.name, vars, groups: ordered.map((g) => g.name), origin: h.origin, varOrigins });
     }
     return { path: this.path, hosts, groups };
   }
+}
+
+/** A YAML 1.1 merge key: a plain `<<`, which the yaml package resolves to a symbol. */
+function isMergeKey(key: { value: unknown }): boolean {
+  return typeof key.value === 'symbol' && key.value.description === '<<';
 }
 
 function kind(node: unknown): string {

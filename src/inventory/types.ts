@@ -12,6 +12,23 @@ export interface InventoryHost {
   groups: string[];
   /** Where the host is (first) written: "inventory.yaml:12:7". */
   origin: string;
+  /**
+   * Where each of `vars` is written: the definition that won the merge (so a host's
+   * own value, not the group value it overrides). `locateVar(host, "customers",
+   * [1, "name"])` finds a part of one. Absent on hosts built by hand.
+   */
+  varOrigins?: Map<string, ValuePosition>;
+}
+
+/**
+ * Where a value is written in the inventory and, for a list or a mapping, where each
+ * of its parts is: items by index, fields by name (with the position of their key).
+ */
+export interface ValuePosition {
+  /** "inventory.yaml:31:19": where the value starts (a quoted string: its quote). */
+  where: string;
+  items?: ValuePosition[];
+  fields?: Map<string, { keyWhere: string; value: ValuePosition }>;
 }
 
 export interface InventoryGroup {
@@ -22,6 +39,8 @@ export interface InventoryGroup {
   children: string[];
   /** The group's own vars (not merged). */
   vars: Record<string, unknown>;
+  /** Where each of the group's own vars is written. */
+  varOrigins: Map<string, ValuePosition>;
   /** 0 for "all", then 1 + the deepest parent (Ansible's group depth). */
   depth: number;
   origin: string;

@@ -7,9 +7,18 @@ import { WgplayError, type Problem } from '../errors.js';
 import { findModule, findTask } from '../tasks/registry.js';
 import type { TaskInvocation } from '../tasks/types.js';
 import { loadPlaybook } from './load.js';
-import { FAILED, Scope, SourceMap, locate, pointerToPath, renderNode, toNode, type VarDef } from './template.js';
+import { FAILED, Scope, SourceMap, escapePointer, locate, pointerToPath, renderNode, toNode, type Hop, type Located, type VarDef } from './template.js';
 import type { HostVars, Play, Playbook, PlaybookTask, SelectHosts } from './types.js';
-import { validateArgs } from './validate.js';
+import { validateArgs, type ArgumentIssue } from './validate.js';
+
+/** A problem found on one host. */
+interface HostProblem extends Problem {
+  /**
+   * Name the hosts that have it even when every host of the play does: a bad value in
+   * the inventory, whose message says which task used it ("used by task ... at ...").
+   */
+  namesHosts?: boolean;
+}
 
 /**
  * For every play, every host its pattern selects: the play's tasks, templated for that
@@ -38,7 +47,7 @@ export function resolvePlaybook(playbook: Playbook, hosts: HostVars[], selectHos
     }
 
     // Problems of this play: where+message -> hosts that have it.
-    const found = new Map<string, { problem: Problem; hosts: string[] }>();
+    const found = new Map<string, { problem: HostProblem; hosts: string[] }>();
     const targets: string[] = [];
     for (const hostName of [...new Set(selected)]) {
       const host = byName.get(hostName);
@@ -47,7 +56,7 @@ export function resolvePlaybook(playbook: Playbook, hosts: HostVars[], selectHos
         continue;
       }
       targets.push(hostName);
-      const hostProblems: Problem[] = [];
+      const hostProblems: HostProblem[] = [];
       const invocations = resolveForHost(play, host, groups, hostProblems);
       const list = result.get(hostName) ?? [];
       list.push(...invocations);
@@ -64,7 +73,11 @@ export function resolvePlaybook(playbook: Playbook, hosts: HostVars[], selectHos
     }
     for (const { problem, hosts: on } of sortByPosition([...found.values()])) {
       const mentionsHost = on.length === 1 && `${problem.where} ${problem.message}`.includes(`host ${on[0]}`);
-      const suffix = on.length === targets.length || mentionsHost ? '' : ` (on host${on.length === 1 ? '' : 's'} ${on.join(', ')})`;
+      const suffix = problem.namesHosts
+        ? ` on ${hostList(on)}`
+        : on.length === targets.length || mentionsHost
+          ? ''
+          : ` (on host${on.length === 1 ? '' : 's'} ${on.join(', ')})`;
       problems.push({ where: problem.where, message: problem.message + suffix });
     }
   }
@@ -75,15 +88,29 @@ export function resolvePlaybook(playbook: Playbook, hosts: HostVars[], selectHos
   return result;
 }
 
-/** In file order (line, then column); places that are not "file:line:col" keep theirs, last. */
+/** "host gw1", "hosts gw1, gw2", "hosts gw1, gw2, gw3, gw4, gw5 and 7 more". */
+function hostList(hosts: string[]): string {
+  if (hosts.length === 1) return `host ${hosts[0]}`;
+  const shown = hosts.length > 6 ? hosts.slice(0, 5) : hosts;
+  const more = hosts.length - shown.length;
+  return `hosts ${shown.join(', ')}${more > 0 ? ` and ${more} more` : ''}`;
+}
+
+/**
+ * In file order (files in the order they first come up, then line, then column);
+ * places that are not "file:line:col" keep theirs, last.
+ */
 function sortByPosition<T extends { problem: Problem }>(items: T[]): T[] {
-  const key = (where: string): [number, number] => {
-    const m = /:(\d+):(\d+)$/.exec(where);
-    return m ? [Number(m[1]), Number(m[2])] : [Infinity, 0];
+  const files: string[] = [];
+  const key = (where: string): [number, number, number] => {
+    const m = /^(.*):(\d+):(\d+)$/.exec(where);
+    if (!m) return [Infinity, 0, 0];
+    if (!files.includes(m[1]!)) files.push(m[1]!);
+    return [files.indexOf(m[1]!), Number(m[2]), Number(m[3])];
   };
   return items
     .map((item, index) => ({ item, index, at: key(item.problem.where) }))
-    .sort((a, b) => a.at[0] - b.at[0] || a.at[1] - b.at[1] || a.index - b.index)
+    .sort((a, b) => a.at[0] - b.at[0] || a.at[1] - b.at[1] || a.at[2] - b.at[2] || a.index - b.index)
     .map((x) => x.item);
 }
 
@@ -108,10 +135,12 @@ function scopeFor(play: Play, host: HostVars, groups: Record<string, string[]>, 
   const defs = new Map<string, VarDef>();
   let order = 0;
   for (const [name, value] of Object.entries(host.vars)) {
+    const position = host.varOrigins?.get(name);
     defs.set(name, {
-      node: toNode(value, `host ${host.name}`),
-      origin: { kind: 'host', host: host.name },
-      label: `vars.${name}`,
+      node: toNode(value, `host ${host.name}`, position),
+      origin: { kind: 'host', host: host.name, located: position !== undefined },
+      // Problems inside it are at its place in the inventory, named as written there.
+      label: position ? name : `vars.${name}`,
       order: order++,
     });
   }
@@ -134,7 +163,7 @@ function scopeFor(play: Play, host: HostVars, groups: Record<string, string[]>, 
   return new Scope(defs, problems);
 }
 
-function resolveForHost(play: Play, host: HostVars, groups: Record<string, string[]>, problems: Problem[]): TaskInvocation[] {
+function resolveForHost(play: Play, host: HostVars, groups: Record<string, string[]>, problems: HostProblem[]): TaskInvocation[] {
   const scope = scopeFor(play, host, groups, problems);
   const invocations: TaskInvocation[] = [];
   for (const task of play.tasks) {
@@ -148,7 +177,7 @@ function taskLabel(task: PlaybookTask): string {
   return task.name !== undefined ? `task "${task.name}"` : `unnamed ${task.module} task`;
 }
 
-function resolveTask(task: PlaybookTask, scope: Scope, problems: Problem[]): TaskInvocation | undefined {
+function resolveTask(task: PlaybookTask, scope: Scope, problems: HostProblem[]): TaskInvocation | undefined {
   const label = taskLabel(task);
   let name: string = task.module;
   let failed = false;
@@ -171,6 +200,11 @@ function resolveTask(task: PlaybookTask, scope: Scope, problems: Problem[]): Tas
   const issues = validateArgs(task.module, schemaOwner.schema, schemaOwner.check?.bind(schemaOwner), args);
   for (const issue of issues) {
     const place = locate(map, issue.pointer, issue.key);
+    const source = place.hops[place.hops.length - 1];
+    if (source?.origin.kind === 'host' && source.origin.located && source.where !== '') {
+      problems.push(inventoryProblem(task, label, issue, place, source));
+      continue;
+    }
     const described = issue.key ? issue.pointer.slice(0, issue.pointer.lastIndexOf('/')) : issue.pointer;
     let details = [...(issue.got !== undefined ? [`got ${issue.got}`] : []), ...place.trail].join(', ');
     if (issue.hint !== undefined) details += `${details ? '; ' : ''}did you mean ${JSON.stringify(issue.hint)}?`;
@@ -181,4 +215,48 @@ function resolveTask(task: PlaybookTask, scope: Scope, problems: Problem[]): Tas
   }
   if (issues.length > 0) return undefined;
   return { name, module: task.module, args, origin: task.origin };
+}
+
+/** Drops the last segment of a pointer: the mapping of a key problem. */
+function parentOf(pointer: string): string {
+  return pointer.slice(0, pointer.lastIndexOf('/'));
+}
+
+/**
+ * A bad value written in the inventory (the innermost variable it came through is an
+ * inventory variable with positions): reported where the inventory writes it, named
+ * by its path in that variable, then the task (and argument, if it is named otherwise)
+ * that used it and the variables it went through; the hosts are appended by the caller.
+ *
+ *   lab.inventory.yaml:31:19: customers[1].name: must match the pattern ^[a-z]+$
+ *   (got "b;reboot"), used by task "gateway" at gateway.yaml:26:20 on host host-c
+ */
+function inventoryProblem(task: PlaybookTask, label: string, issue: ArgumentIssue, place: Located, source: Hop): HostProblem {
+  const argument = issue.key ? parentOf(issue.pointer) : issue.pointer;
+  const inVariable = issue.key ? parentOf(source.pointer) : source.pointer;
+  const name = source.variable + pointerToPath(inVariable);
+  let details = [
+    ...(issue.got !== undefined ? [`got ${issue.got}`] : []),
+    ...(place.interpolated !== undefined ? [`templated from ${JSON.stringify(place.interpolated)}`] : []),
+  ].join(', ');
+  if (issue.hint !== undefined) details += `${details ? '; ' : ''}did you mean ${JSON.stringify(issue.hint)}?`;
+  const sameName = pointerToPath(`/${escapePointer(source.variable)}${inVariable}`) === pointerToPath(argument);
+  const as = sameName ? '' : ` as ${task.module}${pointerToPath(argument)}`;
+  const through = place.hops.slice(0, -1).map((hop) => ` through variable "${hop.variable}"${hopPlace(hop)}`).join('');
+  return {
+    where: source.where,
+    message: `${name}: ${issue.message}${details ? ` (${details})` : ''}, used by ${label}${as} at ${place.where || task.origin}${through}`,
+    namesHosts: true,
+  };
+}
+
+function hopPlace(hop: Hop): string {
+  switch (hop.origin.kind) {
+    case 'play':
+      return ` at ${hop.where}`;
+    case 'host':
+      return hop.origin.located ? ` at ${hop.where}` : ` of host ${hop.origin.host}`;
+    case 'magic':
+      return '';
+  }
 }

@@ -6,6 +6,7 @@
  * lazily, per host, with cycle detection. Every rendered value records where it came
  * from (a SourceMap keyed by JSON pointer), so later errors can point at the playbook.
  */
+import type { ValuePosition } from '../inventory/types.js';
 import type { MapNode, Node } from './types.js';
 import { didYouMean } from './suggest.js';
 
@@ -94,12 +95,13 @@ export function templateSyntaxErrors(node: Node): { where: string; message: stri
 /** Where a variable was defined, for messages. */
 export type VarOrigin =
   | { kind: 'play'; play: string }
-  | { kind: 'host'; host: string }
+  /** `located`: its nodes are where the inventory writes them (else all "host X"). */
+  | { kind: 'host'; host: string; located: boolean }
   | { kind: 'magic' };
 
 export type Via =
   /** The value is the native value of one variable (or a part of it). */
-  | { kind: 'var'; ref: string; origin: VarOrigin; map: SourceMap; base: string }
+  | { kind: 'var'; ref: string; root: string; origin: VarOrigin; map: SourceMap; base: string }
   /** The value is a string built from a template with text around the references. */
   | { kind: 'interpolated'; template: string };
 
@@ -119,6 +121,21 @@ export interface Located {
   where: string;
   /** How the value got there, innermost last: ["from variable \"x\" of host web1"]. */
   trail: string[];
+  /** The variables the value came through, outermost first. */
+  hops: Hop[];
+  /** The template the innermost value was interpolated from, if it was. */
+  interpolated?: string;
+}
+
+/** One variable a value came through. */
+export interface Hop {
+  /** The variable's name ("customers", also for a "{{ customers.1 }}" reference). */
+  variable: string;
+  /** Where the value is inside the variable: "/1/name". */
+  pointer: string;
+  origin: VarOrigin;
+  /** Where that part of the variable's definition is (or its key's, for key problems). */
+  where: string;
 }
 
 /**
@@ -129,22 +146,30 @@ export interface Located {
 export function locate(map: SourceMap, pointer: string, key = false): Located {
   if (key) {
     const keyWhere = map.keys.get(pointer);
-    if (keyWhere !== undefined) return { where: keyWhere, trail: [] };
+    if (keyWhere !== undefined) return { where: keyWhere, trail: [], hops: [] };
   }
   let p = pointer;
   for (;;) {
     const entry = map.values.get(p);
     if (entry) {
-      const trail: string[] = [];
       if (entry.via?.kind === 'var') {
-        const inner = locate(entry.via.map, entry.via.base + pointer.slice(p.length), key);
-        trail.push(describeVia(entry.via, inner.where), ...inner.trail);
-      } else if (entry.via?.kind === 'interpolated') {
-        trail.push(`templated from ${JSON.stringify(entry.via.template)}`);
+        const innerPointer = entry.via.base + pointer.slice(p.length);
+        const inner = locate(entry.via.map, innerPointer, key);
+        const hop: Hop = { variable: entry.via.root, pointer: innerPointer, origin: entry.via.origin, where: inner.where };
+        return {
+          where: entry.where,
+          trail: [describeVia(entry.via, inner.where), ...inner.trail],
+          hops: [hop, ...inner.hops],
+          ...(inner.interpolated !== undefined ? { interpolated: inner.interpolated } : {}),
+        };
       }
-      return { where: entry.where, trail };
+      if (entry.via?.kind === 'interpolated') {
+        const template = entry.via.template;
+        return { where: entry.where, trail: [`templated from ${JSON.stringify(template)}`], hops: [], interpolated: template };
+      }
+      return { where: entry.where, trail: [], hops: [] };
     }
-    if (p === '') return { where: '', trail: [] };
+    if (p === '') return { where: '', trail: [], hops: [] };
     p = p.slice(0, p.lastIndexOf('/'));
   }
 }
@@ -154,7 +179,9 @@ function describeVia(via: Extract<Via, { kind: 'var' }>, innerWhere: string): st
     case 'play':
       return `from variable "${via.ref}" at ${innerWhere}`;
     case 'host':
-      return `from variable "${via.ref}" of host ${via.origin.host}`;
+      return via.origin.located
+        ? `from variable "${via.ref}" of host ${via.origin.host} at ${innerWhere}`
+        : `from variable "${via.ref}" of host ${via.origin.host}`;
     case 'magic':
       return `from variable "${via.ref}"`;
   }
@@ -352,7 +379,7 @@ function renderString(s: string, where: string, pointer: string, map: SourceMap,
     if (found === FAILED) return FAILED;
     map.values.set(pointer, {
       where,
-      via: { kind: 'var', ref: ref.text, origin: found.origin, map: found.map, base: found.base },
+      via: { kind: 'var', ref: ref.text, root: ref.root, origin: found.origin, map: found.map, base: found.base },
     });
     return structuredClone(found.value);
   }
@@ -433,15 +460,22 @@ function resolveRef(ref: TemplateRef, ctx: RenderContext, fail: (message: string
 
 // ---------------------------------------------------------------- inventory values
 
-/** Wraps a plain value (from the inventory) as a Node whose every part is at `where`. */
-export function toNode(value: unknown, where: string): Node {
-  if (Array.isArray(value)) return { kind: 'seq', items: value.map((v) => toNode(v, where)), where };
+/**
+ * Wraps a plain value (from the inventory) as a Node: every part where `position` says
+ * the inventory writes it, else where its closest known parent is, else at `where`.
+ */
+export function toNode(value: unknown, where: string, position?: ValuePosition): Node {
+  const at = position?.where ?? where;
+  if (Array.isArray(value)) return { kind: 'seq', items: value.map((v, i) => toNode(v, at, position?.items?.[i])), where: at };
   if (value !== null && typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype) {
     return {
       kind: 'map',
-      entries: Object.entries(value).map(([key, v]) => ({ key, keyWhere: where, value: toNode(v, where) })),
-      where,
+      entries: Object.entries(value).map(([key, v]) => {
+        const field = position?.fields?.get(key);
+        return { key, keyWhere: field?.keyWhere ?? at, value: toNode(v, field?.keyWhere ?? at, field?.value) };
+      }),
+      where: at,
     };
   }
-  return { kind: 'scalar', value, where };
+  return { kind: 'scalar', value, where: at };
 }

@@ -1,3 +1,5 @@
+import type { ValuePosition } from '../inventory/types.js';
+
 /**
  * A playbook as loaded from YAML: every value keeps the "file:line:col" it was written
  * at, so templating and argument validation (which happen later, per host) can still
@@ -72,6 +74,12 @@ export interface HostVars {
   vars: Record<string, unknown>;
   /** Groups the host belongs to; feeds the `group_names` and `groups` variables. */
   groups?: string[];
+  /**
+   * Where the inventory writes each of `vars` (InventoryHost.varOrigins). With it, a bad
+   * value that came from an inventory variable is reported where the inventory writes
+   * it; without it, at the template that used it.
+   */
+  varOrigins?: Map<string, ValuePosition>;
 }
 
 /**

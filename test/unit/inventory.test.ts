@@ -7,6 +7,7 @@ import {
   connectionOf,
   expandHostRange,
   loadInventory,
+  locateVar,
   parseInventory,
   selectHosts,
   splitPattern,
@@ -417,5 +418,77 @@ describe('connectionOf', () => {
     expect(problems).toHaveLength(2);
     expect(problems[0]).toMatch(/^host h: ansible_ssh_pass is not supported/);
     expect(problems.join()).not.toContain('pw,');
+  });
+});
+
+describe('variable positions', () => {
+  it('records where each variable is written, down to list items and fields: the definition that wins', () => {
+    const CUSTOMERS = 'fixtures/inventory/customers.yaml';
+    const inv = loadInventory(CUSTOMERS);
+    const [gw1, gw2, gw3, gw4] = ['gw1', 'gw2', 'gw3', 'gw4'].map((h) => inv.hosts.get(h)!);
+    // gw1 and gw4 take the group's list...
+    expect(locateVar(gw1!, 'customers')).toEqual({ where: `${CUSTOMERS}:9:11` });
+    expect(locateVar(gw1!, 'customers', [1, 'listen_port'])).toEqual({ where: `${CUSTOMERS}:12:26`, keyWhere: `${CUSTOMERS}:12:13` });
+    expect(locateVar(gw4!, 'customers', ['1', 'listen_port'])).toEqual(locateVar(gw1!, 'customers', [1, 'listen_port']));
+    // ...gw2 and gw3 their own, which replaces it.
+    expect(locateVar(gw2!, 'customers', [2, 'listen_port'])).toEqual({ where: `${CUSTOMERS}:23:28`, keyWhere: `${CUSTOMERS}:23:15` });
+    expect(locateVar(gw2!, 'customers', [2, 'listen_port', 0])).toEqual({ where: `${CUSTOMERS}:23:29` });
+    expect(locateVar(gw3!, 'customers', [1, 'name'])).toEqual({ where: `${CUSTOMERS}:27:23`, keyWhere: `${CUSTOMERS}:27:17` });
+    expect(inv.groups.get('gateways')!.varOrigins.get('customers')!.where).toBe(`${CUSTOMERS}:9:11`);
+    // Nothing there: undefined, as for hosts built by hand.
+    expect(locateVar(gw1!, 'customers', [2])).toBeUndefined();
+    expect(locateVar(gw1!, 'customers', ['name'])).toBeUndefined();
+    expect(locateVar(gw1!, 'nope')).toBeUndefined();
+    expect(locateVar({ name: 'h', vars: { x: 1 }, groups: ['all'], origin: '' }, 'x')).toBeUndefined();
+  });
+
+  it('follows the precedence of the values: child group over parent, later group of a depth, host over groups', () => {
+    const inventory = loadInventory(FIXTURE);
+    const gw3 = inventory.hosts.get('gw3')!;
+    expect(gw3.vars).toMatchObject({ site: 'eu', role: 'monitoring', tier: 'edge', ansible_user: 'deploy' });
+    expect(locateVar(gw3, 'site')).toEqual({ where: `${FIXTURE}:25:19` });
+    expect(locateVar(gw3, 'role')).toEqual({ where: `${FIXTURE}:37:15` });
+    expect(locateVar(gw3, 'tier')).toEqual({ where: `${FIXTURE}:16:15` });
+    expect(locateVar(gw3, 'ansible_user')).toEqual({ where: `${FIXTURE}:4:19` });
+    expect(locateVar(inventory.hosts.get('gw-paris')!, 'site')).toEqual({ where: `${FIXTURE}:29:21` });
+    expect([...gw3.varOrigins!.keys()].sort()).toEqual(Object.keys(gw3.vars).sort());
+
+    // A host written twice: its later vars win, and so do their positions.
+    const twice = parseInventory(
+      ['all:', '  children:', '    a: { hosts: { h: { x: 1, y: 1 } } }', '    b: { hosts: { h: { y: 2 } } }'].join('\n'),
+      'inv.yaml',
+    );
+    expect(locateVar(twice.hosts.get('h')!, 'x')).toEqual({ where: 'inv.yaml:3:27' });
+    expect(locateVar(twice.hosts.get('h')!, 'y')).toEqual({ where: 'inv.yaml:4:27' });
+  });
+
+  it('points through aliases and merge keys at where the values are written', () => {
+    const inv = parseInventory(
+      [
+        'all:',
+        '  vars:',
+        '    base: &base { port: 1, name: x }',
+        '    list: &list',
+        '      - <<: *base',
+        '        port: 2',
+        '      - *base',
+        '  hosts:',
+        '    h:',
+        '      <<: { ansible_become: yes }',
+        '      copy: *list',
+      ].join('\n'),
+      'inv.yaml',
+    );
+    const h = inv.hosts.get('h')!;
+    expect(h.vars).toMatchObject({ list: [{ port: 2, name: 'x' }, { port: 1, name: 'x' }], ansible_become: true });
+    // The mapping's own key beats the merged one; merged fields are where the anchor writes them.
+    expect(locateVar(h, 'list', [0, 'port'])).toEqual({ where: 'inv.yaml:6:15', keyWhere: 'inv.yaml:6:9' });
+    expect(locateVar(h, 'list', [0, 'name'])).toEqual({ where: 'inv.yaml:3:34', keyWhere: 'inv.yaml:3:28' });
+    // An alias: the value itself is the alias, its parts are at the anchor.
+    expect(locateVar(h, 'list', [1])).toEqual({ where: 'inv.yaml:7:9' });
+    expect(locateVar(h, 'list', [1, 'port'])).toEqual({ where: 'inv.yaml:3:25', keyWhere: 'inv.yaml:3:19' });
+    expect(locateVar(h, 'copy')).toEqual({ where: 'inv.yaml:11:13' });
+    expect(locateVar(h, 'copy', [0, 'port'])).toEqual({ where: 'inv.yaml:6:15', keyWhere: 'inv.yaml:6:9' });
+    expect(locateVar(h, 'ansible_become')).toEqual({ where: 'inv.yaml:10:29' });
   });
 });

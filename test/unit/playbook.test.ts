@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { WgplayError } from '../../src/errors.js';
+import { loadInventory, parseInventory, selectHosts, type Inventory } from '../../src/inventory/index.js';
 import { loadPlaybook, parsePlaybook, parseTemplate, resolvePlaybook, validatePlaybookFile } from '../../src/playbook/index.js';
 import type { HostVars } from '../../src/playbook/index.js';
 import { registerModule, registerTask } from '../../src/tasks/registry.js';
@@ -110,6 +111,12 @@ function problemsOf(fn: () => unknown): string[] {
 }
 
 
+/** Hosts as loadRun hands them to resolvePlaybook, with the inventory's positions. */
+function inventoryHosts(inventory: Inventory): [HostVars[], (pattern: string) => string[]] {
+  const hosts = [...inventory.hosts.values()].map((host) => ({ name: host.name, vars: host.vars, groups: host.groups, varOrigins: host.varOrigins }));
+  return [hosts, (pattern) => selectHosts(inventory, pattern).map((host) => host.name)];
+}
+
 const load = (name: string) => () => loadPlaybook(`${F}/${name}.yaml`);
 const validate = (name: string) => () => validatePlaybookFile(`${F}/${name}.yaml`, HOSTS, select);
 
@@ -192,6 +199,89 @@ describe('resolvePlaybook: argument validation', () => {
       'fixtures/playbooks/secret.yaml:6:22: task "key", wg_key.private_key: must match the pattern ^[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]=$ (got a string of 11 characters, not shown, from variable "wg_private_key" of host gw1)',
     ]);
     expect(problems.join('\n')).not.toContain('supersecret');
+  });
+});
+
+describe('resolvePlaybook: values from the inventory', () => {
+  const I = 'fixtures/inventory/customers.yaml';
+  const P = `${F}/inventory-customers.yaml`;
+
+  it('points at the bad value where the inventory writes it: group vars, or the host vars that replace them', () => {
+    const [hosts, selectFrom] = inventoryHosts(loadInventory(I));
+    expect(problemsOf(() => validatePlaybookFile(P, hosts, selectFrom))).toEqual([
+      // gw1 and gw4 take the group's list...
+      `${I}:12:26: customers[1].listen_port: must be integer (got "51821"), used by task "gateway" at ${P}:6:20 on hosts gw1, gw4`,
+      // ...gw2 its own, which replaces it: the group's bad value is not gw2's problem.
+      `${I}:23:28: customers[2].listen_port: must be integer (got a list), used by task "gateway" at ${P}:6:20 on host gw2`,
+      // A module's check() (wg_gateway: duplicate names) is placed the same way.
+      `${I}:27:23: customers[1].name: duplicate customer name "acme", used by task "gateway" at ${P}:6:20 on host gw3`,
+    ]);
+  });
+
+  it('names the argument and the play variables a value went through, points at keys, reports problems inside inventory variables there', () => {
+    const inventory = parseInventory(
+      [
+        'all:',
+        '  vars:',
+        '    prio: "100"',
+        '    label: "{{ nope }}"',
+        '  hosts:',
+        '    gw1:',
+        '      customers:',
+        '        - { name: acme, listen_port: 1, prot: 2 }',
+      ].join('\n'),
+      'i.yaml',
+    );
+    const playbook = parsePlaybook(
+      [
+        '- name: p',
+        '  hosts: all',
+        '  vars:',
+        '    p: "{{ prio }}"',
+        '  tasks:',
+        '    - name: rule',
+        '      ip_rule: { table: 1, priority: "{{ p }}" }',
+        '    - name: gateway',
+        '      wg_gateway: { customers: "{{ customers }}" }',
+        '    - name: label',
+        '      sysctl: { name: x, value: "{{ label }}" }',
+      ].join('\n'),
+      'p.yaml',
+    );
+    const [hosts, selectFrom] = inventoryHosts(inventory);
+    expect(problemsOf(() => resolvePlaybook(playbook, hosts, selectFrom))).toEqual([
+      'i.yaml:3:11: prio: must be integer (got "100"), used by task "rule" as ip_rule.priority at p.yaml:7:38 through variable "p" at p.yaml:4:8 on host gw1',
+      // A problem inside an inventory variable, at its definition.
+      'i.yaml:4:12: label: undefined variable "nope"',
+      // An unknown key: at the key.
+      'i.yaml:8:41: customers[0]: additional property "prot" is not allowed; allowed: name, listen_port, used by task "gateway" at p.yaml:9:32 on host gw1',
+    ]);
+  });
+
+  it('reports a bad group value once for all the hosts that use it', () => {
+    const [hosts, selectFrom] = inventoryHosts(
+      parseInventory('gateways:\n  vars:\n    customers: [{ name: 7, listen_port: 1 }]\n  hosts:\n    gw[1:8]:\n', 'i.yaml'),
+    );
+    expect(problemsOf(() => validatePlaybookFile(`${F}/inventory-customers.yaml`, hosts, selectFrom))).toEqual([
+      `i.yaml:3:25: customers[0].name: must be string (got 7), used by task "gateway" at ${F}/inventory-customers.yaml:6:20 on hosts gw1, gw2, gw3, gw4, gw5 and 3 more`,
+    ]);
+  });
+
+  it('never shows a secret value from the inventory either', () => {
+    const [hosts, selectFrom] = inventoryHosts(parseInventory('all:\n  hosts:\n    gw1: { wg_private_key: supersecret }\n', 'i.yaml'));
+    const problems = problemsOf(() => resolvePlaybook(loadPlaybook(`${F}/secret.yaml`), hosts, selectFrom));
+    expect(problems).toEqual([
+      `i.yaml:3:28: wg_private_key: must match the pattern ^[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]=$ (got a string of 11 characters, not shown), used by task "key" as wg_key.private_key at ${F}/secret.yaml:6:22 on host gw1`,
+    ]);
+    expect(problems.join('\n')).not.toContain('supersecret');
+  });
+
+  it('keeps pointing at the template for hosts without positions', () => {
+    const [hosts, selectFrom] = inventoryHosts(loadInventory(I));
+    const bare = hosts.map(({ varOrigins: _, ...host }) => host);
+    expect(problemsOf(() => validatePlaybookFile(P, bare, selectFrom))[0]).toBe(
+      `${P}:6:20: task "gateway", wg_gateway.customers[1].listen_port: must be integer (got "51821", from variable "customers" of host gw1)`,
+    );
   });
 });
 
