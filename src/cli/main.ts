@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { registerSecret } from '../report/redact.js';
 import { runCustomerConfig } from './customerConfig.js';
 import { runLabCommand } from './lab.js';
 import { runPlanOrApply } from './run.js';
@@ -18,6 +19,10 @@ Run "wgplay COMMAND --help" for a command's options.
 `;
 
 export async function main(argv: string[]): Promise<number> {
+  // Never print the SSH key passphrase, wherever an error might echo it. (Below 8
+  // characters, scrubbing it would blank ordinary words all over the output.)
+  const passphrase = process.env.WGPLAY_SSH_KEY_PASSPHRASE;
+  if (passphrase && passphrase.length >= 8) registerSecret(passphrase);
   const [command, ...rest] = argv;
   switch (command) {
     case 'plan':

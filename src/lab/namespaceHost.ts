@@ -165,6 +165,9 @@ export class NamespaceHost {
     for (const sub of ['etc-upper', 'etc-work', 'varlib-upper', 'varlib-work', 'logs']) {
       mkdirSync(join(dir, sub), { recursive: true, mode: 0o700 });
     }
+    // The host's /etc and /var/lib take their mode from the overlay's upper folder: 0755
+    // as on a real machine (the state folder around them stays root-only).
+    for (const sub of ['etc-upper', 'varlib-upper']) chmodSync(join(dir, sub), 0o755);
     const host = new NamespaceHost({
       version: 1,
       name: opts.name,
