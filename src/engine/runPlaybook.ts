@@ -27,11 +27,10 @@ export function loadRun(playbookPath: string, inventoryPath: string, limit?: str
   const inventory = loadInventory(inventoryPath);
   const playbook = loadPlaybook(playbookPath);
   const hostVars = [...inventory.hosts.values()].map((host) => ({ name: host.name, vars: host.vars, groups: host.groups, varOrigins: host.varOrigins }));
-  const perHost = resolvePlaybook(playbook, hostVars, (pattern) => selectHosts(inventory, pattern).map((host) => host.name));
   const limited = limit ? new Set(selectHosts(inventory, limit).map((host) => host.name)) : undefined;
-  const hosts = [...perHost.entries()]
-    .filter(([name]) => !limited || limited.has(name))
-    .map(([name, tasks]) => ({ host: inventory.hosts.get(name)!, tasks }));
+  const select = (pattern: string) => selectHosts(inventory, pattern).map((host) => host.name);
+  const perHost = resolvePlaybook(playbook, hostVars, select, { limit: limited });
+  const hosts = [...perHost.entries()].map(([name, tasks]) => ({ host: inventory.hosts.get(name)!, tasks }));
   if (limit && hosts.length === 0) {
     throw new WgplayError([{ where: '--limit', message: `"${limit}" selects none of the hosts the playbook runs on` }]);
   }

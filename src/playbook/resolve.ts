@@ -25,7 +25,12 @@ interface HostProblem extends Problem {
  * host and validated, in order. Hosts appear in the order plays first select them.
  * Expanding modules are returned as they are (the engine expands them).
  */
-export function resolvePlaybook(playbook: Playbook, hosts: HostVars[], selectHosts: SelectHosts): Map<string, TaskInvocation[]> {
+export function resolvePlaybook(
+  playbook: Playbook,
+  hosts: HostVars[],
+  selectHosts: SelectHosts,
+  options: { /** Only these hosts (--limit): the others are neither templated nor checked. */ limit?: ReadonlySet<string> } = {},
+): Map<string, TaskInvocation[]> {
   const byName = new Map(hosts.map((h) => [h.name, h]));
   const groups = groupsVariable(hosts);
   const result = new Map<string, TaskInvocation[]>();
@@ -49,7 +54,7 @@ export function resolvePlaybook(playbook: Playbook, hosts: HostVars[], selectHos
     // Problems of this play: where+message -> hosts that have it.
     const found = new Map<string, { problem: HostProblem; hosts: string[] }>();
     const targets: string[] = [];
-    for (const hostName of [...new Set(selected)]) {
+    for (const hostName of [...new Set(selected)].filter((name) => !options.limit || options.limit.has(name))) {
       const host = byName.get(hostName);
       if (!host) {
         problems.push({ where: play.hostsWhere, message: `${label}: hosts pattern "${play.hosts}" selected "${hostName}", which is not in the inventory` });

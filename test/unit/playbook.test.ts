@@ -395,3 +395,21 @@ describe('resolvePlaybook: templating', () => {
     expect(parseTemplate('{{ x() }}')).toHaveProperty('error');
   });
 });
+
+describe('--limit', () => {
+  it('neither templates nor checks hosts outside the limit', async () => {
+    const { parsePlaybook, resolvePlaybook } = await import('../../src/playbook/index.js');
+    const { fileTask } = await import('../../src/tasks/file.js');
+    const { registerTask } = await import('../../src/tasks/registry.js');
+    registerTask(fileTask);
+    const playbook = parsePlaybook('- name: p\n  hosts: all\n  tasks:\n    - name: f\n      file: { path: "/etc/{{ name }}", content: x }\n', 'limit.yaml');
+    const hosts = [
+      { name: 'good', vars: { name: 'ok' } },
+      { name: 'broken', vars: {} },
+    ];
+    const select = () => ['good', 'broken'];
+    expect(() => resolvePlaybook(playbook, hosts, select)).toThrow(/name/);
+    const limited = resolvePlaybook(playbook, hosts, select, { limit: new Set(['good']) });
+    expect([...limited.keys()]).toEqual(['good']);
+  });
+});
