@@ -116,6 +116,30 @@ describe('the overlapping-customers gateway', () => {
       expect(result.stderr).toMatch(message);
       expect(result.stderr).toMatch(/inventory\.yaml|gateway\.yaml:\d+:\d+/);
     }
+    // Pools live in the playbook: variants of it.
+    const playbookText = readFileSync(PLAYBOOK, 'utf8');
+    const variant = (from: string, to: string) => {
+      const path = `${stateDir}/variant-${inventories++}.yaml`;
+      writeFileSync(path, playbookText.replace(from, to));
+      return path;
+    };
+    const withoutTables = labVars.customers.map(({ table, ...customer }) => customer as Customer);
+    const playbookCases: [string, Customer[], RegExp][] = [
+      [variant('customer_addresses: 10.100.100.0/24', 'customer_addresses: 10.200.0.0/16'), labVars.customers, /pool 10\.200\.0\.0\/16 overlaps pool our_addresses 10\.200\.200\.0\/24/],
+      [variant('tables: 41-240', 'tables: 41-41'), withoutTables, /customers\[1\]: no free table left in pool 41-41 for customer b/],
+      [
+        variant('        customers: "{{ customers }}"', '        reserve_listen_ports: false\n        customers: "{{ customers }}"'),
+        labVars.customers,
+        /listen ports 51820-51899 lie in Linux's ephemeral range/,
+      ],
+      [PLAYBOOK, labVars.customers.map((c) => ({ ...c, interface: 'wg-shared' })), /customers\[1\]\.interface: interface wg-shared is also used by customer a/],
+    ];
+    for (const [playbook, customers, message] of playbookCases) {
+      const result = await wgplay(['apply', playbook, '-i', inventoryWith(customers)]);
+      expect(result.code, result.stderr).toBe(1);
+      expect(result.stderr).toMatch(message);
+    }
+
     // A firewall that would not accept SSH where wgplay arrives (mgmt0) is refused on the host's facts.
     const lockout = await wgplay(['apply', PLAYBOOK, '-i', inventoryWith(labVars.customers, { ssh_interfaces: ['eth0'] })]);
     expect(lockout.code).toBe(1);
