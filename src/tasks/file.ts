@@ -26,6 +26,15 @@ export interface DesiredFile {
   secret: boolean;
 }
 
+/** A unified diff without the "Index:"/"===" preamble, for the operator's eyes. */
+export function unifiedDiff(oldName: string, newName: string, before: string, after: string): string {
+  return createTwoFilesPatch(oldName, newName, before, after, undefined, undefined, { context: 3 })
+    .split('\n')
+    .filter((line) => !line.startsWith('Index: ') && !/^=+$/.test(line))
+    .join('\n')
+    .trimEnd();
+}
+
 export const sha256 = (text: string) => createHash('sha256').update(text, 'utf8').digest('hex');
 
 /**
@@ -64,16 +73,7 @@ export function planFileContent(desired: DesiredFile, fact: FileFact | undefined
   if (desired.secret) {
     diff = exists ? `~ ${desired.path}: secret content changed (not shown)` : `+ ${desired.path}: secret content (not shown)`;
   } else if (contentDiffers) {
-    const before = exists ? fact?.content ?? '' : '';
-    diff = createTwoFilesPatch(
-      exists ? desired.path : '/dev/null',
-      desired.path,
-      before,
-      desired.content,
-      undefined,
-      undefined,
-      { context: 3 },
-    ).replace(/^=+\n/, '');
+    diff = unifiedDiff(exists ? desired.path : '/dev/null', desired.path, exists ? fact?.content ?? '' : '', desired.content);
   } else {
     diff = '';
   }

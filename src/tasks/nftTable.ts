@@ -1,5 +1,5 @@
-import { createTwoFilesPatch } from 'diff';
 import type { NftSetFact, NftTableFact } from '../facts/types.js';
+import { unifiedDiff } from './file.js';
 import { NFT_FAMILIES, NFT_NAME, nftElementText } from './nftElement.js';
 import type { ArgumentProblem, Change, TaskModule } from './types.js';
 
@@ -251,9 +251,7 @@ export const nftTableTask: TaskModule<NftTableArgs> = {
     const change: Change = {
       resource,
       action: live ? 'update' : 'create',
-      diff: createTwoFilesPatch(resource, resource, live ? renderLiveNftTable(live) + '\n' : '', desired + '\n', 'live', 'desired', {
-        context: 2,
-      }).replace(/^=+\n/, ''),
+      diff: unifiedDiff(live ? `${resource} (live)` : '/dev/null', `${resource} (desired)`, live ? renderLiveNftTable(live) + '\n' : '', desired + '\n'),
       steps: [{ kind: 'nft', phase: 'firewall', order: 0, line }],
     };
     return [change];

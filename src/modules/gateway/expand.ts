@@ -197,7 +197,7 @@ export function expandGateway(args: GatewayArgs, context: ExpandContext): TaskIn
   const pools = poolsOf(args);
   if (args.reserve_listen_ports !== false) {
     tasks.push({
-      name: 'gateway: reserve the listen-port pool',
+      name: 'reserve the listen-port pool',
       module: 'sysctl',
       args: { key: 'net.ipv4.ip_local_reserved_ports', value: pools.listen_ports.replace(/\s/g, ''), persist: true },
     });
@@ -205,12 +205,12 @@ export function expandGateway(args: GatewayArgs, context: ExpandContext): TaskIn
   // Written last: if an apply stops halfway, the old record still names everything to
   // remove, and allocation from it gives the same values again.
   tasks.push({
-    name: 'gateway: record of managed customers',
+    name: 'record of managed customers',
     module: 'file',
     args: { path: stateFileOf(args), content: renderRecord(allocations), mode: '0600', phase: 'teardown' },
   });
-  tasks.push({ name: 'gateway: nftables filter table', module: 'nft_table', args: filterTable(args) });
-  tasks.push({ name: 'gateway: nftables NAT table', module: 'nft_table', args: natTable(args) });
+  tasks.push({ name: 'nftables filter table', module: 'nft_table', args: filterTable(args) });
+  tasks.push({ name: 'nftables NAT table', module: 'nft_table', args: natTable(args) });
 
   for (const customer of args.customers) {
     tasks.push(...customerTasks(args, customer, allocations.get(customer.name)!));
