@@ -11,7 +11,9 @@
 //
 // Options: `node dist/bench/run.js [--sizes 1,10,100] [--plan-sizes 100,1000] [--skip-hosts] [--trace] [--json FILE]`
 // (--trace: the baseline script runs under `set -x` with timestamps and the slowest
-// commands are printed per size; it slows the baseline a little.)
+// commands are printed per size; it slows the baseline a little.
+// --wireguard-go-probe: on one more fresh host, how long one `ip -batch` of 300 rule and
+// route changes takes with 0, 10, 50, 100 idle wireguard-go daemons running.)
 // Progress goes to stderr, tables to stdout.
 
 import { spawn, execFileSync } from 'node:child_process';
@@ -47,6 +49,8 @@ const skipHosts = process.argv.includes('--skip-hosts');
 const jsonOut = option('--json');
 /** Run the baseline script under `set -x` with timestamps and print the slowest commands (skews the baseline a little). */
 const trace = process.argv.includes('--trace');
+/** Time 300 ip rule/route changes with 0..100 idle wireguard-go daemons running on the host. */
+const wireguardGoProbe = process.argv.includes('--wireguard-go-probe');
 
 // ---------------------------------------------------------------- helpers
 
@@ -435,7 +439,9 @@ async function benchHosts(customers: number): Promise<HostBench> {
       // Which WireGuard the host got (wireguard-go makes TUN devices), and what the daemons weigh.
       const impl = await b.exec(
         `if [ -e /sys/class/net/wg-c0/tun_flags ]; then echo wireguard-go; else echo kernel; fi; ` +
-          `ps -C wireguard-go -o rss= | awk '{ s += $1; n++ } END { print n + 0, s + 0 }'`,
+          // Only this host's daemons: the PID namespace is the machine's.
+          `self=$(readlink /proc/self/ns/net); for p in $(pgrep -x wireguard-go); do ` +
+          `[ "$(readlink /proc/$p/ns/net 2>/dev/null)" = "$self" ] && ps -o rss= -p $p; done | awk '{ s += $1; n++ } END { print n + 0, s + 0 }'`,
       );
       const [kind, daemons] = impl.stdout.trim().split('\n');
       const [count, rssKiB] = (daemons ?? '0 0').split(' ').map(Number);
@@ -530,6 +536,43 @@ function traceCommands(stderr: string): { command: string; ms: number; count: nu
     totals.set(event.command, entry);
   });
   return [...totals.values()].sort((a, b) => b.ms - a.ms);
+}
+
+/**
+ * Every netlink change wakes every wireguard-go daemon (each listens to route and link
+ * events): the same `ip -batch` (100 rules + 200 routes on veth devices, nothing to do
+ * with WireGuard) with more and more idle daemons running.
+ */
+async function probeWireguardGo(): Promise<{ daemons: number; addMs: number; delMs: number }[]> {
+  progress('wireguard-go probe: ip -batch of 300 rule/route changes with 0, 10, 50, 100 wireguard-go daemons');
+  const host = await freshHost('bench-wggo');
+  try {
+    let links = '';
+    let add = '';
+    for (let i = 0; i < 100; i++) {
+      links += `link add bv${i} type veth peer name bp${i}\nlink set bv${i} up\nlink set bp${i} up\n`;
+      add += `route replace 10.0.0.1 dev bv${i} table ${1000 + i}\nrule add from 10.200.0.${i + 1} table ${1000 + i} priority 100\nroute replace 10.100.0.${i + 1} dev bv${i} table main\n`;
+    }
+    const del = add.replace(/route replace/g, 'route del').replace(/rule add/g, 'rule del');
+    await host.host.writeFile('/run/bench-links', links, 0o600);
+    await host.host.writeFile('/run/bench-add', add, 0o600);
+    await host.host.writeFile('/run/bench-del', del, 0o600);
+    const out = await host.run(`
+ip -batch /run/bench-links
+t() { local s=$EPOCHREALTIME; ip -batch "$1" >/dev/null; echo $(( (\${EPOCHREALTIME/./} - \${s/./}) / 1000 )); }
+n=0
+for want in 0 10 50 100; do
+  while [ $n -lt $want ]; do wireguard-go bwg$n </dev/null >/dev/null 2>&1; n=$((n + 1)); done
+  echo "$want $(t /run/bench-add) $(t /run/bench-del)"
+done`);
+    return out
+      .trim()
+      .split('\n')
+      .map((line) => line.split(' ').map(Number))
+      .map(([daemons, addMs, delMs]) => ({ daemons: daemons!, addMs: addMs!, delMs: delMs! }));
+  } finally {
+    await destroyHost(host);
+  }
 }
 
 // ---------------------------------------------------------------- 2. planning without a host
@@ -654,6 +697,8 @@ async function main(): Promise<void> {
     }
   }
 
+  const probe = wireguardGoProbe && !interrupted ? await probeWireguardGo() : undefined;
+
   if (hosts.length) {
     console.log('## 1. Real host over SSH: wgplay CLI vs. one OpenSSH session running the same script\n');
     console.log('Wall = child process start to exit (node startup included). RT = remote commands (hosts[].roundTrips). Each column on a fresh host except the no-op runs.\n');
@@ -761,6 +806,12 @@ async function main(): Promise<void> {
     console.log('');
   }
 
+  if (probe) {
+    console.log('## --wireguard-go-probe: one `ip -batch` of 100 rules + 200 routes (veth devices) with idle wireguard-go daemons running\n');
+    console.log(table(['wireguard-go daemons', 'add ms', 'delete ms'], probe.map((p) => [p.daemons, p.addMs, p.delMs])));
+    console.log('');
+  }
+
   console.log('## 2. Planning without a host (synthetic facts of a fresh host), in-process\n');
   console.log('Median of the timed runs after one warm-up. loadRun = parse inventory + playbook, template, validate (ajv + gateway checks).\n');
   console.log(
@@ -779,7 +830,7 @@ async function main(): Promise<void> {
   if (cli.validateCode !== 0) console.log(`\nvalidate said:\n${cli.validateOutput}`);
   console.log(`\ntotal bench time: ${((performance.now() - started) / 1000).toFixed(1)} s; load average at the end ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
 
-  if (jsonOut) writeFileSync(jsonOut, JSON.stringify({ header, hosts, planning, cli }, null, 2));
+  if (jsonOut) writeFileSync(jsonOut, JSON.stringify({ header, hosts, planning, cli, probe }, null, 2));
 }
 
 main()
