@@ -59,24 +59,21 @@ function marker(section: string, argument?: string): string {
   return `printf '%s\\n' ${shellQuote(line)}`;
 }
 
-// Helpers every section uses. `out` copies a command's stdout making sure it ends with
-// a newline (so the next marker starts a line); `run` adds the exit status. Commands get
-// /dev/null as stdin: under `bash -s` their stdin is the rest of this script.
+// Helpers every section uses. `m` starts every marker on a fresh line by printing a
+// newline first (the splitter drops the one empty line that leaves when the output
+// already ended with one): no process per section just to fix line endings. `run`
+// adds the exit status. Commands get /dev/null as stdin: under `bash -s` their stdin
+// is the rest of this script.
 // String.raw keeps the backslashes bash needs; a bash "${" is written "\${" (to stay out of JS interpolation) and unescaped below.
 const PRELUDE = String.raw`# wgplay fact script (format ${FACT_FORMAT_VERSION})
 export LC_ALL=C
 PATH="/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin:$PATH"
 umask 077
 set +e
-m() { printf '${FACT_MARKER} %s\n' "$*"; }
+m() { printf '\n${FACT_MARKER} %s\n' "$*"; }
 have() { command -v "$1" >/dev/null 2>&1; }
-if have awk; then
-  out() { awk 1; }
-else
-  out() { while IFS= read -r l || [ -n "$l" ]; do printf '%s\n' "$l"; done; }
-fi
 run() {
-  if have "$1"; then "$@" < /dev/null | out; m rc "\${PIPESTATUS[0]}"; else m rc 127; fi
+  if have "$1"; then "$@" < /dev/null; m rc "$?"; else m rc 127; fi
 }
 # WireGuard dump without secrets. Interface lines (5 fields): ifname, private key,
 # public key, listen port, fwmark. Peer lines (9): ifname, public key, preshared key,

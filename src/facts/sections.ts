@@ -26,6 +26,8 @@ export function splitFactSections(output: string): FactSection[] {
       current?.lines.push(line);
       continue;
     }
+    // Every marker follows a newline the script adds: drop the empty line that leaves.
+    if (current && current.lines.at(-1) === '') current.lines.pop();
     const rest = line.slice(MARKER_PREFIX.length);
     const space = rest.indexOf(' ');
     const name = space < 0 ? rest : rest.slice(0, space);

@@ -83,17 +83,17 @@ export function allocateCustomers(args: GatewayArgs, record?: GatewayRecord): Ma
       used[field].add(String(value));
     }
   }
+  // Lowest free value first. Values only ever get taken, so everything below a
+  // field's cursor is taken: each pool is walked once, not once per customer.
+  const cursor = Object.fromEntries(FIELDS.map((field) => [field, candidates[field].first])) as Record<Field, number>;
   for (const customer of args.customers) {
     const values = chosen.get(customer.name)!;
     for (const field of FIELDS) {
       if (values[field] !== undefined) continue;
       const range = candidates[field];
-      let found: number | string | undefined;
-      for (let n = range.first; n <= range.last && found === undefined; n++) {
-        const value = range.toValue(n);
-        if (!used[field].has(String(value))) found = value;
-      }
-      if (found === undefined) throw new PoolExhaustedError(field, customer.name, range.pool);
+      while (cursor[field] <= range.last && used[field].has(String(range.toValue(cursor[field])))) cursor[field]++;
+      if (cursor[field] > range.last) throw new PoolExhaustedError(field, customer.name, range.pool);
+      const found = range.toValue(cursor[field]);
       values[field] = found;
       used[field].add(String(found));
     }
