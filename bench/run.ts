@@ -23,6 +23,7 @@ import { availableParallelism, cpus, loadavg, totalmem, release } from 'node:os'
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { stringify } from 'yaml';
+import { blankFacts } from '../src/facts/blankFacts.js';
 import '../src/tasks/index.js';
 import '../src/modules/index.js';
 import { compileApplyScript, PHASE_MARKER } from '../src/engine/compile.js';
@@ -188,21 +189,6 @@ function localInventory(): string {
   return path;
 }
 
-/** The shape of test/unit/emptyFacts.ts: a freshly booted host with nothing of wgplay's. */
-function syntheticFacts(): HostFacts {
-  return {
-    links: [{ name: 'lo', up: true }, { name: 'eth0', up: true }],
-    addresses: [],
-    rules: [],
-    routes: [],
-    nftTables: [],
-    wg: {},
-    files: {},
-    sysctls: { 'net.ipv4.ip_local_reserved_ports': '' },
-    programs: { wg: true, 'wireguard-go': true, nft: true, ip: true },
-    system: { kernel: '6.1.0', uid: 0, hostname: 'gateway' },
-  } as HostFacts;
-}
 
 // ---------------------------------------------------------------- hosts and cleanup
 
@@ -606,7 +592,7 @@ function benchPlanning(customers: number): PlanBench {
     const loaded = loadRun(pb, inventory);
     const loadMs = performance.now() - started;
     const invocations = loaded.hosts[0]!.tasks;
-    const facts = syntheticFacts();
+    const facts = blankFacts();
     started = performance.now();
     const prepared = prepareTasks(invocations, facts);
     const expandMs = performance.now() - started;

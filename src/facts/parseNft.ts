@@ -137,15 +137,7 @@ const flagList = (flags: unknown): string[] =>
 // ---------------------------------------------------------------------------------------
 // Text
 
-interface TextChain {
-  name: string;
-  type?: string;
-  hook?: string;
-  priority?: number;
-  policy?: string;
-  rules: string[];
-  handles: (number | undefined)[];
-}
+type TextChain = NftChainFact & { handles: (number | undefined)[] };
 
 interface TextTable {
   family: string;

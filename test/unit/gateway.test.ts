@@ -4,7 +4,7 @@ import { allocateCustomers, renderRecord, parseRecord } from '../../src/modules/
 import { checkGateway } from '../../src/modules/gateway/check.js';
 import { expandGateway } from '../../src/modules/gateway/expand.js';
 import { renderCustomerConfig } from '../../src/modules/gateway/customerConfig.js';
-import { emptyFacts } from './emptyFacts.js';
+import { blankFacts as emptyFacts } from '../../src/facts/blankFacts.js';
 
 const KEY_A = '/TOE4TKtAqVsePRVR+5AA43HkAK5DSntkOCO7nYq5xU=';
 const KEY_B = 'fE/wdxzl0klVp/IR8UcaoGUMjqaWi3jAd7KzHKFS6Ds=';

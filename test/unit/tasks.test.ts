@@ -9,7 +9,7 @@ import { nftElementTask } from '../../src/tasks/nftElement.js';
 import { nftTableTask, type NftTableArgs } from '../../src/tasks/nftTable.js';
 import { sysctlTask } from '../../src/tasks/sysctl.js';
 import { wireguardInterfaceTask, type WireguardInterfaceArgs } from '../../src/tasks/wireguardInterface.js';
-import { emptyFacts } from './emptyFacts.js';
+import { blankFacts as emptyFacts } from '../../src/facts/blankFacts.js';
 
 const KEY_A = '/TOE4TKtAqVsePRVR+5AA43HkAK5DSntkOCO7nYq5xU=';
 const KEY_B = 'fE/wdxzl0klVp/IR8UcaoGUMjqaWi3jAd7KzHKFS6Ds=';

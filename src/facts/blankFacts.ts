@@ -1,7 +1,10 @@
-import type { HostFacts } from '../../src/facts/types.js';
+import type { HostFacts } from './types.js';
 
-/** A freshly booted host with nothing of wgplay's on it. */
-export function emptyFacts(overrides: Partial<HostFacts> = {}): HostFacts {
+/**
+ * The facts of a freshly booted host with nothing of wgplay's on it: for planning
+ * without a host (tests, benchmarks, a deploy tool previewing a first install).
+ */
+export function blankFacts(overrides: Partial<HostFacts> = {}): HostFacts {
   return {
     links: [{ name: 'lo', up: true }, { name: 'eth0', up: true }],
     addresses: [],
