@@ -30,7 +30,6 @@ import { compileApplyScript, PHASE_MARKER } from '../src/engine/compile.js';
 import { gatherFacts, planTasks, prepareTasks, type ScriptRunner } from '../src/engine/run.js';
 import { loadRun } from '../src/engine/runPlaybook.js';
 import { buildFactScript } from '../src/facts/factScript.js';
-import type { HostFacts } from '../src/facts/types.js';
 import { openTransport } from '../src/transport/index.js';
 import { startTestHost, type TestHost } from '../test/e2e/harness.js';
 
