@@ -456,6 +456,8 @@ async function benchHosts(customers: number): Promise<HostBench> {
       }
       verifyPlanMs = median(verifyPlans);
       leftover = after.reduce((n, task) => n + task.changes.length, 0);
+      // Anything left means the host did not converge: name it, it is a bug to chase.
+      for (const change of after.flatMap((task) => task.changes)) progress(`  NOT CONVERGED: ${change.resource}: ${change.diff.split('\n').join(' | ')}`);
     } finally {
       await transport.close().catch(() => undefined);
     }

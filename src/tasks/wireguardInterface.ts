@@ -165,11 +165,18 @@ function planLink(args: WireguardInterfaceArgs, facts: HostFacts): Change[] {
     // The port is set right as the interface starts (wireguard-go binds a random port
     // first), and the peers with it: one `wg` process per new interface.
     const peers = (args.peers ?? []).map((peer) => ` peer ${shellQuote(peer.public_key)} ${peerSettings(peer)}`).join('');
+    // Addresses and link state too, right away: every wireguard-go daemon reads all link
+    // and address events of its namespace, and one that falls behind on a burst (an
+    // `ip -batch` of hundreds) gets ENOBUFS and exits. One interface at a time, they keep up.
+    const mtu = args.mtu !== undefined ? ` mtu ${args.mtu}` : '';
+    const addresses = addressesOf(args).map((address) => `ip address add ${shellQuote(address)} dev ${name}`);
     changes.push({
       resource: `wireguard interface ${args.name}`,
       action: 'create',
       diff: `+ wireguard interface ${args.name}${port}`,
-      steps: [linkStep(`wgplay_wg_add ${name}\nwg set ${name}${port} private-key ${keyFile}${peers}`)],
+      steps: [
+        linkStep([`wgplay_wg_add ${name}`, `wg set ${name}${port} private-key ${keyFile}${peers}`, ...addresses, `ip link set dev ${name}${mtu} up`].join('\n')),
+      ],
     });
   } else {
     if (args.listen_port !== undefined && live.listenPort !== args.listen_port) {
@@ -190,7 +197,9 @@ function planLink(args: WireguardInterfaceArgs, facts: HostFacts): Change[] {
     }
   }
 
-  // Addresses and link state, converged without taking the interface down.
+  // Addresses and link state, converged without taking the interface down (a new
+  // interface gets them in the step that creates it).
+  const linkIpStep = (line: string): Step[] => (live ? [{ kind: 'ip', phase: 'links', line }] : []);
   const wantAddresses = addressesOf(args);
   const haveAddresses = facts.addresses
     .filter((address) => address.dev === args.name)
@@ -201,7 +210,7 @@ function planLink(args: WireguardInterfaceArgs, facts: HostFacts): Change[] {
       resource: `address ${address} on ${args.name}`,
       action: 'create',
       diff: `+ address ${address} dev ${args.name}`,
-      steps: [{ kind: 'ip', phase: 'links', line: `address add ${address} dev ${args.name}` }],
+      steps: linkIpStep(`address add ${address} dev ${args.name}`),
     });
   }
   for (const address of haveAddresses) {
@@ -210,7 +219,7 @@ function planLink(args: WireguardInterfaceArgs, facts: HostFacts): Change[] {
       resource: `address ${address} on ${args.name}`,
       action: 'delete',
       diff: `- address ${address} dev ${args.name}`,
-      steps: [{ kind: 'ip', phase: 'links', line: `address del ${address} dev ${args.name}` }],
+      steps: linkIpStep(`address del ${address} dev ${args.name}`),
     });
   }
   const mtuDiffers = args.mtu !== undefined && link?.mtu !== args.mtu;
@@ -220,7 +229,7 @@ function planLink(args: WireguardInterfaceArgs, facts: HostFacts): Change[] {
       resource: `link ${args.name}`,
       action: link ? 'update' : 'create',
       diff: `+ link ${args.name} up${mtu}`,
-      steps: [{ kind: 'ip', phase: 'links', line: `link set dev ${args.name}${mtu} up` }],
+      steps: linkIpStep(`link set dev ${args.name}${mtu} up`),
     });
   }
   return changes;
