@@ -44,7 +44,7 @@ async function rootWg(args: string[]): Promise<string> {
 
 const isRoot = process.getuid?.() === 0;
 
-describe.skipIf(!isRoot)('namespace test hosts', () => {
+describe.skipIf(!isRoot && !process.env.CI)('namespace test hosts', () => {
   let h1: TestHost | undefined;
   let h2: TestHost | undefined;
 
@@ -143,7 +143,7 @@ describe.skipIf(!isRoot)('namespace test hosts', () => {
   });
 });
 
-describe.skipIf(!isRoot)('seed lab (private test instance)', () => {
+describe.skipIf(!isRoot && !process.env.CI)('seed lab (private test instance)', () => {
   let t: TestSeedLab | undefined;
 
   beforeAll(async () => {
