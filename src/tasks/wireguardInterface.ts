@@ -159,6 +159,7 @@ function planLink(args: WireguardInterfaceArgs, facts: HostFacts): Change[] {
   const keyFact = facts.files[keyFileOf(args)];
   const changes: Change[] = [];
   const linkStep = (script: string, order = 0): Step => ({ kind: 'shell', phase: 'links', script, order });
+  const mtu = args.mtu !== undefined ? ` mtu ${args.mtu}` : '';
 
   if (!live) {
     const port = args.listen_port !== undefined ? ` listen-port ${args.listen_port}` : '';
@@ -168,7 +169,6 @@ function planLink(args: WireguardInterfaceArgs, facts: HostFacts): Change[] {
     // Addresses and link state too, right away: every wireguard-go daemon reads all link
     // and address events of its namespace, and one that falls behind on a burst (an
     // `ip -batch` of hundreds) gets ENOBUFS and exits. One interface at a time, they keep up.
-    const mtu = args.mtu !== undefined ? ` mtu ${args.mtu}` : '';
     const addresses = addressesOf(args).map((address) => `ip address add ${shellQuote(address)} dev ${name}`);
     changes.push({
       resource: `wireguard interface ${args.name}`,
@@ -224,7 +224,6 @@ function planLink(args: WireguardInterfaceArgs, facts: HostFacts): Change[] {
   }
   const mtuDiffers = args.mtu !== undefined && link?.mtu !== args.mtu;
   if (!link?.up || mtuDiffers) {
-    const mtu = args.mtu !== undefined ? ` mtu ${args.mtu}` : '';
     changes.push({
       resource: `link ${args.name}`,
       action: link ? 'update' : 'create',
