@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
-import { formatProblem, WgplayError } from '../errors.js';
+import { formatProblem, WgplayError, type Problem } from '../errors.js';
+import { renderJsonErrors, type ReportCommand } from '../report/json.js';
 import { redact } from '../report/redact.js';
 import { EXIT } from '../report/summary.js';
 
@@ -16,8 +17,16 @@ export function parseCommandLine<T extends Options>(argv: string[], options: T):
   }
 }
 
-/** Prints an error the way every command does, and returns its exit code. */
-export function reportError(error: unknown, usage: string): number {
+/**
+ * Prints an error the way every command does, and returns its exit code. With `json`
+ * (the command's --json), the error is a JSON report on stdout instead.
+ */
+export function reportError(error: unknown, usage: string, json?: ReportCommand): number {
+  if (json) {
+    const problems: Problem[] = error instanceof WgplayError ? error.problems : [{ where: error instanceof UsageError ? 'command line' : '', message: (error as Error).message ?? String(error) }];
+    process.stdout.write(renderJsonErrors(json, problems, EXIT.error));
+    return EXIT.error;
+  }
   if (error instanceof UsageError) {
     process.stderr.write(`wgplay: ${error.message}\n\n${usage}`);
     return EXIT.error;
@@ -29,6 +38,9 @@ export function reportError(error: unknown, usage: string): number {
   process.stderr.write(redact(`wgplay: ${(error as Error).stack ?? String(error)}\n`));
   return EXIT.error;
 }
+
+/** Whether the command line asks for JSON, even when it does not parse. */
+export const wantsJson = (argv: string[]) => argv.includes('--json');
 
 export function requirePositionals(positionals: string[], names: string[]): string[] {
   if (positionals.length !== names.length) {

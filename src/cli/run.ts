@@ -3,7 +3,7 @@ import { runHosts, runOneHost, loadRun, type HostRun, type LoadedRun } from '../
 import { renderJsonReport } from '../report/json.js';
 import { exitCodeFor } from '../report/summary.js';
 import { renderTextReport } from '../report/text.js';
-import { parsePlaybookCommand, reportError, UsageError } from './common.js';
+import { parsePlaybookCommand, reportError, UsageError, wantsJson } from './common.js';
 
 const usage = (command: 'plan' | 'apply') => `usage: wgplay ${command} PLAYBOOK -i INVENTORY [options]
 
@@ -17,7 +17,8 @@ options:
       --json             machine-readable report on stdout
   -h, --help             this text
 
-exit codes: 0 nothing ${command === 'plan' ? 'to change' : 'left to change'}, 2 changes pending${command === 'plan' ? '' : ' (--check)'}, 1 error, 4 a host unreachable
+exit codes add up: 0 nothing ${command === 'plan' ? 'to change' : 'left to change'}, 1 an error or a host failed,
+2 changes pending${command === 'plan' ? '' : ' (--check)'}, 4 a host unreachable (6: unreachable, others pending)
 `;
 
 /** `wgplay plan` and `wgplay apply`: the pipeline over every selected host. */
@@ -45,7 +46,7 @@ export async function runPlanOrApply(command: 'plan' | 'apply', argv: string[]):
     );
     return exitCode;
   } catch (error) {
-    return reportError(error, usage(command));
+    return reportError(error, usage(command), wantsJson(argv) ? command : undefined);
   }
 }
 
@@ -72,7 +73,7 @@ async function runWithProgress(loaded: LoadedRun, apply: boolean, forks: number)
         results[index] = result;
         const changes = result.tasks.reduce((sum, task) => sum + task.changes.length, 0);
         progress.title = `${host.name}: ${result.status}${changes ? ` (${changes} changes)` : ''}`;
-        if (result.status === 'failed' || result.status === 'unreachable') throw new Error(`${host.name}: ${result.status}`);
+        if (result.status === 'failed' || result.status === 'unreachable' || result.status === 'cancelled') throw new Error(`${host.name}: ${result.status}`);
       },
     })),
     { concurrent: forks, exitOnError: false, rendererOptions: { collapseErrors: true } },

@@ -21,7 +21,8 @@ export interface TaskResult {
   error?: string;
 }
 
-export type HostStatus = 'ok' | 'changed' | 'failed' | 'unreachable';
+/** `cancelled`: an AbortSignal stopped the host before its apply script started (nothing changed). */
+export type HostStatus = 'ok' | 'changed' | 'failed' | 'unreachable' | 'cancelled';
 
 export interface HostResult {
   host: string;
@@ -31,6 +32,17 @@ export interface HostResult {
   error?: string;
   /** Changes were applied (apply mode only). */
   applied: boolean;
+  /**
+   * A saved plan was refused because the host changed since it was made: each line
+   * a fact that differs ("- " as planned, "+ " as found). Nothing was changed.
+   */
+  drift?: string[];
+  /**
+   * The run was cancelled (AbortSignal) for this host: `before-apply` (status
+   * `cancelled`, nothing changed) or `during-apply` (the apply script was already
+   * running: it was let finish and verified; status says how it went).
+   */
+  cancelled?: 'before-apply' | 'during-apply';
 }
 
 export interface EngineEvents {

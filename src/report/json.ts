@@ -1,28 +1,94 @@
+// The machine-readable report (`--json`), format 1: its JSON Schema is
+// docs/report.schema.json, and every field below is in it. A field may be added in
+// format 1; removing or changing one makes format 2.
 import type { HostResult } from '../engine/run.js';
+import type { Problem } from '../errors.js';
 import { redactDeep } from './redact.js';
-import { summarize } from './summary.js';
+import { summarize, summarizeRun, type HostSummary, type RunSummary } from './summary.js';
 
-/** The machine-readable report: every host, task, change and diff; secrets redacted. */
-export function renderJsonReport(results: (HostResult & { roundTrips?: number; durationMs?: number })[], mode: 'plan' | 'apply', exitCode: number): string {
-  const report = {
-    mode,
-    exitCode,
-    hosts: results.map((result) => ({
-      host: result.host,
-      status: result.status,
-      applied: result.applied,
-      error: result.error,
-      roundTrips: result.roundTrips,
-      durationMs: result.durationMs,
-      summary: summarize(result),
-      tasks: result.tasks.map((task) => ({
-        name: task.name,
-        module: task.module,
-        origin: task.origin,
-        error: task.error,
-        changes: task.changes.map((change) => ({ resource: change.resource, action: change.action, diff: change.diff })),
-      })),
+export const REPORT_FORMAT = 1;
+
+export type ReportCommand = 'plan' | 'apply' | 'show' | 'validate' | 'status';
+
+export interface JsonChange {
+  resource: string;
+  action: 'create' | 'update' | 'delete';
+  diff: string;
+}
+
+export interface JsonTask {
+  name: string;
+  module: string;
+  origin?: string;
+  error?: string;
+  changes: JsonChange[];
+}
+
+export interface JsonHost {
+  host: string;
+  status: HostResult['status'];
+  applied: boolean;
+  error?: string;
+  drift?: HostResult['drift'];
+  cancelled?: HostResult['cancelled'];
+  roundTrips?: number;
+  durationMs?: number;
+  summary: HostSummary;
+  tasks: JsonTask[];
+}
+
+export interface RunReport {
+  format: typeof REPORT_FORMAT;
+  command: 'plan' | 'apply' | 'show';
+  /** What was done: `plan` (nothing changed; also apply --check and show) or `apply`. */
+  mode: 'plan' | 'apply';
+  exitCode: number;
+  summary: RunSummary;
+  hosts: JsonHost[];
+}
+
+export interface ErrorReport {
+  format: typeof REPORT_FORMAT;
+  command: ReportCommand;
+  exitCode: number;
+  /** Every problem found in the input, each with its place; no host was contacted. */
+  errors: Problem[];
+}
+
+export type HostRunResult = HostResult & { roundTrips?: number; durationMs?: number };
+
+function jsonHost(result: HostRunResult): JsonHost {
+  return {
+    host: result.host,
+    status: result.status,
+    applied: result.applied,
+    error: result.error,
+    drift: result.drift,
+    cancelled: result.cancelled,
+    roundTrips: result.roundTrips,
+    durationMs: result.durationMs,
+    summary: summarize(result),
+    tasks: result.tasks.map((task) => ({
+      name: task.name,
+      module: task.module,
+      origin: task.origin,
+      error: task.error,
+      changes: task.changes.map((change) => ({ resource: change.resource, action: change.action, diff: change.diff })),
     })),
   };
+}
+
+/** The report as an object: every host, task, change and diff; secrets redacted. */
+export function buildRunReport(results: HostRunResult[], mode: 'plan' | 'apply', exitCode: number, command: RunReport['command'] = mode): RunReport {
+  return redactDeep({ format: REPORT_FORMAT, command, mode, exitCode, summary: summarizeRun(results), hosts: results.map(jsonHost) });
+}
+
+/** The report as JSON text (undefined fields left out). */
+export function renderJsonReport(results: HostRunResult[], mode: 'plan' | 'apply', exitCode: number, command: RunReport['command'] = mode): string {
+  return `${JSON.stringify(buildRunReport(results, mode, exitCode, command), null, 2)}\n`;
+}
+
+export function renderJsonErrors(command: ReportCommand, problems: Problem[], exitCode: number): string {
+  const report: ErrorReport = { format: REPORT_FORMAT, command, exitCode, errors: problems };
   return `${JSON.stringify(redactDeep(report), null, 2)}\n`;
 }

@@ -1,6 +1,6 @@
 import type { HostResult } from '../engine/run.js';
 import { redact } from './redact.js';
-import { summarize } from './summary.js';
+import { countChanges, summarizeRun, summaryLine } from './summary.js';
 
 const indent = (text: string, prefix: string) =>
   text
@@ -26,12 +26,12 @@ export function renderTextReport(results: HostResult[], options: { mode: 'plan' 
     if (result.error) out.push(indent(`error: ${result.error}`, '  '));
   }
   out.push('', 'RECAP');
+  const applied = (result: HostResult) => options.mode === 'apply' && result.applied;
   for (const result of results) {
-    const summary = summarize(result);
-    const changedLabel = options.mode === 'plan' ? 'to change' : 'changed';
-    out.push(
-      `  ${summary.host.padEnd(20)} ${summary.status.padEnd(12)} tasks=${summary.tasks} ${changedLabel}=${summary.changedTasks} (${summary.changes} changes)`,
-    );
+    out.push(`  ${result.host.padEnd(20)} ${result.status.padEnd(12)} ${summaryLine(countChanges(result), applied(result))}`);
   }
+  const total = summarizeRun(results);
+  const anyApplied = results.some(applied);
+  out.push(`  ${'TOTAL'.padEnd(20)} ${`${total.hosts} host${total.hosts === 1 ? '' : 's'}`.padEnd(12)} ${summaryLine(total, anyApplied)}`);
   return redact(out.join('\n')) + '\n';
 }

@@ -17,10 +17,12 @@ import { stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestHost, type TestHost } from './harness.js';
 import { wgplay, writePlaybook, type CliResult } from './wgplayCli.js';
+import { assertReportFollowsSchema } from '../reportSchema.js';
 
 interface Report {
   mode: string;
   exitCode: number;
+  summary: { hosts: number; create: number; change: number; delete: number; statuses: Record<string, number> };
   hosts: {
     host: string;
     status: string;
@@ -48,11 +50,15 @@ let agent: ChildProcess | undefined;
  */
 async function cli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<CliResult & { report: Report }> {
   const result = await wgplay([...args, '--json'], { HOME: home, SSH_AUTH_SOCK: undefined, WGPLAY_SSH_KEY_PASSPHRASE: undefined, ...env });
+  let report: Report;
   try {
-    return { ...result, report: JSON.parse(result.stdout) as Report };
+    report = JSON.parse(result.stdout) as Report;
   } catch {
     throw new Error(`wgplay ${args.join(' ')} printed no JSON (exit ${result.code}):\n${result.stdout}\n${result.stderr}`);
   }
+  assertReportFollowsSchema(report, `wgplay ${args.join(' ')}`);
+  expect(report.exitCode).toBe(result.code);
+  return { ...result, report };
 }
 
 const byHost = (report: Report) => Object.fromEntries(report.hosts.map((h) => [h.host, h]));
@@ -292,9 +298,10 @@ describe('ansible_connection: local, run inside a host', () => {
         },
       ]),
     );
-    const command = `cd /work/main && ${process.execPath} bin/wgplay.js apply ${dir}/playbook.yaml -i ${dir}/inventory.yaml --json`;
+    const command = `cd ${new URL('../..', import.meta.url).pathname} && ${process.execPath} bin/wgplay.js apply ${dir}/playbook.yaml -i ${dir}/inventory.yaml --json`;
     const first = await gw2.exec(command);
     const report = JSON.parse(first.stdout) as Report;
+    assertReportFollowsSchema(report, 'local apply');
     expect(report.hosts[0]!.error).toBeUndefined();
     expect(first.code).toBe(0);
     expect(statuses(report)).toEqual({ 'gw2-local': 'changed' });
@@ -308,6 +315,7 @@ describe('ansible_connection: local, run inside a host', () => {
     const second = await gw2.exec(command);
     expect(second.code).toBe(0);
     const again = JSON.parse(second.stdout) as Report;
+    assertReportFollowsSchema(again, 'local apply again');
     expect(statuses(again)).toEqual({ 'gw2-local': 'ok' });
     expect(roundTrips(again)).toEqual({ 'gw2-local': 1 });
 
@@ -336,6 +344,13 @@ describe('several hosts', () => {
       ],
     },
   ]);
+
+  it('plan: changes pending on two hosts while a third is unreachable exits 2 + 4 = 6, each host with its status', async () => {
+    const result = await cli(['plan', book, '-i', inventory]);
+    expect(statuses(result.report)).toEqual({ gw1: 'changed', gw2: 'changed', gone: 'unreachable' });
+    expect(result.code).toBe(6);
+    expect(result.report.summary).toMatchObject({ hosts: 3, create: 4, change: 0, delete: 0, statuses: { ok: 0, changed: 2, unreachable: 1, failed: 0 } });
+  });
 
   it('apply changes both reachable hosts, reports each, and exits 4 for the unreachable one', async () => {
     const result = await cli(['apply', book, '-i', inventory]);

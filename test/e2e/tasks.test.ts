@@ -100,6 +100,18 @@ describe('primitive tasks over real SSH', () => {
     expect(changedResources(result.report)).toContain('wireguard interface wg-t');
     expect(await host.exec('ip link show dev wg-t')).toMatchObject({ code: 1 });
     expect(result.report.hosts[0]!.roundTrips).toBe(1);
+    // The summary counts every change by its action, in the JSON and on the text report's last lines.
+    const changes = result.report.hosts[0]!.tasks.flatMap((task) => task.changes);
+    const count = (action: string) => changes.filter((change) => change.action === action).length;
+    const counts = { create: count('create'), change: count('update'), delete: count('delete') };
+    expect(counts.create).toBeGreaterThan(5);
+    expect(counts.create + counts.change + counts.delete).toBe(changes.length);
+    expect(result.report.summary).toMatchObject({ hosts: 1, ...counts });
+    expect(result.report.hosts[0]!.summary).toMatchObject(counts);
+    const line = `${counts.create} to create, ${counts.change} to change, ${counts.delete} to delete`;
+    const text = await wgplay(['plan', playbook, '-i', inventory]);
+    expect(text.stdout).toMatch(new RegExp(`\\n  gw +changed +${line}\\n`));
+    expect(text.stdout).toMatch(new RegExp(`\\n  TOTAL +1 host +${line}\\n$`));
   });
 
   it('apply creates every piece of state, in three round trips', async () => {
@@ -310,5 +322,31 @@ describe('exit codes and refusals', () => {
     const pattern = await wgplay(['plan', noHosts, '-i', inventory]);
     expect(pattern.code).toBe(1);
     expect(pattern.stderr).toMatch(/playbook\.yaml:2:\d+: .*webservers/);
+  });
+
+  it('with --json, input errors are a JSON report listing each place; validate --json too', async () => {
+    const { writeFileSync } = await import('node:fs');
+    const badArgs = writePlaybook([]);
+    writeFileSync(
+      badArgs,
+      '- name: broken\n  hosts: all\n  tasks:\n    - name: rule\n      ip_rule: { from: 10.0.0.1, table: "forty-one" }\n' +
+        '    - name: file\n      file: { path: /etc/wgplay-bad, content: x, mode: 999 }\n',
+    );
+    for (const command of ['plan', 'apply', 'validate']) {
+      const bad = await wgplayJson([command, badArgs, '-i', inventory]);
+      expect(bad.code).toBe(1);
+      expect(bad.stderr).toBe('');
+      const errors = (bad.report as unknown as { errors: { where: string; message: string }[] }).errors;
+      const lines = errors.map((error) => error.where.match(/playbook\.yaml:(\d+):\d+$/)?.[1]);
+      expect(new Set(lines)).toEqual(new Set(['5', '7']));
+    }
+    expect(await host.exec('test -e /etc/wgplay-bad')).toMatchObject({ code: 1 });
+    const usage = await wgplayJson(['plan', badArgs]);
+    expect(usage.code).toBe(1);
+    expect((usage.report as unknown as { errors: { message: string }[] }).errors[0]!.message).toContain('-i INVENTORY');
+
+    const valid = await wgplayJson(['validate', playbook, '-i', inventory]);
+    expect(valid.code).toBe(0);
+    expect(valid.report).toEqual({ format: 1, command: 'validate', exitCode: 0, valid: true, hosts: [{ host: 'gw', tasks: tasks.length }] });
   });
 });

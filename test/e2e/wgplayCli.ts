@@ -4,6 +4,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
+import { assertReportFollowsSchema } from '../reportSchema.js';
 
 const BIN = new URL('../../bin/wgplay.js', import.meta.url).pathname;
 
@@ -26,25 +27,35 @@ export function wgplay(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Cli
 }
 
 export interface JsonReport {
+  format: 1;
+  command: string;
   mode: string;
   exitCode: number;
+  summary: { hosts: number; create: number; change: number; delete: number; statuses: Record<string, number> };
   hosts: {
     host: string;
     status: string;
     error?: string;
+    drift?: string[];
+    summary: { create: number; change: number; delete: number };
     tasks: { name: string; module: string; error?: string; changes: { resource: string; action: string; diff: string }[] }[];
   }[];
 }
 
-/** wgplay with --json; the parsed report plus the raw output. */
-export async function wgplayJson(args: string[]): Promise<CliResult & { report: JsonReport }> {
-  const result = await wgplay([...args, '--json']);
+/**
+ * wgplay with --json; the parsed report plus the raw output. Every report must follow
+ * docs/report.schema.json and carry the process's exit code.
+ */
+export async function wgplayJson(args: string[], env: NodeJS.ProcessEnv = {}): Promise<CliResult & { report: JsonReport }> {
+  const result = await wgplay([...args, '--json'], env);
   let report: JsonReport;
   try {
     report = JSON.parse(result.stdout) as JsonReport;
   } catch {
     throw new Error(`wgplay ${args.join(' ')} printed no JSON (exit ${result.code}):\n${result.stdout}\n${result.stderr}`);
   }
+  assertReportFollowsSchema(report, `wgplay ${args.join(' ')}`);
+  if (report.exitCode !== result.code) throw new Error(`wgplay ${args.join(' ')}: report says exit ${report.exitCode}, the process exited ${result.code}`);
   return { ...result, report };
 }
 

@@ -31,11 +31,15 @@ describe('secrets never printed', () => {
 });
 
 describe('exit codes', () => {
-  it('0 nothing to change, 2 pending (plan only), 4 unreachable, 1 failed first', () => {
+  it('add up: 1 failed or cancelled, 2 pending (plan only), 4 unreachable', () => {
     expect(exitCodeFor([result('ok')], 'plan')).toBe(0);
     expect(exitCodeFor([result('ok'), result('changed', 'x')], 'plan')).toBe(2);
     expect(exitCodeFor([result('changed', 'x')], 'apply')).toBe(0);
-    expect(exitCodeFor([result('changed', 'x'), result('unreachable')], 'plan')).toBe(4);
-    expect(exitCodeFor([result('unreachable'), result('failed')], 'apply')).toBe(1);
+    expect(exitCodeFor([result('changed', 'x'), result('unreachable')], 'plan')).toBe(6);
+    expect(exitCodeFor([result('changed', 'x'), result('unreachable')], 'apply')).toBe(4);
+    expect(exitCodeFor([result('unreachable'), result('failed')], 'apply')).toBe(5);
+    expect(exitCodeFor([result('changed', 'x'), result('failed')], 'plan')).toBe(3);
+    expect(exitCodeFor([result('cancelled')], 'apply')).toBe(1);
+    expect(exitCodeFor([result('failed'), result('changed', 'x'), result('unreachable')], 'plan')).toBe(7);
   });
 });
