@@ -24,8 +24,6 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { stringify } from 'yaml';
 import { blankFacts } from '../src/facts/blankFacts.js';
-import '../src/tasks/index.js';
-import '../src/modules/index.js';
 import { compileApplyScript, PHASE_MARKER } from '../src/engine/compile.js';
 import { gatherFacts, planTasks, prepareTasks, type ScriptRunner } from '../src/engine/run.js';
 import { loadRun } from '../src/engine/runPlaybook.js';

@@ -1,6 +1,4 @@
 // wgplay as a library, for Node deploy tools that embed its tasks.
-import './tasks/index.js';
-import './modules/index.js';
 
 export { WgplayError, type Problem } from './errors.js';
 export { loadRun, runHosts, runOneHost, type LoadedRun, type HostRun, type HostRunOptions } from './engine/runPlaybook.js';
@@ -11,7 +9,7 @@ export { loadPlaybook, resolvePlaybook } from './playbook/index.js';
 export { openTransport, TransportError, type Transport } from './transport/index.js';
 export { buildFactScript, parseFacts } from './facts/index.js';
 export type { HostFacts, FactRequest } from './facts/types.js';
-export { registerTask, registerModule, findTask, findModule, knownTaskNames } from './tasks/registry.js';
+export { registerTask, registerModule, findTask, findModule, knownTaskNames } from './catalog.js';
 export type { TaskModule, ExpandingModule, Change, Step, TaskInvocation } from './tasks/types.js';
 export { renderCustomerConfig } from './modules/gateway/customerConfig.js';
 export type { GatewayArgs, GatewayCustomer } from './modules/gateway/args.js';

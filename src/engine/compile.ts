@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { PHASES, type Change, type Step } from '../tasks/types.js';
+import { PHASES, STAGES, type Change, type Step } from '../tasks/types.js';
 
 /** A marker line the apply script prints as it enters each phase; the last one seen says where it stopped. */
 export const PHASE_MARKER = '@@wgplay-phase ';
@@ -18,7 +18,8 @@ wgplay_wg_add() {
 
 /**
  * All changes of a host as ONE bash script: phases in order; in each, shell steps,
- * then one `ip -batch`, then one `nft -f` transaction.
+ * then one `ip -batch`, then one `nft -f` transaction; inside each of those, steps by
+ * their stage (STAGES), then in the order the tasks planned them.
  */
 export function compileApplyScript(changes: Change[]): string {
   const steps = changes.flatMap((change) => change.steps);
@@ -28,7 +29,7 @@ export function compileApplyScript(changes: Change[]): string {
     const inPhase = steps
       .map((step, index) => ({ step, index }))
       .filter(({ step }) => step.phase === phase)
-      .sort((a, b) => (a.step.order ?? 0) - (b.step.order ?? 0) || a.index - b.index)
+      .sort((a, b) => stageIndex(a.step) - stageIndex(b.step) || a.index - b.index)
       .map(({ step }) => step);
     if (inPhase.length === 0) continue;
     out.push(`printf '%s\\n' '${PHASE_MARKER}${phase}'`);
@@ -41,6 +42,11 @@ export function compileApplyScript(changes: Change[]): string {
   }
   out.push(`printf '%s\\n' '${PHASE_MARKER}done'`);
   return `${out.join('\n')}\n`;
+}
+
+function stageIndex(step: Step): number {
+  const stages: readonly string[] = STAGES[step.phase];
+  return step.stage === undefined ? 0 : stages.indexOf(step.stage);
 }
 
 /** The phase an apply script was in when it stopped ("done" when it finished). */

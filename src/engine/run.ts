@@ -1,8 +1,8 @@
 import { buildFactScript, mergeFileRequests } from '../facts/factScript.js';
 import { parseFacts } from '../facts/parse.js';
 import type { FactRequest, FileRequest, HostFacts } from '../facts/types.js';
-import { findTask } from '../tasks/registry.js';
-import type { Change, TaskInvocation } from '../tasks/types.js';
+import { findTask } from '../catalog.js';
+import { PROGRAM_PACKAGES, type Change, type TaskInvocation } from '../tasks/types.js';
 import { formatProblem } from '../errors.js';
 import { findCollisions } from './collisions.js';
 import { compileApplyScript, lastPhase } from './compile.js';
@@ -139,10 +139,17 @@ export async function gatherFacts(runner: ScriptRunner, invocations: TaskInvocat
   return { facts, tasks, request };
 }
 
-/** Pure: every task's changes against the facts. A task that cannot plan records its error. */
+/**
+ * Pure: every task's changes against the facts. A task that cannot plan (a program it
+ * declares is missing on the host, or its plan throws) records its error.
+ */
 export function planTasks(tasks: PreparedTasks, facts: HostFacts): TaskResult[] {
   return tasks.map(({ invocation, module }) => {
     const base = { name: invocation.name, module: invocation.module, origin: invocation.origin };
+    const missing = module.programs(invocation.args).find((program) => facts.programs[program] === false);
+    if (missing) {
+      return { ...base, changes: [], error: `${PROGRAM_PACKAGES[missing]} (the \`${missing}\` program) is not installed on this host` };
+    }
     try {
       return { ...base, changes: module.plan(invocation.args, facts) };
     } catch (error) {

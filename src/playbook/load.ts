@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { LineCounter, isAlias, isMap, isScalar, isSeq, parseDocument, type Document, type Node as YamlNode } from 'yaml';
 import { WgplayError, type Problem } from '../errors.js';
-import { findModule, findTask, knownTaskNames } from '../tasks/registry.js';
+import { findModule, findTask, knownTaskNames } from '../catalog.js';
 import { didYouMean } from './suggest.js';
 import { templateSyntaxErrors } from './template.js';
 import type { MapEntry, MapNode, Node, Play, Playbook, PlaybookTask } from './types.js';

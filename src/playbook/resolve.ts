@@ -4,7 +4,7 @@
  * ONE WgplayError.
  */
 import { WgplayError, type Problem } from '../errors.js';
-import { findModule, findTask } from '../tasks/registry.js';
+import { findModule, findTask } from '../catalog.js';
 import type { TaskInvocation } from '../tasks/types.js';
 import { loadPlaybook } from './load.js';
 import { FAILED, Scope, SourceMap, escapePointer, locate, pointerToPath, renderNode, toNode, type Hop, type Located, type VarDef } from './template.js';

@@ -1,163 +1,65 @@
-import { createHash } from 'node:crypto';
-import { createTwoFilesPatch } from 'diff';
-import type { FileFact, HostFacts } from '../facts/types.js';
-import { shellQuote } from '../shell.js';
-import type { Change, Step, TaskModule } from './types.js';
+import { Type, type Static } from '@sinclair/typebox';
+import { normalizeMode, planFileAbsent, planFileContent, sha256 } from './shared/files.js';
+import { Defaulted, Enum, State } from './schema.js';
+import { defineTask } from './types.js';
 
-export interface FileArgs {
-  path: string;
-  state?: 'present' | 'absent';
-  content?: string;
-  mode?: string;
-  owner?: string;
-  group?: string;
-  /** Content is secret: never read back, never shown; compared by hash. */
-  secret?: boolean;
-  /** When in the apply script it is written: first (default) or after everything else. */
-  phase?: 'prepare' | 'teardown';
-}
+const UNIX_NAME = '^[a-z_][a-z0-9_-]*$';
 
-export interface DesiredFile {
-  path: string;
-  content: string;
-  mode: string;
-  owner: string;
-  group: string;
-  secret: boolean;
-}
+export const FileSchema = Type.Object(
+  {
+    path: Type.String({ pattern: '^/[^\\u0000]*$', description: 'Absolute path of the file on the host.' }),
+    state: State('the file'),
+    content: Type.Optional(Type.String({ description: 'The whole content (required when state is present).' })),
+    mode: Defaulted(Type.String({ pattern: '^0?[0-7]{3,4}$', description: 'Permissions in octal, e.g. "0640".' }), '0644'),
+    owner: Defaulted(Type.String({ pattern: UNIX_NAME, description: 'Owning user.' }), 'root'),
+    group: Type.Optional(Type.String({ pattern: UNIX_NAME, description: 'Owning group (default: the owner).' })),
+    secret: Defaulted(
+      Type.Boolean({ description: 'The content is secret: never read back, never shown in a diff; compared by hash.' }),
+      false,
+    ),
+    phase: Defaulted(
+      Enum(['prepare', 'teardown'] as const, {
+        description: 'When the apply script writes it: first (prepare) or after everything else (teardown).',
+      }),
+      'prepare',
+    ),
+  },
+  { additionalProperties: false },
+);
 
-/** A unified diff without the "Index:"/"===" preamble, for the operator's eyes. */
-export function unifiedDiff(oldName: string, newName: string, before: string, after: string): string {
-  return createTwoFilesPatch(oldName, newName, before, after, undefined, undefined, { context: 3 })
-    .split('\n')
-    .filter((line) => !line.startsWith('Index: ') && !/^=+$/.test(line))
-    .join('\n')
-    .trimEnd();
-}
+export type FileArgs = Static<typeof FileSchema>;
 
-export const sha256 = (text: string) => createHash('sha256').update(text, 'utf8').digest('hex');
-
-/**
- * Shell that writes a file atomically: a temporary file in the same folder, then a
- * rename. The content is a quoted word for bash's builtin printf, and the mode comes
- * from the umask where it can: one process (mv) per file, not six.
- */
-export function writeFileScript(file: DesiredFile): string {
-  const path = shellQuote(file.path);
-  const tmp = shellQuote(`${file.path}.wgplay-tmp`);
-  const folder = file.path.slice(0, file.path.lastIndexOf('/')) || '/';
-  const mode = parseInt(file.mode, 8);
-  const umaskFits = (mode & 0o7111) === 0;
-  const lines = [
-    `[ -d ${shellQuote(folder)} ] || mkdir -p -- ${shellQuote(folder)}`,
-    `umask ${umaskFits ? (0o666 & ~mode).toString(8).padStart(4, '0') : '0077'}`,
-    `printf '%s' ${shellQuote(file.content)} > ${tmp}`,
-    'umask 0077',
-  ];
-  if (!umaskFits) lines.push(`chmod ${shellQuote(file.mode)} ${tmp}`);
-  // The script runs as root: a new file is root's already.
-  if (file.owner !== 'root' || file.group !== 'root') lines.push(`chown ${shellQuote(`${file.owner}:${file.group}`)} ${tmp}`);
-  lines.push(`mv -f -- ${tmp} ${path}`);
-  return lines.join('\n');
-}
-
-/** The changes that make `fact` match `desired` (shared by every task that writes a file). */
-export function planFileContent(desired: DesiredFile, fact: FileFact | undefined, phase: Step['phase'] = 'prepare'): Change[] {
-  const exists = fact?.exists ?? false;
-  const contentDiffers = !exists || fact?.sha256 !== sha256(desired.content);
-  const metaDiffers =
-    exists && (fact?.mode !== desired.mode || fact?.owner !== desired.owner || fact?.group !== desired.group);
-  if (!contentDiffers && !metaDiffers) return [];
-
-  let diff: string;
-  if (desired.secret) {
-    diff = exists ? `~ ${desired.path}: secret content changed (not shown)` : `+ ${desired.path}: secret content (not shown)`;
-  } else if (contentDiffers) {
-    diff = unifiedDiff(exists ? desired.path : '/dev/null', desired.path, exists ? fact?.content ?? '' : '', desired.content);
-  } else {
-    diff = '';
-  }
-  if (metaDiffers) {
-    const was = `${fact?.mode} ${fact?.owner}:${fact?.group}`;
-    diff += `${diff ? '\n' : ''}~ ${desired.path}: mode/owner ${was} -> ${desired.mode} ${desired.owner}:${desired.group}`;
-  }
-  const script = contentDiffers
-    ? writeFileScript(desired)
-    : [
-        `chown ${shellQuote(`${desired.owner}:${desired.group}`)} ${shellQuote(desired.path)}`,
-        `chmod ${shellQuote(desired.mode)} ${shellQuote(desired.path)}`,
-      ].join('\n');
-  return [
-    {
-      resource: `file ${desired.path}`,
-      action: exists ? 'update' : 'create',
-      diff,
-      steps: [{ kind: 'shell', phase, script }],
-    },
-  ];
-}
-
-export function planFileAbsent(path: string, fact: FileFact | undefined, phase: Step['phase'] = 'teardown'): Change[] {
-  if (!fact?.exists) return [];
-  return [
-    {
-      resource: `file ${path}`,
-      action: 'delete',
-      diff: `- ${path}`,
-      steps: [{ kind: 'shell', phase, script: `rm -f -- ${shellQuote(path)}` }],
-    },
-  ];
-}
-
-export const fileTask: TaskModule<FileArgs> = {
+export const fileTask = defineTask({
   name: 'file',
   summary: 'A file with the given content, mode and owner, written atomically (or absent).',
-  schema: {
-    type: 'object',
-    required: ['path'],
-    additionalProperties: false,
-    properties: {
-      path: { type: 'string', pattern: '^/[^\\u0000]*$', description: 'absolute path' },
-      state: { enum: ['present', 'absent'] },
-      content: { type: 'string' },
-      mode: { type: 'string', pattern: '^0?[0-7]{3,4}$' },
-      owner: { type: 'string', pattern: '^[a-z_][a-z0-9_-]*$' },
-      group: { type: 'string', pattern: '^[a-z_][a-z0-9_-]*$' },
-      secret: { type: 'boolean' },
-      phase: { enum: ['prepare', 'teardown'] },
-    },
-  },
+  schema: FileSchema,
   check(args) {
-    if ((args.state ?? 'present') === 'present' && args.content === undefined) {
+    if (args.state === 'present' && args.content === undefined) {
       return [{ path: '/content', message: 'content is required when state is present' }];
     }
     if (args.path.endsWith('/')) return [{ path: '/path', message: 'path must name a file, not a folder' }];
     return [];
   },
+  claims: (args) => [`file ${args.path}`],
+  programs: () => [],
   facts(args) {
     const expectSha256 = args.content !== undefined && !args.secret ? sha256(args.content) : undefined;
     return { files: [{ path: args.path, secret: args.secret, expectSha256 }] };
   },
-  plan(args, facts: HostFacts) {
+  plan(args, facts) {
     const fact = facts.files[args.path];
-    const phase = args.phase ?? 'prepare';
-    if ((args.state ?? 'present') === 'absent') return planFileAbsent(args.path, fact, phase);
+    if (args.state === 'absent') return planFileAbsent(args.path, fact, args.phase);
     return planFileContent(
       {
         path: args.path,
         content: args.content ?? '',
-        mode: normalizeMode(args.mode ?? '0644'),
-        owner: args.owner ?? 'root',
-        group: args.group ?? args.owner ?? 'root',
-        secret: args.secret ?? false,
+        mode: normalizeMode(args.mode),
+        owner: args.owner,
+        group: args.group ?? args.owner,
+        secret: args.secret,
       },
       fact,
-      phase,
+      args.phase,
     );
   },
-};
-
-/** "600" -> "0600", the form the fact script reports. */
-export function normalizeMode(mode: string): string {
-  return mode.padStart(4, '0');
-}
+});

@@ -1,10 +1,11 @@
-// The primitive tasks a playbook can name. Importing this module registers them.
+// The catalog of primitive tasks a playbook can name: adding a task is its file plus
+// one line here.
+import type { Static } from '@sinclair/typebox';
 import { fileTask } from './file.js';
 import { ipRouteTask } from './ipRoute.js';
 import { ipRuleTask } from './ipRule.js';
 import { nftElementTask } from './nftElement.js';
 import { nftTableTask } from './nftTable.js';
-import { registerTask } from './registry.js';
 import { sysctlTask } from './sysctl.js';
 import { wireguardInterfaceTask } from './wireguardInterface.js';
 
@@ -16,6 +17,9 @@ export const primitiveTasks = [
   ipRouteTask,
   nftTableTask,
   nftElementTask,
-];
+] as const;
 
-for (const task of primitiveTasks) registerTask(task);
+type PrimitiveTask = (typeof primitiveTasks)[number];
+export type PrimitiveTaskName = PrimitiveTask['name'];
+/** The arguments a task of that name takes, as written (defaults may be left out). */
+export type PrimitiveTaskArgs<Name extends PrimitiveTaskName> = Static<Extract<PrimitiveTask, { name: Name }>['schema']>;

@@ -1,51 +1,48 @@
+import { Type, type Static } from '@sinclair/typebox';
 import type { RouteFact } from '../facts/types.js';
 import { shellQuote } from '../shell.js';
-import { ipStep, tableSchema } from './ipRule.js';
 import { familyOf, interfaceNameProblem, isCidrOrAddress, normalizePrefix } from './netaddr.js';
-import type { ArgumentProblem, TaskModule } from './types.js';
+import { Defaulted, State, type Validated } from './schema.js';
+import { ipStep, RoutingTable } from './shared/ip.js';
+import { defineTask, type ArgumentProblem } from './types.js';
 
-export interface IpRouteArgs {
-  to: string;
-  dev?: string;
-  via?: string;
-  table?: string | number;
-  state?: 'present' | 'absent';
-}
+export const IpRouteSchema = Type.Object(
+  {
+    to: Type.String({ description: 'Destination: an address, a prefix, or "default".' }),
+    dev: Type.Optional(Type.String({ description: 'The interface the route leaves through.' })),
+    via: Type.Optional(Type.String({ description: 'The next hop (gateway) address.' })),
+    table: Defaulted(RoutingTable('The routing table the route is in.'), 'main'),
+    state: State('the route'),
+  },
+  { additionalProperties: false },
+);
 
-export function describeRoute(args: IpRouteArgs): string {
+export type IpRouteArgs = Static<typeof IpRouteSchema>;
+type Args = Validated<typeof IpRouteSchema>;
+
+export function describeRoute(args: { to: string; dev?: string; via?: string; table: string | number }): string {
   return [
     args.to,
     args.via ? `via ${args.via}` : '',
     args.dev ? `dev ${args.dev}` : '',
-    `table ${args.table ?? 'main'}`,
+    `table ${args.table}`,
   ]
     .filter(Boolean)
     .join(' ');
 }
 
-function sameDestination(fact: RouteFact, args: IpRouteArgs): boolean {
+function sameDestination(fact: RouteFact, args: Args): boolean {
   return (
-    fact.table === String(args.table ?? 'main') &&
+    fact.table === String(args.table) &&
     normalizePrefix(fact.dst) === normalizePrefix(args.to) &&
     (fact.type === undefined || fact.type === 'unicast')
   );
 }
 
-export const ipRouteTask: TaskModule<IpRouteArgs> = {
+export const ipRouteTask = defineTask({
   name: 'ip_route',
   summary: 'A route (`ip route`) to a prefix through a device and/or gateway, in a table.',
-  schema: {
-    type: 'object',
-    required: ['to'],
-    additionalProperties: false,
-    properties: {
-      to: { type: 'string' },
-      dev: { type: 'string' },
-      via: { type: 'string' },
-      table: tableSchema,
-      state: { enum: ['present', 'absent'] },
-    },
-  },
+  schema: IpRouteSchema,
   check(args) {
     const problems: ArgumentProblem[] = [];
     if (args.to !== 'default' && !isCidrOrAddress(args.to)) {
@@ -58,18 +55,20 @@ export const ipRouteTask: TaskModule<IpRouteArgs> = {
       const problem = interfaceNameProblem(args.dev);
       if (problem) problems.push({ path: '/dev', message: problem });
     }
-    if ((args.state ?? 'present') === 'present' && !args.dev && !args.via) {
+    if (args.state === 'present' && !args.dev && !args.via) {
       problems.push({ path: '', message: 'a present route needs dev or via' });
     }
     return problems;
   },
+  claims: (args) => [`route to ${args.to} in table ${args.table}`],
+  programs: () => ['ip'],
   facts: () => ({}),
   plan(args, facts) {
     const family = args.to === 'default' ? familyOf(args.via ?? '0.0.0.0') : familyOf(args.to);
     const existing = facts.routes.filter((route) => route.family === family && sameDestination(route, args));
-    const table = `table ${shellQuote(String(args.table ?? 'main'))}`;
+    const table = `table ${shellQuote(String(args.table))}`;
     const described = describeRoute(args);
-    if ((args.state ?? 'present') === 'absent') {
+    if (args.state === 'absent') {
       return existing.map((route) => ({
         resource: `ip route ${described}`,
         action: 'delete' as const,
@@ -96,4 +95,4 @@ export const ipRouteTask: TaskModule<IpRouteArgs> = {
       },
     ];
   },
-};
+});

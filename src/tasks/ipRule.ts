@@ -1,26 +1,27 @@
+import { Type, type Static } from '@sinclair/typebox';
 import type { RuleFact } from '../facts/types.js';
 import { shellQuote } from '../shell.js';
 import { familyOf, isCidrOrAddress, normalizePrefix } from './netaddr.js';
-import type { ArgumentProblem, Change, Step, TaskModule } from './types.js';
+import { Defaulted, State, type Validated } from './schema.js';
+import { ipStep, RoutingTable } from './shared/ip.js';
+import { defineTask, type ArgumentProblem, type Change } from './types.js';
 
-export interface IpRuleArgs {
-  from?: string;
-  to?: string;
-  table: string | number;
-  priority?: number;
-  state?: 'present' | 'absent';
-}
+export const IpRuleSchema = Type.Object(
+  {
+    from: Type.Optional(Type.String({ description: 'Source address or prefix the rule matches ("all" or omitted: any).' })),
+    to: Type.Optional(Type.String({ description: 'Destination address or prefix the rule matches ("all" or omitted: any).' })),
+    table: RoutingTable('The routing table matching packets look up.'),
+    priority: Type.Optional(
+      Type.Integer({ minimum: 1, maximum: 32765, description: 'Rule priority (lower first); omitted: any priority matches, the kernel picks one.' }),
+    ),
+    state: State('the rule'),
+  },
+  { additionalProperties: false },
+);
 
-const TABLE_SCHEMA = {
-  anyOf: [
-    { type: 'integer', minimum: 1, maximum: 4294967295 },
-    { type: 'string', pattern: '^(main|local|default|[0-9]+)$' },
-  ],
-};
+export type IpRuleArgs = Static<typeof IpRuleSchema>;
 
-export const tableSchema = TABLE_SCHEMA;
-
-export function describeRule(args: IpRuleArgs): string {
+export function describeRule(args: Omit<IpRuleArgs, 'state'>): string {
   const parts = [`from ${args.from ?? 'all'}`];
   if (args.to) parts.push(`to ${args.to}`);
   parts.push(`table ${args.table}`);
@@ -28,7 +29,7 @@ export function describeRule(args: IpRuleArgs): string {
   return parts.join(' ');
 }
 
-function matches(fact: RuleFact, args: IpRuleArgs): boolean {
+function matches(fact: RuleFact, args: Validated<typeof IpRuleSchema>): boolean {
   const same = (a: string | undefined, b: string | undefined) =>
     (a === undefined || a === 'all' ? undefined : normalizePrefix(a)) ===
     (b === undefined || b === 'all' ? undefined : normalizePrefix(b));
@@ -40,28 +41,10 @@ function matches(fact: RuleFact, args: IpRuleArgs): boolean {
   );
 }
 
-/** IPv4 lines go into the one `ip -batch`; IPv6 ones need `ip -6` and run as shell. */
-export function ipStep(family: 'inet' | 'inet6', command: string): Step {
-  return family === 'inet'
-    ? { kind: 'ip', phase: 'routing', line: command }
-    : { kind: 'shell', phase: 'routing', script: `ip -6 ${command}` };
-}
-
-export const ipRuleTask: TaskModule<IpRuleArgs> = {
+export const ipRuleTask = defineTask({
   name: 'ip_rule',
   summary: 'A policy routing rule (`ip rule`): from/to a prefix, look up a table.',
-  schema: {
-    type: 'object',
-    required: ['table'],
-    additionalProperties: false,
-    properties: {
-      from: { type: 'string' },
-      to: { type: 'string' },
-      table: TABLE_SCHEMA,
-      priority: { type: 'integer', minimum: 1, maximum: 32765 },
-      state: { enum: ['present', 'absent'] },
-    },
-  },
+  schema: IpRuleSchema,
   check(args) {
     const problems: ArgumentProblem[] = [];
     for (const field of ['from', 'to'] as const) {
@@ -75,6 +58,8 @@ export const ipRuleTask: TaskModule<IpRuleArgs> = {
     }
     return problems;
   },
+  claims: (args) => [`policy rule from ${args.from ?? 'all'} to ${args.to ?? 'all'} table ${args.table} priority ${args.priority ?? 'any'}`],
+  programs: () => ['ip'],
   facts: () => ({}),
   plan(args, facts) {
     const family = familyOf(args.from ?? args.to ?? '0.0.0.0');
@@ -87,7 +72,7 @@ export const ipRuleTask: TaskModule<IpRuleArgs> = {
       .filter(Boolean)
       .join(' ');
     const described = describeRule(args);
-    if ((args.state ?? 'present') === 'present') {
+    if (args.state === 'present') {
       if (existing.length > 0) return [];
       const priority = args.priority !== undefined ? ` priority ${args.priority}` : '';
       return [
@@ -109,4 +94,4 @@ export const ipRuleTask: TaskModule<IpRuleArgs> = {
       }),
     );
   },
-};
+});

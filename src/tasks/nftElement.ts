@@ -1,50 +1,34 @@
+import { Type, type Static } from '@sinclair/typebox';
 import type { NftSetFact } from '../facts/types.js';
-import type { ArgumentProblem, Change, TaskModule } from './types.js';
+import { Defaulted, State, StringOrNumber } from './schema.js';
+import { NFT_NAME, NftFamily, nftElementText } from './shared/nft.js';
+import { defineTask, type ArgumentProblem, type Change, type Step } from './types.js';
 
-export interface NftElementArgs {
-  family?: string;
-  table: string;
-  /** The named set or map. */
-  set: string;
-  key: string | number;
-  /** For maps: the value the key maps to. */
-  value?: string | number;
-  state?: 'present' | 'absent';
-}
+export const NftElementSchema = Type.Object(
+  {
+    family: Defaulted(NftFamily, 'inet'),
+    table: Type.String({ pattern: NFT_NAME, description: 'The table holding the set or map.' }),
+    set: Type.String({ pattern: NFT_NAME, description: 'The named set or map.' }),
+    key: StringOrNumber({ description: 'The element (for a map: its key), as nft prints it: an address, port, name...' }),
+    value: Type.Optional(StringOrNumber({ description: 'For a map: the value the key maps to.' })),
+    state: State('the element'),
+  },
+  { additionalProperties: false },
+);
 
-export const NFT_NAME = '^[A-Za-z][A-Za-z0-9_]{0,31}$';
-export const NFT_FAMILIES = ['inet', 'ip', 'ip6', 'arp', 'bridge', 'netdev'];
+export type NftElementArgs = Static<typeof NftElementSchema>;
+
 /** Element text the way nft prints it: addresses, prefixes, ranges, numbers and names. */
 const ELEMENT_VALUE = /^[A-Za-z0-9_.:\/-]{1,64}$/;
-
-/** nft syntax for one element: strings of type ifname need quotes, the rest is bare. */
-export function nftElementText(value: string | number, type: string | undefined): string {
-  const text = String(value);
-  const looksBare = /^[0-9.:\/-]+$/.test(text);
-  if (type === 'ifname' || type === 'string' || (type === undefined && !looksBare)) return `"${text}"`;
-  return text;
-}
 
 export function findNftSet(facts: { nftTables: { family: string; name: string; sets: NftSetFact[] }[] }, family: string, table: string, set: string) {
   return facts.nftTables.find((t) => t.family === family && t.name === table)?.sets.find((s) => s.name === set);
 }
 
-export const nftElementTask: TaskModule<NftElementArgs> = {
+export const nftElementTask = defineTask({
   name: 'nft_element',
   summary: 'One element present (or absent) in a named nftables set or map, touching nothing else.',
-  schema: {
-    type: 'object',
-    required: ['table', 'set', 'key'],
-    additionalProperties: false,
-    properties: {
-      family: { enum: NFT_FAMILIES },
-      table: { type: 'string', pattern: NFT_NAME },
-      set: { type: 'string', pattern: NFT_NAME },
-      key: { type: ['string', 'number'] },
-      value: { type: ['string', 'number'] },
-      state: { enum: ['present', 'absent'] },
-    },
-  },
+  schema: NftElementSchema,
   check(args) {
     const problems: ArgumentProblem[] = [];
     for (const field of ['key', 'value'] as const) {
@@ -55,10 +39,11 @@ export const nftElementTask: TaskModule<NftElementArgs> = {
     }
     return problems;
   },
+  claims: (args) => [`nftables element ${args.key} of ${args.family} ${args.table} ${args.set}`],
+  programs: () => ['nft'],
   facts: () => ({}),
   plan(args, facts) {
-    if (facts.programs.nft === false) throw new Error('nftables (the `nft` program) is not installed on this host');
-    const family = args.family ?? 'inet';
+    const family = args.family;
     const set = findNftSet(facts, family, args.table, args.set);
     const key = String(args.key);
     const value = args.value === undefined ? undefined : String(args.value);
@@ -68,11 +53,11 @@ export const nftElementTask: TaskModule<NftElementArgs> = {
       nftElementText(k, set?.keyType) + (v === undefined ? '' : ` : ${nftElementText(v, set?.valueType)}`);
     const shown = (k: string, v: string | undefined) => (v === undefined ? k : `${k} : ${v}`);
     const resource = `nft element ${where} ${key}`;
-    const add = { kind: 'nft' as const, phase: 'firewall' as const, order: 20, line: `add element ${where} { ${render(key, value)} }` };
+    const add: Step = { kind: 'nft', phase: 'firewall', stage: 'element additions', line: `add element ${where} { ${render(key, value)} }` };
     // Deleting takes the key alone, for sets and maps alike.
-    const del = { kind: 'nft' as const, phase: 'firewall' as const, order: 10, line: `delete element ${where} { ${render(key, undefined)} }` };
+    const del: Step = { kind: 'nft', phase: 'firewall', stage: 'element deletions', line: `delete element ${where} { ${render(key, undefined)} }` };
 
-    if ((args.state ?? 'present') === 'absent') {
+    if (args.state === 'absent') {
       if (!current) return [];
       return [{ resource, action: 'delete', diff: `- ${where} ${shown(key, current.value)}`, steps: [del] }];
     }
@@ -88,4 +73,4 @@ export const nftElementTask: TaskModule<NftElementArgs> = {
     };
     return [change];
   },
-};
+});

@@ -1,51 +1,97 @@
+import { Type, type Static } from '@sinclair/typebox';
 import type { NftSetFact, NftTableFact } from '../facts/types.js';
-import { unifiedDiff } from './file.js';
-import { NFT_FAMILIES, NFT_NAME, nftElementText } from './nftElement.js';
-import type { ArgumentProblem, Change, TaskModule } from './types.js';
+import { Defaulted, Enum, State, StringOrNumber, type Validated } from './schema.js';
+import { unifiedDiff } from './shared/files.js';
+import { NFT_NAME, NftFamily, nftElementText } from './shared/nft.js';
+import { defineTask, type ArgumentProblem, type Change } from './types.js';
 
-export interface NftSetSpec {
-  name: string;
-  /** Key type: "ifname", "ipv4_addr", "inet_service"... */
-  type: string;
-  flags?: string[];
-  /** When given, the set holds exactly these; when omitted, elements are left to nft_element. */
-  elements?: (string | number)[];
-}
+const SetFlags = Type.Optional(
+  Type.Array(Enum(['constant', 'interval', 'timeout', 'dynamic'] as const), { description: 'nft set flags, e.g. [interval].' }),
+);
+const ELEMENT = '^[A-Za-z0-9_.:/-]+$';
 
-export interface NftMapSpec {
-  name: string;
-  type: string;
-  value_type: string;
-  flags?: string[];
-  elements?: Record<string, string | number>;
-}
+const NftSetSchema = Type.Object(
+  {
+    name: Type.String({ pattern: NFT_NAME, description: 'Name of the set.' }),
+    type: Type.String({ pattern: '^[a-z0-9_]+( \\. [a-z0-9_]+)*$', description: 'Key type: "ifname", "ipv4_addr", "inet_service"...' }),
+    flags: SetFlags,
+    elements: Type.Optional(
+      Type.Array(StringOrNumber({ pattern: ELEMENT }), {
+        description: 'When given, the set holds exactly these; when omitted, its elements are left to nft_element tasks.',
+      }),
+    ),
+  },
+  { additionalProperties: false },
+);
 
-export interface NftChainSpec {
-  name: string;
-  type?: 'filter' | 'nat' | 'route';
-  hook?: string;
-  priority?: number;
-  policy?: 'accept' | 'drop';
-  /** Rules in nft syntax, written the way `nft list ruleset` prints them. */
-  rules?: string[];
-}
+const NftMapSchema = Type.Object(
+  {
+    name: Type.String({ pattern: NFT_NAME, description: 'Name of the map.' }),
+    type: Type.String({ pattern: '^[a-z0-9_]+$', description: 'Key type.' }),
+    value_type: Type.String({ pattern: '^[a-z0-9_]+$', description: 'Value type.' }),
+    flags: SetFlags,
+    elements: Type.Optional(
+      Type.Unsafe<Record<string, string | number>>({
+        type: 'object',
+        additionalProperties: { type: ['string', 'number'], pattern: ELEMENT },
+        description: 'When given, the map holds exactly these key: value pairs; when omitted, they are left to nft_element tasks.',
+      }),
+    ),
+  },
+  { additionalProperties: false },
+);
 
-export interface NftTableArgs {
-  family?: string;
+const NftChainSchema = Type.Object(
+  {
+    name: Type.String({ pattern: NFT_NAME, description: 'Name of the chain.' }),
+    type: Type.Optional(Enum(['filter', 'nat', 'route'] as const, { description: 'Base chain type (default filter; needs hook).' })),
+    hook: Type.Optional(
+      Enum(['prerouting', 'input', 'forward', 'output', 'postrouting', 'ingress', 'egress'] as const, {
+        description: 'The hook that makes this a base chain; omitted: a regular chain (jumped to).',
+      }),
+    ),
+    priority: Type.Optional(Type.Integer({ minimum: -1000, maximum: 1000, description: 'Base chain priority (default 0; needs hook).' })),
+    policy: Type.Optional(Enum(['accept', 'drop'] as const, { description: 'Base chain policy (default accept; needs hook).' })),
+    rules: Type.Optional(
+      Type.Array(Type.String({ minLength: 1 }), { description: 'Rules in nft syntax, one statement each, written the way `nft list ruleset` prints them.' }),
+    ),
+  },
+  { additionalProperties: false },
+);
+
+export const NftTableSchema = Type.Object(
+  {
+    family: Defaulted(NftFamily, 'inet'),
+    name: Type.String({ pattern: NFT_NAME, description: 'Name of the table.' }),
+    state: State('the table'),
+    sets: Type.Optional(Type.Array(NftSetSchema, { description: 'Named sets.' })),
+    maps: Type.Optional(Type.Array(NftMapSchema, { description: 'Named maps.' })),
+    chains: Type.Optional(Type.Array(NftChainSchema, { description: 'Chains, in order.' })),
+  },
+  { additionalProperties: false },
+);
+
+export type NftSetSpec = Static<typeof NftSetSchema>;
+export type NftMapSpec = Static<typeof NftMapSchema>;
+export type NftChainSpec = Static<typeof NftChainSchema>;
+export type NftTableArgs = Static<typeof NftTableSchema>;
+type Args = Validated<typeof NftTableSchema>;
+
+/** A table to render as nft text: the arguments, or the live table read as arguments. */
+interface TableText {
+  family: string;
   name: string;
-  state?: 'present' | 'absent';
-  sets?: NftSetSpec[];
-  maps?: NftMapSpec[];
-  chains?: NftChainSpec[];
+  sets?: (Omit<NftSetSpec, 'flags'> & { flags?: string[] })[];
+  maps?: (Omit<NftMapSpec, 'flags'> & { flags?: string[] })[];
+  chains?: (Omit<NftChainSpec, 'type' | 'hook' | 'policy'> & { type?: string; hook?: string; policy?: string })[];
 }
 
 const normalizeRule = (rule: string) => rule.trim().replace(/\s+/g, ' ');
 const sorted = (list: string[] | undefined) => [...(list ?? [])].sort().join(',');
 
 /** The table as nft text; live elements of sets whose elements are not declared are kept. */
-export function renderNftTable(args: NftTableArgs, live?: NftTableFact): string {
-  const family = args.family ?? 'inet';
-  const lines = [`table ${family} ${args.name} {`];
+export function renderNftTable(args: TableText, live?: NftTableFact): string {
+  const lines = [`table ${args.family} ${args.name} {`];
   const liveSet = (name: string) => live?.sets.find((set) => set.name === name);
   const elementsLine = (items: string[]) => (items.length ? [`\t\telements = { ${items.join(', ')} }`] : []);
   const flagsLine = (flags?: string[]) => (flags?.length ? [`\t\tflags ${flags.join(', ')}`] : []);
@@ -92,10 +138,10 @@ export function renderLiveNftTable(live: NftTableFact): string {
         .map((set) => ({ ...asSpec(set), value_type: set.valueType ?? '' })),
       chains: live.chains.map((chain) => ({
         name: chain.name,
-        type: chain.type as NftChainSpec['type'],
+        type: chain.type,
         hook: chain.hook,
         priority: chain.priority,
-        policy: chain.policy as NftChainSpec['policy'],
+        policy: chain.policy,
         rules: chain.rules,
       })),
     },
@@ -104,7 +150,7 @@ export function renderLiveNftTable(live: NftTableFact): string {
 }
 
 /** Why the live table differs from the spec, or undefined when it matches. */
-export function nftTableDifference(args: NftTableArgs, live: NftTableFact): string | undefined {
+export function nftTableDifference(args: Args, live: NftTableFact): string | undefined {
   const wantSets = [
     ...(args.sets ?? []).map((set) => ({ kind: 'set' as const, name: set.name, type: set.type, value: undefined as string | undefined, flags: set.flags, elements: set.elements?.map(String) })),
     ...(args.maps ?? []).map((map) => ({
@@ -146,64 +192,10 @@ export function nftTableDifference(args: NftTableArgs, live: NftTableFact): stri
   return undefined;
 }
 
-export const nftTableTask: TaskModule<NftTableArgs> = {
+export const nftTableTask = defineTask({
   name: 'nft_table',
   summary: 'A whole nftables table (chains, sets, maps), replaced atomically in one transaction when it differs.',
-  schema: {
-    type: 'object',
-    required: ['name'],
-    additionalProperties: false,
-    properties: {
-      family: { enum: NFT_FAMILIES },
-      name: { type: 'string', pattern: NFT_NAME },
-      state: { enum: ['present', 'absent'] },
-      sets: {
-        type: 'array',
-        items: {
-          type: 'object',
-          required: ['name', 'type'],
-          additionalProperties: false,
-          properties: {
-            name: { type: 'string', pattern: NFT_NAME },
-            type: { type: 'string', pattern: '^[a-z0-9_]+( \\. [a-z0-9_]+)*$' },
-            flags: { type: 'array', items: { enum: ['constant', 'interval', 'timeout', 'dynamic'] } },
-            elements: { type: 'array', items: { type: ['string', 'number'], pattern: '^[A-Za-z0-9_.:/-]+$' } },
-          },
-        },
-      },
-      maps: {
-        type: 'array',
-        items: {
-          type: 'object',
-          required: ['name', 'type', 'value_type'],
-          additionalProperties: false,
-          properties: {
-            name: { type: 'string', pattern: NFT_NAME },
-            type: { type: 'string', pattern: '^[a-z0-9_]+$' },
-            value_type: { type: 'string', pattern: '^[a-z0-9_]+$' },
-            flags: { type: 'array', items: { enum: ['constant', 'interval', 'timeout', 'dynamic'] } },
-            elements: { type: 'object', additionalProperties: { type: ['string', 'number'], pattern: '^[A-Za-z0-9_.:/-]+$' } },
-          },
-        },
-      },
-      chains: {
-        type: 'array',
-        items: {
-          type: 'object',
-          required: ['name'],
-          additionalProperties: false,
-          properties: {
-            name: { type: 'string', pattern: NFT_NAME },
-            type: { enum: ['filter', 'nat', 'route'] },
-            hook: { enum: ['prerouting', 'input', 'forward', 'output', 'postrouting', 'ingress', 'egress'] },
-            priority: { type: 'integer', minimum: -1000, maximum: 1000 },
-            policy: { enum: ['accept', 'drop'] },
-            rules: { type: 'array', items: { type: 'string', minLength: 1 } },
-          },
-        },
-      },
-    },
-  },
+  schema: NftTableSchema,
   check(args) {
     const problems: ArgumentProblem[] = [];
     const seen = new Set<string>();
@@ -227,20 +219,21 @@ export const nftTableTask: TaskModule<NftTableArgs> = {
     });
     return problems;
   },
+  claims: (args) => [`nftables table ${args.family} ${args.name}`],
+  programs: () => ['nft'],
   facts: () => ({}),
   plan(args, facts) {
-    if (facts.programs.nft === false) throw new Error('nftables (the `nft` program) is not installed on this host');
-    const family = args.family ?? 'inet';
+    const family = args.family;
     const live = facts.nftTables.find((table) => table.family === family && table.name === args.name);
     const resource = `nft table ${family} ${args.name}`;
-    if ((args.state ?? 'present') === 'absent') {
+    if (args.state === 'absent') {
       if (!live) return [];
       return [
         {
           resource,
           action: 'delete',
           diff: renderLiveNftTable(live).split('\n').map((line) => `- ${line}`).join('\n'),
-          steps: [{ kind: 'nft', phase: 'firewall', order: 30, line: `delete table ${family} ${args.name}` }],
+          steps: [{ kind: 'nft', phase: 'firewall', stage: 'table deletions', line: `delete table ${family} ${args.name}` }],
         },
       ];
     }
@@ -252,8 +245,8 @@ export const nftTableTask: TaskModule<NftTableArgs> = {
       resource,
       action: live ? 'update' : 'create',
       diff: unifiedDiff(live ? `${resource} (live)` : '/dev/null', `${resource} (desired)`, live ? renderLiveNftTable(live) + '\n' : '', desired + '\n'),
-      steps: [{ kind: 'nft', phase: 'firewall', order: 0, line }],
+      steps: [{ kind: 'nft', phase: 'firewall', stage: 'tables', line }],
     };
     return [change];
   },
-};
+});

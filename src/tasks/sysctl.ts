@@ -1,43 +1,42 @@
+import { Type, type Static } from '@sinclair/typebox';
 import { shellQuote } from '../shell.js';
-import { planFileContent, sha256 } from './file.js';
-import type { Change, TaskModule } from './types.js';
+import { Defaulted, StringOrNumber, type Validated } from './schema.js';
+import { planFileContent, sha256 } from './shared/files.js';
+import { defineTask, type Change } from './types.js';
 
-export interface SysctlArgs {
-  key: string;
-  value: string | number;
-  /** Also persist under /etc/sysctl.d so the value survives a reboot (default true). */
-  persist?: boolean;
-}
+export const SysctlSchema = Type.Object(
+  {
+    key: Type.String({ pattern: '^[A-Za-z0-9_-]+([./][A-Za-z0-9_-]+)+$', description: 'The kernel parameter, e.g. net.ipv4.ip_forward.' }),
+    value: StringOrNumber({ description: 'Its value (lists as the kernel prints them, e.g. "51820-51899").' }),
+    persist: Defaulted(Type.Boolean({ description: 'Also write it under /etc/sysctl.d so it survives a reboot.' }), true),
+  },
+  { additionalProperties: false },
+);
+
+export type SysctlArgs = Static<typeof SysctlSchema>;
 
 /** sysctl prints lists with tabs ("51820\t51899" style); compare on single spaces. */
 const normalizeValue = (value: string) => value.trim().replace(/\s+/g, ' ');
 
-const persistedContent = (args: SysctlArgs) => `# Managed by wgplay\n${args.key} = ${normalizeValue(String(args.value))}\n`;
+const persistedContent = (args: Validated<typeof SysctlSchema>) => `# Managed by wgplay\n${args.key} = ${normalizeValue(String(args.value))}\n`;
 
 export function sysctlPersistPath(key: string): string {
   return `/etc/sysctl.d/90-wgplay-${key.replace(/\//g, '.')}.conf`;
 }
 
-export const sysctlTask: TaskModule<SysctlArgs> = {
+export const sysctlTask = defineTask({
   name: 'sysctl',
   summary: "A kernel parameter's live value, optionally persisted under /etc/sysctl.d.",
-  schema: {
-    type: 'object',
-    required: ['key', 'value'],
-    additionalProperties: false,
-    properties: {
-      key: { type: 'string', pattern: '^[A-Za-z0-9_-]+([./][A-Za-z0-9_-]+)+$' },
-      value: { type: ['string', 'number'] },
-      persist: { type: 'boolean' },
-    },
-  },
+  schema: SysctlSchema,
   check(args) {
     return /[\n\r]/.test(String(args.value)) ? [{ path: '/value', message: 'value must be one line' }] : [];
   },
+  claims: (args) => [`kernel parameter ${args.key}`],
+  programs: () => ['sysctl'],
   facts(args) {
     return {
       sysctls: [args.key],
-      files: args.persist === false ? [] : [{ path: sysctlPersistPath(args.key), expectSha256: sha256(persistedContent(args)) }],
+      files: !args.persist ? [] : [{ path: sysctlPersistPath(args.key), expectSha256: sha256(persistedContent(args)) }],
     };
   },
   plan(args, facts) {
@@ -55,7 +54,7 @@ export const sysctlTask: TaskModule<SysctlArgs> = {
         steps: [{ kind: 'shell', phase: 'prepare', script: `sysctl -q -w ${shellQuote(`${args.key}=${want}`)}` }],
       });
     }
-    if (args.persist !== false) {
+    if (args.persist) {
       const path = sysctlPersistPath(args.key);
       changes.push(
         ...planFileContent(
@@ -66,4 +65,4 @@ export const sysctlTask: TaskModule<SysctlArgs> = {
     }
     return changes;
   },
-};
+});

@@ -1,4 +1,7 @@
+import type { TSchema } from '@sinclair/typebox';
+import type { FACT_PROGRAMS } from '../facts/factScript.js';
 import type { FactRequest, HostFacts } from '../facts/types.js';
+import type { Validated } from './schema.js';
 
 /**
  * When a step runs inside the one remote script the apply phase sends to a host.
@@ -14,13 +17,35 @@ import type { FactRequest, HostFacts } from '../facts/types.js';
 export const PHASES = ['prepare', 'links', 'routing', 'firewall', 'teardown'] as const;
 export type Phase = (typeof PHASES)[number];
 
-export type Step =
-  /** Bash lines run as they are (with `set -e`). */
-  | { kind: 'shell'; phase: Phase; script: string; order?: number }
-  /** One line for `ip -batch -`, e.g. "rule add from 10.200.200.1 table 41 priority 100". */
-  | { kind: 'ip'; phase: Phase; line: string; order?: number }
-  /** One command for `nft -f -`, e.g. "add element inet t s { 51821 }". */
-  | { kind: 'nft'; phase: Phase; line: string; order?: number };
+/**
+ * Ordered stages inside a phase, for the few steps that must come before others of
+ * the same phase; a step names no stage = the phase's first.
+ *   links     a new interface is created with its port, key and peers; then a live
+ *             one's port and key change; then its peers change
+ *   firewall  whole tables are replaced; then elements are deleted, then added (an
+ *             element that changes value is deleted and re-added); tables are deleted last
+ */
+export const STAGES = {
+  prepare: [],
+  links: ['interfaces', 'ports and keys', 'peers'],
+  routing: [],
+  firewall: ['tables', 'element deletions', 'element additions', 'table deletions'],
+  teardown: [],
+} as const satisfies Record<Phase, readonly string[]>;
+export type Stage<P extends Phase> = (typeof STAGES)[P][number];
+
+/** Where a step runs: its phase, and optionally its stage in that phase. */
+type Placement = { [P in Phase]: { phase: P; stage?: Stage<P> } }[Phase];
+
+export type Step = Placement &
+  (
+    /** Bash lines run as they are (with `set -e`). */
+    | { kind: 'shell'; script: string }
+    /** One line for `ip -batch -`, e.g. "rule add from 10.200.200.1 table 41 priority 100". */
+    | { kind: 'ip'; line: string }
+    /** One command for `nft -f -`, e.g. "add element inet t s { 51821 }". */
+    | { kind: 'nft'; line: string }
+  );
 
 export type ChangeAction = 'create' | 'update' | 'delete';
 
@@ -39,22 +64,57 @@ export interface Change {
 /** A JSON schema, as ajv takes it. */
 export type JsonSchema = Record<string, unknown>;
 
-/** A primitive, idempotent task: ensures one kind of state on a host. */
-export interface TaskModule<Args = any> {
-  name: string;
-  /** One line for `--help` and docs. */
+/** A program a task needs on the host (the fact script reports which exist). */
+export type Program = (typeof FACT_PROGRAMS)[number];
+
+/** The Debian package of each program, for "is not installed" errors. */
+export const PROGRAM_PACKAGES: Record<Program, string> = {
+  wg: 'wireguard-tools',
+  'wireguard-go': 'wireguard-go',
+  nft: 'nftables',
+  ip: 'iproute2',
+  sysctl: 'procps',
+  'wg-quick': 'wireguard-tools',
+  awk: 'gawk or mawk',
+  base64: 'coreutils',
+  sha256sum: 'coreutils',
+  stat: 'coreutils',
+};
+
+/**
+ * A primitive, idempotent task: ensures one kind of state on a host. Its file holds
+ * its whole contract; adding a task is that file plus one line in src/tasks/index.ts.
+ * Every method gets the arguments validated, with the schema's defaults filled in.
+ */
+export interface TaskModule<S extends TSchema = TSchema, Name extends string = string> {
+  name: Name;
+  /** One line for docs. */
   summary: string;
-  /** JSON schema of the arguments, checked by ajv before any host is contacted. */
-  schema: JsonSchema;
+  /** The arguments (TypeBox), checked by ajv before any host is contacted; every field has a description. */
+  schema: S;
   /**
    * Checks that need more than a schema (a valid CIDR, a name under 15 bytes...).
    * Returns problems with the JSON path of the offending argument ("" for the whole).
    */
-  check?(args: Args): ArgumentProblem[];
+  check?(args: Validated<S>): ArgumentProblem[];
+  /**
+   * The resources on the host this task manages ("file /etc/x", "UDP listen port 51820").
+   * Two tasks of a host claiming one resource with different arguments are an input error.
+   */
+  claims(args: Validated<S>): string[];
+  /** Programs the plan's steps run; the engine fails the task at plan time, naming the one missing. */
+  programs(args: Validated<S>): readonly Program[];
   /** Facts this task needs beyond those always gathered. */
-  facts(args: Args): FactRequest;
+  facts(args: Validated<S>): FactRequest;
   /** Pure: the changes that make the host match `args`. Empty when it already does. */
-  plan(args: Args, facts: HostFacts): Change[];
+  plan(args: Validated<S>, facts: HostFacts): Change[];
+}
+
+/** A task, with its name's literal type and its arguments' types inferred from the schema. */
+export function defineTask<const Name extends string, S extends TSchema>(
+  task: { name: Name; schema: S } & NoInfer<Omit<TaskModule<S, Name>, 'name' | 'schema'>>,
+): TaskModule<S, Name> {
+  return task;
 }
 
 export interface ArgumentProblem {
@@ -75,21 +135,29 @@ export interface TaskInvocation {
 
 /**
  * A higher-level module (e.g. the overlapping-customers gateway) that expands into
- * primitive tasks, so its plan and diff are theirs.
+ * primitive tasks, so its plan, diff, claims and programs are theirs.
  */
-export interface ExpandingModule<Args = any> {
-  name: string;
+export interface ExpandingModule<S extends TSchema = TSchema, Name extends string = string> {
+  name: Name;
   summary: string;
-  schema: JsonSchema;
-  check?(args: Args): ArgumentProblem[];
+  /** The arguments (TypeBox), checked by ajv before any host is contacted. */
+  schema: S;
+  check?(args: Validated<S>): ArgumentProblem[];
   /** Facts the expansion itself reads (e.g. the module's record of what it manages on the host). */
-  facts?(args: Args): FactRequest;
+  facts?(args: Validated<S>): FactRequest;
   /**
    * The primitive tasks. Called once without facts (to learn which facts the tasks
    * need) and again with the host's facts; both calls must name the same resources
    * for customers the arguments list.
    */
-  expand(args: Args, context: ExpandContext): TaskInvocation[];
+  expand(args: Validated<S>, context: ExpandContext): TaskInvocation[];
+}
+
+/** A module, with its name's literal type and its arguments' types inferred from the schema. */
+export function defineModule<const Name extends string, S extends TSchema>(
+  module: { name: Name; schema: S } & NoInfer<Omit<ExpandingModule<S, Name>, 'name' | 'schema'>>,
+): ExpandingModule<S, Name> {
+  return module;
 }
 
 export interface ExpandContext {

@@ -1,47 +1,70 @@
+import { Type, type Static } from '@sinclair/typebox';
 import type { HostFacts, WgInterfaceFact, WgPeerFact } from '../facts/types.js';
 import { shellQuote } from '../shell.js';
-import { planFileAbsent, planFileContent, sha256 } from './file.js';
-import { ipStep, tableSchema } from './ipRule.js';
 import { familyOf, interfaceNameProblem, isCidrOrAddress, isWireguardKey, normalizePrefix, withPrefix } from './netaddr.js';
-import type { ArgumentProblem, Change, Step, TaskModule } from './types.js';
+import { Defaulted, State, type Validated } from './schema.js';
+import { planFileAbsent, planFileContent, sha256 } from './shared/files.js';
+import { ipStep, RoutingTable } from './shared/ip.js';
+import { defineTask, type ArgumentProblem, type Change, type Step } from './types.js';
 
-export interface WireguardPeerArgs {
-  public_key: string;
-  allowed_ips: string[];
-  endpoint?: string;
-  persistent_keepalive?: number;
-}
+const PeerSchema = Type.Object(
+  {
+    public_key: Type.String({ description: "The peer's WireGuard public key (44 characters of base64)." }),
+    allowed_ips: Type.Array(Type.String(), { description: 'Addresses and prefixes the peer may send from and is routed to.' }),
+    endpoint: Type.Optional(Type.String({ description: 'Where the peer is reached, host:port; omitted: it connects to us.' })),
+    persistent_keepalive: Type.Optional(
+      Type.Integer({ minimum: 0, maximum: 65535, description: 'Seconds between keepalives (0 or omitted: none).' }),
+    ),
+  },
+  { additionalProperties: false },
+);
 
-export interface WireguardInterfaceArgs {
-  name: string;
-  state?: 'present' | 'absent';
-  /** Addresses with or without prefix length: "10.200.200.1" means /32. */
-  addresses?: string[];
-  listen_port?: number;
-  /** Where the private key lives on the host (default /etc/wireguard/NAME.key). */
-  private_key_file?: string;
-  /** Generate the key on the host when the file is missing (default true). Never leaves the host. */
-  generate_key?: boolean;
-  /** Routing table for the peers' allowed IPs (wg-quick's Table); omitted = no routes. */
-  table?: string | number;
-  mtu?: number;
-  peers?: WireguardPeerArgs[];
-  /** wg-quick hooks written to the config file for the next boot; live state is converged by tasks. */
-  pre_up?: string[];
-  post_up?: string[];
-  pre_down?: string[];
-  post_down?: string[];
-}
+const Hooks = (when: string) =>
+  Type.Optional(Type.Array(Type.String(), { description: `wg-quick ${when} commands, written to the file for the next boot only.` }));
+
+export const WireguardInterfaceSchema = Type.Object(
+  {
+    name: Type.String({ description: 'The interface name (at most 15 characters).' }),
+    state: State('the interface, its key and its wg-quick file'),
+    addresses: Type.Optional(
+      Type.Array(Type.String(), { description: 'Addresses with or without prefix length: "10.200.200.1" means /32.' }),
+    ),
+    listen_port: Type.Optional(Type.Integer({ minimum: 1, maximum: 65535, description: 'UDP port; omitted: a random one.' })),
+    private_key_file: Type.Optional(
+      Type.String({ pattern: '^/[A-Za-z0-9_./-]+$', description: 'Where the private key lives on the host (default /etc/wireguard/NAME.key).' }),
+    ),
+    generate_key: Defaulted(
+      Type.Boolean({ description: 'Generate the key on the host when the file is missing. The key never leaves the host.' }),
+      true,
+    ),
+    table: Type.Optional(
+      Type.Union([RoutingTable('A routing table.'), Type.Literal('off')], {
+        description: "Routing table for the peers' allowed IPs (wg-quick's Table); omitted or off: no routes.",
+      }),
+    ),
+    mtu: Type.Optional(Type.Integer({ minimum: 1280, maximum: 9000, description: 'The link MTU; omitted: the default.' })),
+    peers: Type.Optional(Type.Array(PeerSchema, { description: 'Exactly the peers the interface has; others are removed.' })),
+    pre_up: Hooks('PreUp'),
+    post_up: Hooks('PostUp'),
+    pre_down: Hooks('PreDown'),
+    post_down: Hooks('PostDown'),
+  },
+  { additionalProperties: false },
+);
+
+export type WireguardPeerArgs = Static<typeof PeerSchema>;
+export type WireguardInterfaceArgs = Static<typeof WireguardInterfaceSchema>;
+type Args = Validated<typeof WireguardInterfaceSchema>;
 
 export const keyFileOf = (args: Pick<WireguardInterfaceArgs, 'name' | 'private_key_file'>) =>
   args.private_key_file ?? `/etc/wireguard/${args.name}.key`;
 export const configFileOf = (name: string) => `/etc/wireguard/${name}.conf`;
 
-const addressesOf = (args: WireguardInterfaceArgs) => (args.addresses ?? []).map(withPrefix);
+const addressesOf = (args: Pick<WireguardInterfaceArgs, 'addresses'>) => (args.addresses ?? []).map(withPrefix);
 const sortedIps = (ips: string[]) => ips.map(withPrefix).sort().join(',');
 
 /** The wg-quick file that brings the same interface back after a reboot (no secret inside). */
-export function renderWgQuickConfig(args: WireguardInterfaceArgs): string {
+export function renderWgQuickConfig(args: Args): string {
   const lines = ['# Managed by wgplay: edits here are overwritten on the next apply.', '[Interface]'];
   for (const address of addressesOf(args)) lines.push(`Address = ${address}`);
   if (args.listen_port !== undefined) lines.push(`ListenPort = ${args.listen_port}`);
@@ -93,11 +116,11 @@ function peerDiffers(want: WireguardPeerArgs, have: WgPeerFact): boolean {
   return (want.persistent_keepalive ?? 0) !== (have.persistentKeepalive ?? 0);
 }
 
-function planPeers(args: WireguardInterfaceArgs, live: WgInterfaceFact | undefined): Change[] {
+function planPeers(args: Args, live: WgInterfaceFact | undefined): Change[] {
   const name = shellQuote(args.name);
   const changes: Change[] = [];
   // A new interface gets its peers in the step that creates it.
-  const step = (script: string): Step[] => (live ? [{ kind: 'shell', phase: 'links', script, order: 10 }] : []);
+  const step = (script: string): Step[] => (live ? [{ kind: 'shell', phase: 'links', stage: 'peers', script }] : []);
   for (const peer of args.peers ?? []) {
     const have = live?.peers.find((candidate) => candidate.publicKey === peer.public_key);
     if (have && !peerDiffers(peer, have)) continue;
@@ -121,7 +144,7 @@ function planPeers(args: WireguardInterfaceArgs, live: WgInterfaceFact | undefin
 }
 
 /** Routes for the peers' allowed IPs in the interface's table, as wg-quick's Table= makes them. */
-function planTableRoutes(args: WireguardInterfaceArgs, facts: HostFacts): Change[] {
+function planTableRoutes(args: Args, facts: HostFacts): Change[] {
   if (args.table === undefined || args.table === 'off') return [];
   const table = String(args.table);
   const wanted = new Set((args.peers ?? []).flatMap((peer) => peer.allowed_ips.map(normalizePrefix)));
@@ -148,7 +171,7 @@ function planTableRoutes(args: WireguardInterfaceArgs, facts: HostFacts): Change
   return changes;
 }
 
-function planLink(args: WireguardInterfaceArgs, facts: HostFacts): Change[] {
+function planLink(args: Args, facts: HostFacts): Change[] {
   const name = shellQuote(args.name);
   const keyFile = shellQuote(keyFileOf(args));
   const live = facts.wg[args.name];
@@ -158,7 +181,7 @@ function planLink(args: WireguardInterfaceArgs, facts: HostFacts): Change[] {
   }
   const keyFact = facts.files[keyFileOf(args)];
   const changes: Change[] = [];
-  const linkStep = (script: string, order = 0): Step => ({ kind: 'shell', phase: 'links', script, order });
+  const linkStep = (script: string, stage: 'interfaces' | 'ports and keys'): Step => ({ kind: 'shell', phase: 'links', stage, script });
   const mtu = args.mtu !== undefined ? ` mtu ${args.mtu}` : '';
 
   if (!live) {
@@ -175,7 +198,10 @@ function planLink(args: WireguardInterfaceArgs, facts: HostFacts): Change[] {
       action: 'create',
       diff: `+ wireguard interface ${args.name}${port}`,
       steps: [
-        linkStep([`wgplay_wg_add ${name}`, `wg set ${name}${port} private-key ${keyFile}${peers}`, ...addresses, `ip link set dev ${name}${mtu} up`].join('\n')),
+        linkStep(
+          [`wgplay_wg_add ${name}`, `wg set ${name}${port} private-key ${keyFile}${peers}`, ...addresses, `ip link set dev ${name}${mtu} up`].join('\n'),
+          'interfaces',
+        ),
       ],
     });
   } else {
@@ -184,7 +210,7 @@ function planLink(args: WireguardInterfaceArgs, facts: HostFacts): Change[] {
         resource: `wireguard interface ${args.name} listen-port`,
         action: 'update',
         diff: `- ${args.name} listen-port ${live.listenPort}\n+ ${args.name} listen-port ${args.listen_port}`,
-        steps: [linkStep(`wg set ${name} listen-port ${args.listen_port}`, 5)],
+        steps: [linkStep(`wg set ${name} listen-port ${args.listen_port}`, 'ports and keys')],
       });
     }
     if (!keyFact?.exists || keyFact.wgKeyMatchesInterface === false) {
@@ -192,7 +218,7 @@ function planLink(args: WireguardInterfaceArgs, facts: HostFacts): Change[] {
         resource: `wireguard interface ${args.name} private key`,
         action: 'update',
         diff: `~ ${args.name} private key: set from ${keyFileOf(args)} (live public key ${live.publicKey ?? '(none)'} will change)`,
-        steps: [linkStep(`wg set ${name} private-key ${keyFile}`, 5)],
+        steps: [linkStep(`wg set ${name} private-key ${keyFile}`, 'ports and keys')],
       });
     }
   }
@@ -234,42 +260,10 @@ function planLink(args: WireguardInterfaceArgs, facts: HostFacts): Change[] {
   return changes;
 }
 
-export const wireguardInterfaceTask: TaskModule<WireguardInterfaceArgs> = {
+export const wireguardInterfaceTask = defineTask({
   name: 'wireguard_interface',
   summary: 'A live WireGuard interface (kernel or wireguard-go) with its key, port, addresses and peers, plus its wg-quick file.',
-  schema: {
-    type: 'object',
-    required: ['name'],
-    additionalProperties: false,
-    properties: {
-      name: { type: 'string' },
-      state: { enum: ['present', 'absent'] },
-      addresses: { type: 'array', items: { type: 'string' } },
-      listen_port: { type: 'integer', minimum: 1, maximum: 65535 },
-      private_key_file: { type: 'string', pattern: '^/[A-Za-z0-9_./-]+$' },
-      generate_key: { type: 'boolean' },
-      table: { anyOf: [tableSchema, { const: 'off' }] },
-      mtu: { type: 'integer', minimum: 1280, maximum: 9000 },
-      peers: {
-        type: 'array',
-        items: {
-          type: 'object',
-          required: ['public_key', 'allowed_ips'],
-          additionalProperties: false,
-          properties: {
-            public_key: { type: 'string' },
-            allowed_ips: { type: 'array', items: { type: 'string' } },
-            endpoint: { type: 'string' },
-            persistent_keepalive: { type: 'integer', minimum: 0, maximum: 65535 },
-          },
-        },
-      },
-      pre_up: { type: 'array', items: { type: 'string' } },
-      post_up: { type: 'array', items: { type: 'string' } },
-      pre_down: { type: 'array', items: { type: 'string' } },
-      post_down: { type: 'array', items: { type: 'string' } },
-    },
-  },
+  schema: WireguardInterfaceSchema,
   check(args) {
     const problems: ArgumentProblem[] = [];
     const nameProblem = interfaceNameProblem(args.name);
@@ -299,13 +293,15 @@ export const wireguardInterfaceTask: TaskModule<WireguardInterfaceArgs> = {
     }
     return problems;
   },
+  claims: (args) => [`WireGuard interface ${args.name}`, ...(args.listen_port !== undefined ? [`UDP listen port ${args.listen_port}`] : [])],
+  programs: (args) => (args.state === 'present' ? ['wg', 'ip'] : ['ip']),
   facts(args) {
-    const config = (args.state ?? 'present') === 'present' ? sha256(renderWgQuickConfig(args)) : undefined;
+    const config = args.state === 'present' ? sha256(renderWgQuickConfig(args)) : undefined;
     return { files: [{ path: keyFileOf(args), wgInterface: args.name }, { path: configFileOf(args.name), expectSha256: config }] };
   },
   plan(args, facts) {
     const keyFile = keyFileOf(args);
-    if ((args.state ?? 'present') === 'absent') {
+    if (args.state === 'absent') {
       const changes: Change[] = [];
       if (facts.wg[args.name]) {
         changes.push({
@@ -321,12 +317,11 @@ export const wireguardInterfaceTask: TaskModule<WireguardInterfaceArgs> = {
       return changes;
     }
 
-    if (facts.programs.wg === false) throw new Error('wireguard-tools (the `wg` program) is not installed on this host');
     const changes: Change[] = [];
     const keyFact = facts.files[keyFile];
     const keyFolder = keyFile.slice(0, keyFile.lastIndexOf('/')) || '/';
     if (!keyFact?.exists) {
-      if (args.generate_key === false) {
+      if (!args.generate_key) {
         throw new Error(`private key file ${keyFile} does not exist and generate_key is false`);
       }
       changes.push({
@@ -364,4 +359,4 @@ export const wireguardInterfaceTask: TaskModule<WireguardInterfaceArgs> = {
     );
     return changes;
   },
-};
+});

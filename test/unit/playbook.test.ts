@@ -3,7 +3,7 @@ import { WgplayError } from '../../src/errors.js';
 import { loadInventory, parseInventory, selectHosts, type Inventory } from '../../src/inventory/index.js';
 import { loadPlaybook, parsePlaybook, parseTemplate, resolvePlaybook, validatePlaybookFile } from '../../src/playbook/index.js';
 import type { HostVars } from '../../src/playbook/index.js';
-import { registerModule, registerTask } from '../../src/tasks/registry.js';
+import { registerModule, registerTask } from '../../src/catalog.js';
 import type { ArgumentProblem } from '../../src/tasks/types.js';
 
 const F = 'fixtures/playbooks';
@@ -137,9 +137,9 @@ describe('loadPlaybook', () => {
       'fixtures/playbooks/structure.yaml:3:3: play "structure": unknown key "task" (did you mean "tasks"?); a play has: name, hosts, vars, tasks',
       'fixtures/playbooks/structure.yaml:1:3: play "structure": missing "tasks" (a list of tasks)',
       'fixtures/playbooks/structure.yaml:9:7: task "ansible habit": "when" is not supported: a wgplay task has a "name" and exactly one module',
-      'fixtures/playbooks/structure.yaml:11:7: task "typo": unknown module "ip_rul" (did you mean "ip_rule"?); known modules: ip_rule, sysctl, wg_gateway, wg_key',
+      'fixtures/playbooks/structure.yaml:11:7: task "typo": unknown module "ip_rul" (did you mean "ip_rule"?); known modules: file, ip_route, ip_rule, nft_element, nft_table, sysctl, wg_gateway, wg_key, wireguard_gateway, wireguard_interface',
       'fixtures/playbooks/structure.yaml:13:7: task "two at once" has 2 modules, "ip_rule" and "sysctl": a task runs exactly one module; split it into 2 tasks',
-      'fixtures/playbooks/structure.yaml:16:7: task "nothing to do" names no module; a task needs exactly one of: ip_rule, sysctl, wg_gateway, wg_key',
+      'fixtures/playbooks/structure.yaml:16:7: task "nothing to do" names no module; a task needs exactly one of: file, ip_route, ip_rule, nft_element, nft_table, sysctl, wg_gateway, wg_key, wireguard_gateway, wireguard_interface',
     ]);
   });
 
@@ -400,7 +400,7 @@ describe('--limit', () => {
   it('neither templates nor checks hosts outside the limit', async () => {
     const { parsePlaybook, resolvePlaybook } = await import('../../src/playbook/index.js');
     const { fileTask } = await import('../../src/tasks/file.js');
-    const { registerTask } = await import('../../src/tasks/registry.js');
+    const { registerTask } = await import('../../src/catalog.js');
     registerTask(fileTask);
     const playbook = parsePlaybook('- name: p\n  hosts: all\n  tasks:\n    - name: f\n      file: { path: "/etc/{{ name }}", content: x }\n', 'limit.yaml');
     const hosts = [

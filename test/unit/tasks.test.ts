@@ -2,14 +2,23 @@ import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import type { NftTableFact } from '../../src/facts/types.js';
 import { compileApplyScript, lastPhase } from '../../src/engine/compile.js';
-import { fileTask } from '../../src/tasks/file.js';
-import { ipRouteTask } from '../../src/tasks/ipRoute.js';
-import { ipRuleTask } from '../../src/tasks/ipRule.js';
-import { nftElementTask } from '../../src/tasks/nftElement.js';
-import { nftTableTask, type NftTableArgs } from '../../src/tasks/nftTable.js';
-import { sysctlTask } from '../../src/tasks/sysctl.js';
-import { wireguardInterfaceTask, type WireguardInterfaceArgs } from '../../src/tasks/wireguardInterface.js';
+import { fileTask as fileTaskContract } from '../../src/tasks/file.js';
+import { ipRouteTask as ipRouteTaskContract } from '../../src/tasks/ipRoute.js';
+import { ipRuleTask as ipRuleTaskContract } from '../../src/tasks/ipRule.js';
+import { nftElementTask as nftElementTaskContract } from '../../src/tasks/nftElement.js';
+import { nftTableTask as nftTableTaskContract, type NftTableArgs } from '../../src/tasks/nftTable.js';
+import { sysctlTask as sysctlTaskContract } from '../../src/tasks/sysctl.js';
+import { wireguardInterfaceTask as wireguardInterfaceTaskContract, type WireguardInterfaceArgs } from '../../src/tasks/wireguardInterface.js';
 import { blankFacts as emptyFacts } from '../../src/facts/blankFacts.js';
+import { validatedTask } from './validatedTask.js';
+
+const fileTask = validatedTask(fileTaskContract);
+const ipRouteTask = validatedTask(ipRouteTaskContract);
+const ipRuleTask = validatedTask(ipRuleTaskContract);
+const nftElementTask = validatedTask(nftElementTaskContract);
+const nftTableTask = validatedTask(nftTableTaskContract);
+const sysctlTask = validatedTask(sysctlTaskContract);
+const wireguardInterfaceTask = validatedTask(wireguardInterfaceTaskContract);
 
 const KEY_A = '/TOE4TKtAqVsePRVR+5AA43HkAK5DSntkOCO7nYq5xU=';
 const KEY_B = 'fE/wdxzl0klVp/IR8UcaoGUMjqaWi3jAd7KzHKFS6Ds=';
@@ -210,9 +219,9 @@ describe('wireguard_interface', () => {
 describe('the apply script', () => {
   it('runs phases in order, with one ip -batch and one nft transaction', () => {
     const script = compileApplyScript([
-      { resource: 'r', action: 'create', diff: '', steps: [{ kind: 'nft', phase: 'firewall', line: 'add element inet t s { 1 }', order: 20 }] },
+      { resource: 'r', action: 'create', diff: '', steps: [{ kind: 'nft', phase: 'firewall', line: 'add element inet t s { 1 }', stage: 'element additions' }] },
       { resource: 'r', action: 'create', diff: '', steps: [{ kind: 'ip', phase: 'routing', line: 'rule add from 10.0.0.1 table 41' }] },
-      { resource: 'r', action: 'create', diff: '', steps: [{ kind: 'nft', phase: 'firewall', line: 'add table inet t', order: 0 }] },
+      { resource: 'r', action: 'create', diff: '', steps: [{ kind: 'nft', phase: 'firewall', line: 'add table inet t', stage: 'tables' }] },
       { resource: 'r', action: 'create', diff: '', steps: [{ kind: 'ip', phase: 'routing', line: 'route replace 10.0.0.1 dev wg-a table 41' }] },
       { resource: 'r', action: 'create', diff: '', steps: [{ kind: 'shell', phase: 'links', script: 'echo link' }] },
     ]);

@@ -1,65 +1,7 @@
 // Arguments of the `wireguard_gateway` module: one server, many customers whose
 // address spaces overlap (see the seed article and docs/GATEWAY.md).
-
-export type CustomerMode = 'inbound' | 'outbound' | 'both';
-
-export interface GatewayCustomer {
-  name: string;
-  /** Their WireGuard public key. */
-  public_key: string;
-  /** Their host's WireGuard address, in their address space ("10.0.0.1"). */
-  address: string;
-  /** The address they chose for us, in their address space ("10.0.0.2"). */
-  our_address: string;
-  mode?: CustomerMode;
-  /** Their endpoint, when they have a static one (otherwise they connect to us). */
-  endpoint?: string;
-  persistent_keepalive?: number;
-  // Values we choose; allocated from the pools when omitted.
-  interface?: string;
-  listen_port?: number;
-  table?: number;
-  /** Our translated address for this customer, in pools.our_addresses ("10.200.200.1"). */
-  our_translated_address?: string;
-  /** Their translated address, in pools.customer_addresses ("10.100.100.1"). */
-  translated_address?: string;
-}
-
-export interface GatewayService {
-  protocol: 'tcp' | 'udp';
-  port: number;
-}
-
-export interface GatewayArgs {
-  public_interface: string;
-  /** The address customers use as Endpoint. */
-  public_address: string;
-  /** Where SSH is accepted: interface names, or "any". Never empty: a gateway must not lock out its own SSH. */
-  ssh: { interfaces: string[] | 'any'; port?: number };
-  /** What customers may reach on the gateway over their tunnels (inbound mode). */
-  services?: GatewayService[];
-  pools?: {
-    /** "51820-51899" */
-    listen_ports?: string;
-    /** "41-240" */
-    tables?: string;
-    our_addresses?: string;
-    customer_addresses?: string;
-  };
-  /** Interface names are this prefix + the customer's name (default "wg-"). */
-  interface_prefix?: string;
-  /** Priority of the policy rules (the seed: 100). */
-  rule_priority?: number;
-  /** Reserve the listen-port pool in net.ipv4.ip_local_reserved_ports (default true). */
-  reserve_listen_ports?: boolean;
-  /** Prefix of the two nftables tables wgplay owns (default "wgplay": wgplay_filter, wgplay_nat). */
-  nft_table_prefix?: string;
-  /** wgplay's record of the customers it manages on this host. */
-  state_file?: string;
-  /** The PersistentKeepalive handed to customers in their configuration (default 25). */
-  customer_keepalive?: number;
-  customers: GatewayCustomer[];
-}
+import { Type, type Static } from '@sinclair/typebox';
+import { Enum } from '../../tasks/schema.js';
 
 export const DEFAULT_POOLS = {
   listen_ports: '51820-51899',
@@ -70,69 +12,98 @@ export const DEFAULT_POOLS = {
 
 const NAME = '^[A-Za-z0-9][A-Za-z0-9_.-]*$';
 const RANGE = '^[0-9]+-[0-9]+$';
+const Port = (description: string) => Type.Integer({ minimum: 1, maximum: 65535, description });
 
-export const gatewaySchema = {
-  type: 'object',
-  required: ['public_interface', 'public_address', 'ssh', 'customers'],
-  additionalProperties: false,
-  properties: {
-    public_interface: { type: 'string' },
-    public_address: { type: 'string' },
-    ssh: {
-      type: 'object',
-      required: ['interfaces'],
-      additionalProperties: false,
-      properties: {
-        interfaces: { anyOf: [{ const: 'any' }, { type: 'array', minItems: 1, items: { type: 'string' } }] },
-        port: { type: 'integer', minimum: 1, maximum: 65535 },
-      },
-    },
-    services: {
-      type: 'array',
-      items: {
-        type: 'object',
-        required: ['protocol', 'port'],
-        additionalProperties: false,
-        properties: { protocol: { enum: ['tcp', 'udp'] }, port: { type: 'integer', minimum: 1, maximum: 65535 } },
-      },
-    },
-    pools: {
-      type: 'object',
-      additionalProperties: false,
-      properties: {
-        listen_ports: { type: 'string', pattern: RANGE },
-        tables: { type: 'string', pattern: RANGE },
-        our_addresses: { type: 'string' },
-        customer_addresses: { type: 'string' },
-      },
-    },
-    interface_prefix: { type: 'string', pattern: '^[A-Za-z0-9_.-]{0,12}$' },
-    rule_priority: { type: 'integer', minimum: 1, maximum: 32765 },
-    reserve_listen_ports: { type: 'boolean' },
-    nft_table_prefix: { type: 'string', pattern: '^[A-Za-z][A-Za-z0-9_]{0,20}$' },
-    state_file: { type: 'string', pattern: '^/[A-Za-z0-9_./-]+$' },
-    customer_keepalive: { type: 'integer', minimum: 0, maximum: 65535 },
-    customers: {
-      type: 'array',
-      items: {
-        type: 'object',
-        required: ['name', 'public_key', 'address', 'our_address'],
-        additionalProperties: false,
-        properties: {
-          name: { type: 'string', pattern: NAME, maxLength: 64 },
-          public_key: { type: 'string' },
-          address: { type: 'string' },
-          our_address: { type: 'string' },
-          mode: { enum: ['inbound', 'outbound', 'both'] },
-          endpoint: { type: 'string' },
-          persistent_keepalive: { type: 'integer', minimum: 0, maximum: 65535 },
-          interface: { type: 'string' },
-          listen_port: { type: 'integer', minimum: 1, maximum: 65535 },
-          table: { type: 'integer', minimum: 1, maximum: 4294967295 },
-          our_translated_address: { type: 'string' },
-          translated_address: { type: 'string' },
-        },
-      },
-    },
+const CustomerSchema = Type.Object(
+  {
+    name: Type.String({ pattern: NAME, maxLength: 64, description: 'The customer, as wgplay names it (interface names, records, messages).' }),
+    public_key: Type.String({ description: 'Their WireGuard public key.' }),
+    address: Type.String({ description: 'Their host\'s WireGuard address, in their address space ("10.0.0.1").' }),
+    our_address: Type.String({ description: 'The address they chose for us, in their address space ("10.0.0.2").' }),
+    mode: Type.Optional(
+      Enum(['inbound', 'outbound', 'both'] as const, {
+        description: 'inbound: they reach our services; outbound: we reach their host; both (the default).',
+      }),
+    ),
+    endpoint: Type.Optional(Type.String({ description: 'Their endpoint host:port, when they have a static one (otherwise they connect to us).' })),
+    persistent_keepalive: Type.Optional(Type.Integer({ minimum: 0, maximum: 65535, description: 'Seconds between keepalives we send them.' })),
+    interface: Type.Optional(Type.String({ description: 'Our interface for them; allocated (interface_prefix + name) when omitted.' })),
+    listen_port: Type.Optional(Port('Our UDP port for them; allocated from pools.listen_ports when omitted.')),
+    table: Type.Optional(
+      Type.Integer({ minimum: 1, maximum: 4294967295, description: 'Our routing table for them; allocated from pools.tables when omitted.' }),
+    ),
+    our_translated_address: Type.Optional(
+      Type.String({ description: 'Our translated address for this customer, in pools.our_addresses ("10.200.200.1"); allocated when omitted.' }),
+    ),
+    translated_address: Type.Optional(
+      Type.String({ description: 'Their translated address, in pools.customer_addresses ("10.100.100.1"); allocated when omitted.' }),
+    ),
   },
-};
+  { additionalProperties: false },
+);
+
+const ServiceSchema = Type.Object(
+  {
+    protocol: Enum(['tcp', 'udp'] as const, { description: 'Transport protocol.' }),
+    port: Port('The port on the gateway.'),
+  },
+  { additionalProperties: false },
+);
+
+export const gatewaySchema = Type.Object(
+  {
+    public_interface: Type.String({ description: 'The interface customers reach the gateway on.' }),
+    public_address: Type.String({ description: 'The address customers use as Endpoint.' }),
+    ssh: Type.Object(
+      {
+        interfaces: Type.Union([Type.Literal('any'), Type.Array(Type.String(), { minItems: 1 })], {
+          description: 'Where SSH is accepted: interface names, or "any". Never empty: a gateway must not lock out its own SSH.',
+        }),
+        port: Type.Optional(Port('The SSH port (default 22).')),
+      },
+      { additionalProperties: false, description: 'How the firewall keeps SSH open.' },
+    ),
+    services: Type.Optional(
+      Type.Array(ServiceSchema, { description: 'What customers may reach on the gateway over their tunnels (inbound mode).' }),
+    ),
+    pools: Type.Optional(
+      Type.Object(
+        {
+          listen_ports: Type.Optional(Type.String({ pattern: RANGE, description: `UDP ports to allocate from (default "${DEFAULT_POOLS.listen_ports}").` })),
+          tables: Type.Optional(Type.String({ pattern: RANGE, description: `Routing tables to allocate from (default "${DEFAULT_POOLS.tables}").` })),
+          our_addresses: Type.Optional(
+            Type.String({ description: `Where our translated addresses come from (default ${DEFAULT_POOLS.our_addresses}).` }),
+          ),
+          customer_addresses: Type.Optional(
+            Type.String({ description: `Where customers' translated addresses come from (default ${DEFAULT_POOLS.customer_addresses}).` }),
+          ),
+        },
+        { additionalProperties: false, description: 'Where values not given per customer are allocated from.' },
+      ),
+    ),
+    interface_prefix: Type.Optional(
+      Type.String({ pattern: '^[A-Za-z0-9_.-]{0,12}$', description: 'Interface names are this prefix + the customer\'s name (default "wg-").' }),
+    ),
+    rule_priority: Type.Optional(Type.Integer({ minimum: 1, maximum: 32765, description: 'Priority of the policy rules (default 100, as the seed).' })),
+    reserve_listen_ports: Type.Optional(
+      Type.Boolean({ description: 'Reserve the listen-port pool in net.ipv4.ip_local_reserved_ports (default true).' }),
+    ),
+    nft_table_prefix: Type.Optional(
+      Type.String({
+        pattern: '^[A-Za-z][A-Za-z0-9_]{0,20}$',
+        description: 'Prefix of the two nftables tables wgplay owns (default "wgplay": wgplay_filter, wgplay_nat).',
+      }),
+    ),
+    state_file: Type.Optional(
+      Type.String({ pattern: '^/[A-Za-z0-9_./-]+$', description: "wgplay's record of the customers it manages on this host (default /var/lib/wgplay/gateway.json)." }),
+    ),
+    customer_keepalive: Type.Optional(
+      Type.Integer({ minimum: 0, maximum: 65535, description: 'The PersistentKeepalive handed to customers in their configuration (default 25).' }),
+    ),
+    customers: Type.Array(CustomerSchema, { description: 'The customers, each with its own tunnel, table and translated addresses.' }),
+  },
+  { additionalProperties: false },
+);
+
+export type GatewayArgs = Static<typeof gatewaySchema>;
+export type GatewayCustomer = Static<typeof CustomerSchema>;

@@ -1,13 +1,13 @@
-import type { ExpandingModule } from '../../tasks/types.js';
-import { gatewaySchema, type GatewayArgs } from './args.js';
+import { defineModule } from '../../tasks/types.js';
+import { gatewaySchema } from './args.js';
 import { checkGateway } from './check.js';
 import { expandGateway, stateFileOf } from './expand.js';
 
-export const gatewayModule: ExpandingModule<GatewayArgs> = {
+export const gatewayModule = defineModule({
   name: 'wireguard_gateway',
   summary: "One gateway, many customers with overlapping address spaces: per-customer WireGuard interface, table, policy rule, route and NAT (the seed article's design).",
   schema: gatewaySchema,
   check: checkGateway,
   facts: (args) => ({ files: [{ path: stateFileOf(args) }] }),
   expand: expandGateway,
-};
+});
