@@ -1,12 +1,13 @@
 import { buildFactScript, mergeFileRequests } from '../facts/factScript.js';
 import { parseFacts } from '../facts/parse.js';
-import type { FactRequest, FileRequest, HostFacts } from '../facts/types.js';
+import type { FactRequest, FileRequest, HostFacts, SshConnectionFact } from '../facts/types.js';
 import { findTask } from '../catalog.js';
 import { PROGRAM_PACKAGES, type Change, type TaskInvocation } from '../tasks/types.js';
 import { formatProblem } from '../errors.js';
 import { findCollisions } from './collisions.js';
 import { compileApplyScript, lastPhase } from './compile.js';
 import { expandInvocations, moduleFactRequests } from './expand.js';
+import { sshConnectionOf, sshCuts } from './sshPath.js';
 
 /** What the engine needs from a transport (src/transport implements it over SSH or locally). */
 export interface ScriptRunner {
@@ -60,8 +61,8 @@ function mergeFactRequests(requests: FactRequest[]): FactRequest {
 }
 
 /** Primitive tasks with their modules looked up once. */
-export function prepareTasks(invocations: TaskInvocation[], facts?: HostFacts, connectionAddress?: string) {
-  return expandInvocations(invocations, facts, connectionAddress).map((invocation) => {
+export function prepareTasks(invocations: TaskInvocation[], facts?: HostFacts, connection?: SshConnectionFact) {
+  return expandInvocations(invocations, facts, connection).map((invocation) => {
     const module = findTask(invocation.module);
     if (!module) throw new Error(`unknown task module ${invocation.module}`);
     return { invocation, module };
@@ -109,6 +110,8 @@ export interface FactsAndTasks {
   facts: HostFacts;
   tasks: PreparedTasks;
   request: FactRequest;
+  /** wgplay's SSH connection as the host reported it (undefined for a local connection). */
+  connection?: SshConnectionFact;
 }
 
 export interface GatherOptions {
@@ -116,8 +119,8 @@ export interface GatherOptions {
   request?: FactRequest;
   /** Facts wanted beyond the tasks' own (e.g. a key's public key for customer-config). */
   extra?: FactRequest;
-  /** The address wgplay reaches the host at, for the modules' lockout checks. */
-  connectionAddress?: string;
+  /** The host is reached over SSH: the lock-out checks need the connection it reports. */
+  overSsh?: boolean;
 }
 
 /**
@@ -126,17 +129,19 @@ export interface GatherOptions {
  * yet gathered does a second command run.
  */
 export async function gatherFacts(runner: ScriptRunner, invocations: TaskInvocation[], options: GatherOptions = {}): Promise<FactsAndTasks> {
-  const { extra = {}, connectionAddress } = options;
+  const { extra = {}, overSsh = false } = options;
   let request = options.request ?? mergeFactRequests([factRequestOf(invocations, prepareTasks(invocations)), extra]);
   let facts = await gather(runner, request);
-  let tasks = prepareTasks(invocations, facts, connectionAddress);
+  let connection = sshConnectionOf(facts, overSsh);
+  let tasks = prepareTasks(invocations, facts, connection);
   const needed = factRequestOf(invocations, tasks);
   if (!covers(request, needed)) {
     request = mergeFactRequests([request, needed, extra]);
     facts = await gather(runner, request);
-    tasks = prepareTasks(invocations, facts, connectionAddress);
+    connection = sshConnectionOf(facts, overSsh);
+    tasks = prepareTasks(invocations, facts, connection);
   }
-  return { facts, tasks, request };
+  return { facts, tasks, request, connection };
 }
 
 /**
@@ -168,11 +173,11 @@ export async function runHost(
   host: string,
   runner: ScriptRunner,
   invocations: TaskInvocation[],
-  options: { apply: boolean; events?: EngineEvents; connectionAddress?: string },
+  options: { apply: boolean; events?: EngineEvents; overSsh?: boolean },
 ): Promise<HostResult> {
   options.events?.phase?.(host, 'facts');
-  const { connectionAddress } = options;
-  const { facts, tasks, request } = await gatherFacts(runner, invocations, { connectionAddress });
+  const { overSsh } = options;
+  const { facts, tasks, request, connection } = await gatherFacts(runner, invocations, { overSsh });
   options.events?.phase?.(host, 'plan');
   const planned = planTasks(tasks, facts);
   // Expanded with the host's facts (records name what to remove): check again.
@@ -180,6 +185,8 @@ export async function runHost(
   if (collisions.length > 0) {
     return { host, status: 'failed', tasks: planned, applied: false, error: collisions.map(formatProblem).join('\n') };
   }
+  const cuts = connection ? sshCuts(tasks, connection, facts) : [];
+  if (cuts.length > 0) return { host, status: 'failed', tasks: planned, applied: false, error: `refused, nothing changed:\n${cuts.join('\n')}` };
   const failedTask = planned.find((task) => task.error);
   if (failedTask) {
     return { host, status: 'failed', tasks: planned, applied: false, error: `task "${failedTask.name}": ${failedTask.error}` };
@@ -205,7 +212,7 @@ export async function runHost(
   }
 
   options.events?.phase?.(host, 'verify');
-  const verified = await gatherFacts(runner, invocations, { request, connectionAddress });
+  const verified = await gatherFacts(runner, invocations, { request, overSsh });
   const after = planTasks(verified.tasks, verified.facts);
   const leftover = after.flatMap((task) => task.changes.map((change) => `${task.name}: ${change.resource}\n${change.diff}`));
   if (leftover.length > 0) {

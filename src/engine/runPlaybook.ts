@@ -90,8 +90,8 @@ export async function runOneHost(host: InventoryHost, tasks: TaskInvocation[], o
     options.events?.phase?.(host.name, 'connect');
     transport = await openTransport(connection, options.transport);
     hint = notRootHint(connection);
-    const connectionAddress = connection.kind === 'ssh' ? connection.address : undefined;
-    return finish(await runHost(host.name, transport, tasks, { apply: options.apply, events: options.events, connectionAddress }));
+    const overSsh = connection.kind === 'ssh';
+    return finish(await runHost(host.name, transport, tasks, { apply: options.apply, events: options.events, overSsh }));
   } catch (error) {
     const unreachable = error instanceof TransportError && (error.kind === 'unreachable' || (error.kind === 'timeout' && !transport));
     // The connection or a command failed, not a script for want of root.

@@ -86,6 +86,13 @@ wg_dump() {
     NF == 9 { if ($3 != "(none)") $3 = "(set)"; print; next }'
   m rc "\${PIPESTATUS[0]}"
 }
+ssh_connection() {
+  [ -n "\${SSH_CONNECTION-}" ] || return 0
+  printf '%s\n' "$SSH_CONNECTION"
+  local client port server rest
+  read -r client port server rest <<< "$SSH_CONNECTION"
+  have ip && ip -j route get "\${client%%%*}" from "\${server%%%*}" < /dev/null 2>/dev/null
+}
 # Files, in one batch: the arrays F (path), S (secret 0/1), K (wg pubkey 0/1),
 # I (interface whose private key the file should hold), E (expected sha256) are set
 # before this runs. One stat, one sha256sum and one wg show for all of them; content
@@ -173,6 +180,10 @@ export function buildFactScript(request: FactRequest = {}): string {
   // -a: "# handle N" after each rule (stripped by the parser, kept as NftChainFact.handles).
   add('m nft-text', 'run nft -s -a list ruleset');
   add('m wg-dump', 'wg_dump');
+  // What wgplay's own connection is (sshd sets SSH_CONNECTION: client address and port,
+  // server address and port; sudo gets it passed explicitly, see remoteCommand), and the
+  // route its replies take back to the controller: the interface it arrived on.
+  add('m ssh-connection', 'ssh_connection');
 
   const files = new Map<string, FileRequest>();
   for (const file of request.files ?? []) {

@@ -12,6 +12,8 @@
 //   nft-json                nft -j list ruleset
 //   nft-text                nft -s -a list ruleset
 //   wg-dump                 wg show all dump, keys replaced by (set)/(none)
+//   ssh-connection          $SSH_CONNECTION, then `ip -j route get CLIENT from SERVER`
+//                           (empty when not run under sshd)
 //   file "PATH"             one per requested file (see parseFileSection)
 //   sysctl "KEY"            one per requested key: the value, rc != 0 when missing
 //   end                     the script ran to its end
@@ -21,6 +23,7 @@ import { FACT_FORMAT_VERSION } from './factScript.js';
 import { parseFileSection, parsePrograms, parseSysctlSection } from './parseFiles.js';
 import { parseIpAddresses, parseIpLinks, parseIpRoutes, parseIpRules } from './parseIp.js';
 import { parseNftRuleset } from './parseNft.js';
+import { parseSshConnection } from './parseSshConnection.js';
 import { parseWgDump } from './parseWg.js';
 import { splitFactSections, type FactSection } from './sections.js';
 import type { FileFact, HostFacts } from './types.js';
@@ -101,6 +104,8 @@ export function parseFacts(output: string): HostFacts {
       hostname: body('hostname').trim(),
     },
   };
+  const sshConnection = parseSshConnection(byKey.get('ssh-connection')?.lines ?? []);
+  if (sshConnection) facts.sshConnection = sshConnection;
   if (warnings.length > 0) facts.warnings = warnings;
   return facts;
 }

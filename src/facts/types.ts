@@ -141,6 +141,19 @@ export interface FileFact {
   wgKeyMatchesInterface?: boolean;
 }
 
+/** wgplay's own SSH connection as the host saw it (`SSH_CONNECTION`), addresses canonical. */
+export interface SshConnectionFact {
+  /** The address wgplay connects from (the controller, or the last NAT/bastion hop). */
+  clientAddress: string;
+  clientPort: number;
+  /** The host's address the connection arrived at. */
+  serverAddress: string;
+  /** The port sshd accepted it on. */
+  serverPort: number;
+  /** The interface replies to the controller leave by (`ip route get`): where SSH arrives. */
+  interface?: string;
+}
+
 export interface HostFacts {
   links: LinkFact[];
   addresses: AddressFact[];
@@ -153,6 +166,8 @@ export interface HostFacts {
   sysctls: Record<string, string | null>;
   /** Which helper programs exist on the host. */
   programs: Record<string, boolean>;
+  /** Absent when the script did not run under sshd (a local run) or sshd did not say. */
+  sshConnection?: SshConnectionFact;
   /** `uname -r`, `id -u` etc. for error messages and become decisions. */
   system: { kernel: string; uid: number; hostname: string };
   /**

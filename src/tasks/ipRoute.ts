@@ -4,6 +4,7 @@ import { shellQuote } from '../shell.js';
 import { familyOf, interfaceNameProblem, isCidrOrAddress, normalizePrefix } from './netaddr.js';
 import { Defaulted, State, type Validated } from './schema.js';
 import { ipStep, RoutingTable } from './shared/ip.js';
+import { currentRoute, describeConnection, MAY_CUT_SSH, prefixCovers, prefixLengthOf } from './sshPath.js';
 import { defineTask, type ArgumentProblem } from './types.js';
 
 export const IpRouteSchema = Type.Object(
@@ -13,6 +14,7 @@ export const IpRouteSchema = Type.Object(
     via: Type.Optional(Type.String({ description: 'The next hop (gateway) address.' })),
     table: Defaulted(RoutingTable('The routing table the route is in.'), 'main'),
     state: State('the route'),
+    may_cut_ssh: Type.Optional(Type.Boolean({ description: "true: this route may take over (or remove) the route wgplay's own SSH connection uses; refused otherwise (docs/SAFETY.md)." })),
   },
   { additionalProperties: false },
 );
@@ -63,6 +65,30 @@ export const ipRouteTask = defineTask({
   claims: (args) => [`route to ${args.to} in table ${args.table}`],
   programs: () => ['ip'],
   facts: () => ({}),
+  // Only the main table: the one the kernel's own rules use for wgplay's replies (a
+  // rule sending them elsewhere is ip_rule's concern).
+  cutsSsh(args, connection, facts) {
+    const controller = connection.clientAddress;
+    if (args[MAY_CUT_SSH] || String(args.table ?? 'main') !== 'main' || !prefixCovers(args.to, controller)) return undefined;
+    const now = currentRoute(facts.routes, 'main', controller);
+    const nowText = now ? `ip route ${describeRoute({ to: now.dst, dev: now.dev, via: now.gateway, table: now.table })}` : 'no route';
+    const optIn = `; if that is intended, set ${MAY_CUT_SSH}: true on the task`;
+    if ((args.state ?? 'present') === 'absent') {
+      if (!now || normalizePrefix(now.dst) !== normalizePrefix(args.to)) return undefined;
+      return `removing the route to ${args.to} would cut ${describeConnection(connection)}, which leaves by it${optIn}`;
+    }
+    if (now) {
+      const length = prefixLengthOf(args.to, controller);
+      const nowLength = prefixLengthOf(now.dst, controller);
+      if (length < nowLength) return undefined; // the more specific route keeps carrying it
+      const same = (args.dev === undefined || args.dev === now.dev) && (args.via === undefined || args.via === now.gateway);
+      if (length === nowLength && same) return undefined;
+    }
+    return (
+      `the route to ${args.to} covers the controller's address ${controller}: ${describeConnection(connection)} ` +
+      `would leave by it instead of by ${nowText}${optIn}`
+    );
+  },
   plan(args, facts) {
     const family = args.to === 'default' ? familyOf(args.via ?? '0.0.0.0') : familyOf(args.to);
     const existing = facts.routes.filter((route) => route.family === family && sameDestination(route, args));

@@ -4,6 +4,7 @@ import { shellQuote } from '../shell.js';
 import { familyOf, isCidrOrAddress, normalizePrefix } from './netaddr.js';
 import { Defaulted, State, type Validated } from './schema.js';
 import { ipStep, RoutingTable } from './shared/ip.js';
+import { describeConnection, MAY_CUT_SSH, prefixCovers } from './sshPath.js';
 import { defineTask, type ArgumentProblem, type Change } from './types.js';
 
 export const IpRuleSchema = Type.Object(
@@ -15,6 +16,7 @@ export const IpRuleSchema = Type.Object(
       Type.Integer({ minimum: 1, maximum: 32765, description: 'Rule priority (lower first); omitted: any priority matches, the kernel picks one.' }),
     ),
     state: State('the rule'),
+    may_cut_ssh: Type.Optional(Type.Boolean({ description: "true: this rule may send wgplay's own SSH replies to another table; refused otherwise (docs/SAFETY.md)." })),
   },
   { additionalProperties: false },
 );
@@ -61,6 +63,16 @@ export const ipRuleTask = defineTask({
   claims: (args) => [`policy rule from ${args.from ?? 'all'} to ${args.to ?? 'all'} table ${args.table} priority ${args.priority ?? 'any'}`],
   programs: () => ['ip'],
   facts: () => ({}),
+  // wgplay's replies go from the address SSH arrived at to the controller; every rule
+  // wgplay can add comes before the kernel's `lookup main` (priority 32766).
+  cutsSsh(args, connection) {
+    if (args[MAY_CUT_SSH] || (args.state ?? 'present') === 'absent' || ['main', 'local'].includes(String(args.table))) return undefined;
+    if (!prefixCovers(args.from, connection.serverAddress) || !prefixCovers(args.to, connection.clientAddress)) return undefined;
+    return (
+      `the rule ${describeRule(args)} matches ${describeConnection(connection)} and would send its replies to table ` +
+      `${args.table} instead of main; if that is intended, set ${MAY_CUT_SSH}: true on the task`
+    );
+  },
   plan(args, facts) {
     const family = familyOf(args.from ?? args.to ?? '0.0.0.0');
     const existing = facts.rules.filter((rule) => rule.family === family && matches(rule, args));

@@ -1,6 +1,6 @@
 import type { TSchema } from '@sinclair/typebox';
 import type { FACT_PROGRAMS } from '../facts/factScript.js';
-import type { FactRequest, HostFacts } from '../facts/types.js';
+import type { FactRequest, HostFacts, SshConnectionFact } from '../facts/types.js';
 import type { Validated } from './schema.js';
 
 /**
@@ -108,6 +108,11 @@ export interface TaskModule<S extends TSchema = TSchema, Name extends string = s
   facts(args: Validated<S>): FactRequest;
   /** Pure: the changes that make the host match `args`. Empty when it already does. */
   plan(args: Validated<S>, facts: HostFacts): Change[];
+  /**
+   * Why applying `args` would cut wgplay's own SSH connection, as the host reported it;
+   * undefined when it would not. Asked on every host reached over SSH, before any change.
+   */
+  cutsSsh?(args: Validated<S>, connection: SshConnectionFact, facts: HostFacts): string | undefined;
 }
 
 /** A task, with its name's literal type and its arguments' types inferred from the schema. */
@@ -164,6 +169,6 @@ export interface ExpandContext {
   taskName: string;
   origin?: string;
   facts?: HostFacts;
-  /** The address wgplay reaches the host at over SSH (undefined for a local connection). */
-  connectionAddress?: string;
+  /** wgplay's SSH connection as the host reported it (undefined for a local connection). */
+  connection?: SshConnectionFact;
 }

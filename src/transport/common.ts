@@ -13,12 +13,14 @@ export const KILL_AFTER_S = 3;
  * whole group, so nothing the script started outlives it. (sshd cannot deliver
  * signals to root sessions, so the deadline has to be enforced on the host.) Hosts
  * without `timeout` run the script bare; the local deadline still closes the channel.
+ * sudo resets the environment: SSH_CONNECTION (what the lock-out checks read) is
+ * passed through explicitly.
  */
 export function remoteCommand(
   settings: Pick<ConnectionSettings, 'become' | 'user'>,
   timeoutMs = 0,
 ): string {
-  const sudo = settings.become && settings.user !== 'root' ? 'sudo -n -- ' : '';
+  const sudo = settings.become && settings.user !== 'root' ? 'sudo -n -- env SSH_CONNECTION="$SSH_CONNECTION" ' : '';
   if (!(timeoutMs > 0)) return `${sudo}bash -s`;
   const secs = (Math.ceil(timeoutMs) / 1000).toFixed(3).replace(/\.?0+$/, '');
   return (

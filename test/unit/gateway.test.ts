@@ -191,12 +191,56 @@ describe('customer configuration', () => {
   });
 });
 
-describe('SSH lockout', () => {
-  it('refuses a firewall that would not accept SSH on the interface wgplay arrives on', () => {
-    const facts = emptyFacts({ addresses: [{ dev: 'mgmt0', family: 'inet', local: '172.31.250.2', prefixlen: 30 }] });
-    const context = { taskName: 'gw', facts, connectionAddress: '172.31.250.2' };
-    expect(() => expandGateway(seedArgs(), context)).toThrow(/at 172\.31\.250\.2 on mgmt0, but ssh\.interfaces is \[eth0\]: the firewall would lock wgplay/);
-    expect(() => expandGateway(seedArgs({ ssh: { interfaces: ['eth0', 'mgmt0'] } }), context)).not.toThrow();
-    expect(() => expandGateway(seedArgs({ ssh: { interfaces: 'any' } }), context)).not.toThrow();
+describe('SSH lockout, from the connection the host reports', () => {
+  // The lab's management link: the controller 172.31.250.1, the gateway 172.31.250.2 on mgmt0.
+  const connection = { clientAddress: '172.31.250.1', clientPort: 40022, serverAddress: '172.31.250.2', serverPort: 22, interface: 'mgmt0' };
+  const facts = emptyFacts({
+    addresses: [
+      { dev: 'mgmt0', family: 'inet', local: '172.31.250.2', prefixlen: 30 },
+      { dev: 'eth0', family: 'inet', local: '203.0.113.2', prefixlen: 24 },
+      { dev: 'eth1', family: 'inet', local: '10.100.100.77', prefixlen: 32 },
+    ],
+    routes: [
+      { family: 'inet', dst: '172.31.250.0/30', dev: 'mgmt0', table: 'main', protocol: 'kernel', scope: 'link' },
+      { family: 'inet', dst: '203.0.113.0/24', dev: 'eth0', table: 'main', protocol: 'kernel', scope: 'link' },
+    ],
+  });
+  const context = { taskName: 'gw', origin: 'gateway.yaml:3:5', facts, connection };
+  const safe = (overrides: Partial<GatewayArgs> = {}) =>
+    seedArgs({ ssh: { interfaces: ['mgmt0', 'eth0'] }, pools: { customer_addresses: '10.100.101.0/24' }, customers: [], ...overrides });
+
+  it('accepts a gateway that keeps the connection open and stays off the host addresses', () => {
+    expect(() => expandGateway(safe(), context)).not.toThrow();
+    expect(() => expandGateway(safe({ ssh: { interfaces: 'any' } }), context)).not.toThrow();
+  });
+
+  it('refuses ssh.interfaces without the interface the connection arrived on, and another ssh.port', () => {
+    expect(() => expandGateway(safe({ ssh: { interfaces: ['eth0'] } }), context)).toThrow(
+      /task "gw" \(gateway\.yaml:3:5\) refused, nothing changed:\n  - wgplay reaches this host over SSH at 172\.31\.250\.2 on mgmt0, but ssh\.interfaces is \[eth0\]/,
+    );
+    expect(() => expandGateway(safe({ ssh: { interfaces: 'any', port: 2222 } }), context)).toThrow(
+      /ssh\.port is 2222, but wgplay's SSH connection arrived at 172\.31\.250\.2 port 22/,
+    );
+    // Arriving over loopback (a forwarded port), the filter's "iif lo accept" keeps it open.
+    const overLoopback = { ...context, connection: { ...connection, serverAddress: '127.0.0.1', interface: 'lo' } };
+    expect(() => expandGateway(safe({ ssh: { interfaces: ['eth0'], port: 2222 } }), overLoopback)).not.toThrow();
+  });
+
+  it('refuses pools and translated addresses that cover the controller, the host or its networks', () => {
+    expect(() => expandGateway(safe({ pools: { customer_addresses: '172.31.250.0/30' } }), context)).toThrow(
+      /pools\.customer_addresses 172\.31\.250\.0\/30 covers the controller's address 172\.31\.250\.1[^]*covers 172\.31\.250\.2, the address SSH arrived at[^]*covers the network 172\.31\.250\.0\/30 connected on mgmt0/,
+    );
+    expect(() => expandGateway(safe({ pools: { our_addresses: '172.31.0.0/16' } }), context)).toThrow(/pools\.our_addresses 172\.31\.0\.0\/16 covers/);
+    // The default customer pool holds eth1's address: both the pool and the customer are named.
+    const hostAddress = seedArgs({ ssh: { interfaces: ['mgmt0'] }, customers: [{ ...seedArgs().customers[0]!, translated_address: '10.100.100.77' }] });
+    expect(() => expandGateway(hostAddress, context)).toThrow(
+      /pools\.customer_addresses 10\.100\.100\.0\/24 covers 10\.100\.100\.77, an address of this host \(on eth1\)[^]*customer a: translated_address 10\.100\.100\.77 collides with 10\.100\.100\.77, an address of this host \(on eth1\)/,
+    );
+  });
+
+  it("ignores the addresses of the gateway's own interfaces", () => {
+    const withTunnel = { ...context, facts: { ...facts, addresses: [...facts.addresses, { dev: 'wg-a', family: 'inet' as const, local: '10.200.200.1', prefixlen: 32 }] } };
+    const args = safe({ customers: [seedArgs().customers[0]!] });
+    expect(() => expandGateway(args, withTunnel)).not.toThrow();
   });
 });

@@ -212,7 +212,7 @@ describe('remote command', () => {
   it('runs bash -s, through sudo -n only for become as another user than root', () => {
     expect(remoteCommand({ become: false, user: 'admin' })).toBe('bash -s');
     expect(remoteCommand({ become: true, user: 'root' })).toBe('bash -s');
-    expect(remoteCommand({ become: true, user: 'admin' })).toBe('sudo -n -- bash -s');
+    expect(remoteCommand({ become: true, user: 'admin' })).toBe('sudo -n -- env SSH_CONNECTION="$SSH_CONNECTION" bash -s');
   });
 
   it('puts the script under coreutils timeout when it has a deadline', () => {
@@ -220,7 +220,7 @@ describe('remote command', () => {
     expect(cmd).toBe(
       `sh -c 'if command -v timeout >/dev/null 2>&1; then exec timeout -k 3 "$0" bash -s; else exec bash -s; fi' 1.5`,
     );
-    expect(remoteCommand({ become: true, user: 'ops' }, 600_000)).toMatch(/^sudo -n -- sh -c '.*' 600$/);
+    expect(remoteCommand({ become: true, user: 'ops' }, 600_000)).toMatch(/^sudo -n -- env SSH_CONNECTION="\$SSH_CONNECTION" sh -c '.*' 600$/);
   });
 
   it('the wrapped command really runs a script from stdin and keeps its exit code', () => {

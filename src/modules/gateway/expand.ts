@@ -6,6 +6,7 @@ import type { NftTableArgs } from '../../tasks/nftTable.js';
 import type { ExpandContext, TaskInvocation } from '../../tasks/types.js';
 import type { WireguardInterfaceArgs } from '../../tasks/wireguardInterface.js';
 import type { GatewayArgs, GatewayCustomer } from './args.js';
+import { lockoutProblems } from './lockout.js';
 import { allocateCustomers, parseRecord, poolsOf, renderRecord, type CustomerAllocation, type GatewayRecord } from './allocate.js';
 
 export const DEFAULT_STATE_FILE = '/var/lib/wgplay/gateway.json';
@@ -172,25 +173,17 @@ function removalTasks(args: GatewayArgs, name: string, old: CustomerAllocation, 
   return tasks;
 }
 
-/**
- * The firewall accepts SSH only on ssh.interfaces: if wgplay itself arrives on another
- * interface, applying would cut the connection it needs to verify and to come back.
- */
-function refuseSshLockout(args: GatewayArgs, context: ExpandContext): void {
-  if (args.ssh.interfaces === 'any' || !context.facts || !context.connectionAddress) return;
-  const arrival = context.facts.addresses.find((address) => address.local === context.connectionAddress);
-  if (arrival && !args.ssh.interfaces.includes(arrival.dev)) {
-    throw new Error(
-      `wgplay reaches this host over SSH at ${context.connectionAddress} on ${arrival.dev}, but ssh.interfaces is ` +
-        `[${args.ssh.interfaces.join(', ')}]: the firewall would lock wgplay (and you) out. Add ${arrival.dev} to ssh.interfaces.`,
-    );
-  }
-}
-
 export function expandGateway(args: GatewayArgs, context: ExpandContext): TaskInvocation[] {
-  refuseSshLockout(args, context);
   const record = readRecord(args, context.facts);
   const allocations = allocateCustomers(args, record);
+  if (context.connection && context.facts) {
+    const own = new Set([...allocations.values(), ...Object.values(record?.customers ?? {})].map((allocation) => allocation.interface));
+    const problems = lockoutProblems(args, context.connection, context.facts, allocations, own);
+    if (problems.length > 0) {
+      const task = `task "${context.taskName}"${context.origin ? ` (${context.origin})` : ''}`;
+      throw new Error(`${task} refused, nothing changed:\n${problems.map((problem) => `  - ${problem}`).join('\n')}`);
+    }
+  }
   const tasks: TaskInvocation[] = [];
   const origin = context.origin;
 

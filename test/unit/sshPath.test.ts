@@ -1,0 +1,64 @@
+import { describe, expect, it } from 'vitest';
+import { blankFacts } from '../../src/facts/blankFacts.js';
+import { buildFactScript } from '../../src/facts/factScript.js';
+import { parseFacts } from '../../src/facts/parseFacts.js';
+import { parseSshConnection } from '../../src/facts/parseSshConnection.js';
+import { ipRouteTask } from '../../src/tasks/ipRoute.js';
+import { ipRuleTask } from '../../src/tasks/ipRule.js';
+import { execFileSync } from 'node:child_process';
+
+const connection = { clientAddress: '172.31.250.1', clientPort: 40022, serverAddress: '172.31.250.2', serverPort: 22, interface: 'mgmt0' };
+const facts = blankFacts({
+  routes: [
+    { family: 'inet', dst: 'default', gateway: '203.0.113.1', dev: 'eth0', table: 'main' },
+    { family: 'inet', dst: '172.31.250.0/30', dev: 'mgmt0', table: 'main', protocol: 'kernel', scope: 'link' },
+  ],
+});
+
+describe("wgplay's SSH connection as the host reports it", () => {
+  it('reads SSH_CONNECTION and the way back, canonical', () => {
+    expect(parseSshConnection(['::ffff:172.31.250.1 40022 ::ffff:172.31.250.2 22', '[{"dst":"172.31.250.1","dev":"mgmt0"}]'])).toEqual(connection);
+    expect(parseSshConnection(['fe80::0001%mgmt0 5 fe80::2%mgmt0 22'])).toEqual({ clientAddress: 'fe80::1', clientPort: 5, serverAddress: 'fe80::2', serverPort: 22 });
+    expect(parseSshConnection([])).toBeUndefined();
+    expect(parseSshConnection([''])).toBeUndefined();
+  });
+
+  it('the fact script reports it from the environment, and nothing without one', () => {
+    const run = (env: Record<string, string>) => parseFacts(execFileSync('bash', ['-s'], { input: buildFactScript(), env: { PATH: process.env.PATH!, ...env } }).toString());
+    const reported = run({ SSH_CONNECTION: '127.0.0.1 40022 127.0.0.1 22' });
+    expect(reported.sshConnection).toEqual({ clientAddress: '127.0.0.1', clientPort: 40022, serverAddress: '127.0.0.1', serverPort: 22, interface: 'lo' });
+    expect(run({}).sshConnection).toBeUndefined();
+  });
+});
+
+describe('routes and rules that would take the SSH connection', () => {
+  const cut = (task: typeof ipRouteTask | typeof ipRuleTask, args: any) => task.cutsSsh!(args, connection, facts);
+
+  it('refuses a route in main that takes over the route to the controller, or removes it', () => {
+    expect(cut(ipRouteTask, { to: '172.31.250.1', dev: 'wg-a' })).toMatch(
+      /the route to 172\.31\.250\.1 covers the controller's address 172\.31\.250\.1: wgplay's SSH connection \(from the controller 172\.31\.250\.1 to 172\.31\.250\.2 port 22\) would leave by it instead of by ip route 172\.31\.250\.0\/30 dev mgmt0 table main; if that is intended, set may_cut_ssh: true on the task/,
+    );
+    expect(cut(ipRouteTask, { to: '172.31.250.0/30', dev: 'eth0' })).toBeDefined();
+    expect(cut(ipRouteTask, { to: '172.31.250.0/30', state: 'absent' })).toMatch(/removing the route to 172\.31\.250\.0\/30 would cut wgplay's SSH connection .*, which leaves by it/);
+  });
+
+  it('lets through what does not carry it: less specific, other destinations, other tables, the same route, an opt-in', () => {
+    expect(cut(ipRouteTask, { to: 'default', via: '203.0.113.254' })).toBeUndefined();
+    expect(cut(ipRouteTask, { to: '172.31.0.0/16', dev: 'eth0' })).toBeUndefined();
+    expect(cut(ipRouteTask, { to: '10.100.100.1', dev: 'wg-a' })).toBeUndefined();
+    expect(cut(ipRouteTask, { to: '172.31.250.1', dev: 'wg-a', table: 41 })).toBeUndefined();
+    expect(cut(ipRouteTask, { to: '172.31.250.0/30', dev: 'mgmt0' })).toBeUndefined();
+    expect(cut(ipRouteTask, { to: '172.31.250.1', dev: 'wg-a', may_cut_ssh: true })).toBeUndefined();
+    expect(cut(ipRouteTask, { to: '10.0.0.0/8', state: 'absent' })).toBeUndefined();
+  });
+
+  it('refuses a rule that sends the replies to the controller to another table', () => {
+    expect(cut(ipRuleTask, { table: 41, priority: 100 })).toMatch(/the rule from all table 41 priority 100 matches wgplay's SSH connection .* to table 41 instead of main/);
+    expect(cut(ipRuleTask, { to: '172.31.250.0/24', table: 41 })).toBeDefined();
+    expect(cut(ipRuleTask, { from: '172.31.250.2', table: 41 })).toBeDefined();
+    expect(cut(ipRuleTask, { from: '10.200.200.1', table: 41 })).toBeUndefined();
+    expect(cut(ipRuleTask, { to: '10.0.0.0/8', table: 41 })).toBeUndefined();
+    expect(cut(ipRuleTask, { table: 'main', priority: 100 })).toBeUndefined();
+    expect(cut(ipRuleTask, { table: 41, may_cut_ssh: true })).toBeUndefined();
+  });
+});
