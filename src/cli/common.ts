@@ -1,3 +1,5 @@
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { formatProblem, WgplayError, type Problem } from '../errors.js';
 import { renderJsonErrors, type ReportCommand } from '../report/json.js';
@@ -68,4 +70,9 @@ export function parsePlaybookCommand(argv: string[], names: string[], usage: str
   const args = requirePositionals(positionals, names);
   if (!values.inventory) throw new UsageError('missing -i INVENTORY');
   return { values, args, inventory: values.inventory as string, limit: values.limit as string | undefined };
+}
+
+/** A saved plan's record of an input file: its path and the hash of what was read. */
+export function hashInput(path: string): { name: string; sha256: string } {
+  return { name: path, sha256: createHash('sha256').update(readFileSync(path)).digest('hex') };
 }

@@ -1,15 +1,19 @@
-import { readFileSync } from 'node:fs';
 import { registerSecret } from '../report/redact.js';
 import { runCustomerConfig } from './customerConfig.js';
 import { runLabCommand } from './lab.js';
-import { runPlanOrApply } from './run.js';
+import { runPlanOrApply, runShow } from './run.js';
 import { runValidate } from './validate.js';
+import { WGPLAY_VERSION } from '../version.js';
 
 const usage = `usage: wgplay COMMAND [options]
 
 commands:
   plan PLAYBOOK -i INVENTORY       show what would change (exit 2 when something would)
+  plan PLAYBOOK -i INVENTORY --out FILE
+                                   save the plan, for a maintenance window
   apply PLAYBOOK -i INVENTORY      make it so, over SSH, then verify
+  apply FILE                       apply a saved plan exactly (refused if a host changed since)
+  show FILE                        print a saved plan as plan did
   validate PLAYBOOK -i INVENTORY   check everything without contacting any host
   customer-config CUSTOMER PLAYBOOK -i INVENTORY
                                    the WireGuard config to hand to a customer
@@ -31,16 +35,16 @@ export async function main(argv: string[]): Promise<number> {
       return runPlanOrApply('apply', rest);
     case 'validate':
       return runValidate(rest);
+    case 'show':
+      return runShow(rest);
     case 'customer-config':
       return runCustomerConfig(rest);
     case 'lab':
       return runLabCommand(rest);
     case '--version':
-    case '-V': {
-      const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
-      process.stdout.write(`wgplay ${pkg.version}\n`);
+    case '-V':
+      process.stdout.write(`wgplay ${WGPLAY_VERSION}\n`);
       return 0;
-    }
     case undefined:
     case 'help':
     case '--help':

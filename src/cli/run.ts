@@ -1,48 +1,89 @@
 import { Listr } from 'listr2';
-import { runHosts, runOneHost, loadRun, type HostRun, type LoadedRun } from '../engine/runPlaybook.js';
+import type { EngineEvents } from '../engine/run.js';
+import { inParallel, loadRun, runOneHost, withHostConnection, type HostRun } from '../engine/runPlaybook.js';
+import { applySavedHost, buildSavedPlan, readSavedPlan, savedPlanResults, writeSavedPlan, type SavedPlan } from '../engine/savedPlan.js';
 import { renderJsonReport } from '../report/json.js';
 import { exitCodeFor } from '../report/summary.js';
 import { renderTextReport } from '../report/text.js';
-import { parsePlaybookCommand, reportError, UsageError, wantsJson } from './common.js';
+import { hashInput, parseCommandLine, parsePlaybookCommand, reportError, requirePositionals, UsageError, wantsJson } from './common.js';
 
-const usage = (command: 'plan' | 'apply') => `usage: wgplay ${command} PLAYBOOK -i INVENTORY [options]
+const usage = (command: 'plan' | 'apply') => `usage: wgplay ${command} PLAYBOOK -i INVENTORY [options]${command === 'apply' ? '\n       wgplay apply FILE [-f N] [--diff] [--json]      (a plan saved with plan --out)' : ''}
 
-${command === 'plan' ? 'Shows what apply would change, as diffs; changes nothing.' : 'Makes every host match the playbook, then verifies that nothing is left to change.'}
+${
+  command === 'plan'
+    ? 'Shows what apply would change, as diffs; changes nothing.'
+    : `Makes every host match the playbook, then verifies that nothing is left to change.
+With a saved plan: applies exactly its changes, after checking that each host's facts
+still match what the plan was made from; a host that changed since is refused (exit 1,
+the drift shown, nothing changed).`
+}
 
 options:
   -i, --inventory FILE   Ansible-style YAML inventory (required)
   -l, --limit PATTERN    only these hosts (all, a group, a host, a:b, !x, &y)
-  -f, --forks N          hosts in parallel (default 5)${command === 'apply' ? '\n  -C, --check            dry run: plan only, exit 2 when changes are pending' : ''}
+  -f, --forks N          hosts in parallel (default 5)${command === 'apply' ? '\n  -C, --check            dry run: plan only, exit 2 when changes are pending' : '\n  -o, --out FILE         save the plan, for `wgplay apply FILE` (and `wgplay show FILE`)'}
   -D, --diff             show diffs (plan always does)
-      --json             machine-readable report on stdout
+      --json             machine-readable report on stdout (docs/report.schema.json)
   -h, --help             this text
 
 exit codes add up: 0 nothing ${command === 'plan' ? 'to change' : 'left to change'}, 1 an error or a host failed,
 2 changes pending${command === 'plan' ? '' : ' (--check)'}, 4 a host unreachable (6: unreachable, others pending)
 `;
 
+const showUsage = `usage: wgplay show FILE [--json]
+
+Prints a plan saved with \`wgplay plan ... --out FILE\` as plan printed it: every change
+with its diff, and the summary. Contacts no host. Exit 2 when it has changes, 0 when not.
+`;
+
+/** A host to run, for the progress display. */
+interface HostJob {
+  name: string;
+  run(events: EngineEvents): Promise<HostRun>;
+}
+
+const FORKS_OPTION = { forks: { type: 'string', short: 'f', default: '5' } } as const;
+
+function forksOf(value: string): number {
+  const forks = Number(value);
+  if (!Number.isInteger(forks) || forks < 1) throw new UsageError(`--forks must be a positive whole number, got "${value}"`);
+  return forks;
+}
+
 /** `wgplay plan` and `wgplay apply`: the pipeline over every selected host. */
 export async function runPlanOrApply(command: 'plan' | 'apply', argv: string[]): Promise<number> {
   try {
+    if (command === 'apply' && isSavedPlanCommand(argv)) return await runApplySaved(argv);
     const parsed = parsePlaybookCommand(argv, ['PLAYBOOK'], usage(command), {
-      forks: { type: 'string', short: 'f', default: '5' },
+      ...FORKS_OPTION,
       check: { type: 'boolean', short: 'C', default: false },
       diff: { type: 'boolean', short: 'D', default: false },
       json: { type: 'boolean', default: false },
+      ...(command === 'plan' ? { out: { type: 'string', short: 'o' } } : {}),
     });
     if (!parsed) return 0;
     const { values } = parsed;
     const playbook = parsed.args[0]!;
-    const forks = Number(values.forks);
-    if (!Number.isInteger(forks) || forks < 1) throw new UsageError(`--forks must be a positive whole number, got "${values.forks}"`);
+    const forks = forksOf(values.forks);
     const apply = command === 'apply' && !values.check;
     const mode = apply ? 'apply' : 'plan';
+    const out = values.out as string | undefined;
 
     const loaded = loadRun(playbook, parsed.inventory, parsed.limit);
-    const results = process.stdout.isTTY && !values.json ? await runWithProgress(loaded, apply, forks) : await runPlain(loaded, apply, forks, values.json);
+    const jobs = loaded.hosts.map(({ host, tasks }): HostJob => ({
+      name: host.name,
+      run: (events) => runOneHost(host, tasks, { apply, events, keepBasis: out !== undefined }),
+    }));
+    const results = await runJobs(jobs, forks, values.json);
+    if (out !== undefined) {
+      const inputs = { playbook: hashInput(playbook), inventory: hashInput(parsed.inventory), ...(parsed.limit ? { limit: parsed.limit } : {}) };
+      writeSavedPlan(out, buildSavedPlan(loaded, results, inputs));
+    }
     const exitCode = exitCodeFor(results, mode);
     process.stdout.write(
-      values.json ? renderJsonReport(results, mode, exitCode) : renderTextReport(results, { mode, diff: mode === 'plan' || values.diff }),
+      values.json
+        ? renderJsonReport(results, mode, exitCode, mode, out !== undefined ? { savedPlan: out } : {})
+        : renderTextReport(results, { mode, diff: mode === 'plan' || values.diff }) + (out !== undefined ? `\nPlan saved to ${out}: apply it with \`wgplay apply ${out}\`.\n` : ''),
     );
     return exitCode;
   } catch (error) {
@@ -50,30 +91,72 @@ export async function runPlanOrApply(command: 'plan' | 'apply', argv: string[]):
   }
 }
 
-/** Not a terminal (CI, pipes): one plain line per host and phase, on stderr. */
-function runPlain(loaded: LoadedRun, apply: boolean, forks: number, quiet: boolean): Promise<HostRun[]> {
-  return runHosts(loaded, {
-    apply,
-    forks,
-    events: { phase: (host, phase) => !quiet && process.stderr.write(`[${host}] ${phase}\n`) },
-  });
+/** `apply FILE`: one positional and no inventory. */
+function isSavedPlanCommand(argv: string[]): boolean {
+  return !argv.some((arg) => arg === '-i' || arg.startsWith('--inventory') || arg.startsWith('-i')) && !argv.includes('-h') && !argv.includes('--help');
 }
 
-/** A terminal: listr2 progress, a line per host showing its phase. */
-async function runWithProgress(loaded: LoadedRun, apply: boolean, forks: number): Promise<HostRun[]> {
+async function runApplySaved(argv: string[]): Promise<number> {
+  const { values, positionals } = parseCommandLine(argv, {
+    ...FORKS_OPTION,
+    diff: { type: 'boolean', short: 'D', default: false },
+    json: { type: 'boolean', default: false },
+  });
+  const [file] = requirePositionals(positionals, ['FILE']);
+  const forks = forksOf(values.forks);
+  const plan: SavedPlan = readSavedPlan(file!);
+  const jobs = plan.hosts.map((saved): HostJob => ({
+    name: saved.host,
+    run: (events) => withHostConnection(saved.host, () => saved.connection, { events }, (transport, overSsh) => applySavedHost(saved, transport, { events, overSsh })),
+  }));
+  const results = await runJobs(jobs, forks, values.json);
+  const exitCode = exitCodeFor(results, 'apply');
+  process.stdout.write(
+    values.json
+      ? renderJsonReport(results, 'apply', exitCode, 'apply', { savedPlan: file })
+      : renderTextReport(results, { mode: 'apply', diff: values.diff }),
+  );
+  return exitCode;
+}
+
+/** `wgplay show FILE`: a saved plan, printed as plan printed it. */
+export async function runShow(argv: string[]): Promise<number> {
+  try {
+    const { values, positionals } = parseCommandLine(argv, { json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h', default: false } });
+    if (values.help) {
+      process.stdout.write(showUsage);
+      return 0;
+    }
+    const [file] = requirePositionals(positionals, ['FILE']);
+    const plan = readSavedPlan(file!);
+    const results = savedPlanResults(plan);
+    const exitCode = exitCodeFor(results, 'plan');
+    process.stdout.write(
+      values.json ? renderJsonReport(results, 'plan', exitCode, 'show', { savedPlan: file }) : renderTextReport(results, { mode: 'plan', diff: true }),
+    );
+    return exitCode;
+  } catch (error) {
+    return reportError(error, showUsage, wantsJson(argv) ? 'show' : undefined);
+  }
+}
+
+/** A terminal: listr2 progress, a line per host; otherwise plain lines on stderr (none with --json). */
+function runJobs(jobs: HostJob[], forks: number, json: boolean): Promise<HostRun[]> {
+  if (process.stdout.isTTY && !json) return runWithProgress(jobs, forks);
+  return inParallel(jobs, forks, (job) => job.run({ phase: (host, phase) => !json && process.stderr.write(`[${host}] ${phase}\n`) }));
+}
+
+async function runWithProgress(jobs: HostJob[], forks: number): Promise<HostRun[]> {
   const results: HostRun[] = [];
   const list = new Listr(
-    loaded.hosts.map(({ host, tasks }, index) => ({
-      title: host.name,
+    jobs.map((job, index) => ({
+      title: job.name,
       task: async (_: unknown, progress: { title: string; output: string }) => {
-        const result = await runOneHost(host, tasks, {
-          apply,
-          events: { phase: (_host, phase) => (progress.output = phase) },
-        });
+        const result = await job.run({ phase: (_host, phase) => (progress.output = phase) });
         results[index] = result;
         const changes = result.tasks.reduce((sum, task) => sum + task.changes.length, 0);
-        progress.title = `${host.name}: ${result.status}${changes ? ` (${changes} changes)` : ''}`;
-        if (result.status === 'failed' || result.status === 'unreachable' || result.status === 'cancelled') throw new Error(`${host.name}: ${result.status}`);
+        progress.title = `${job.name}: ${result.status}${changes ? ` (${changes} changes)` : ''}`;
+        if (result.status === 'failed' || result.status === 'unreachable' || result.status === 'cancelled') throw new Error(`${job.name}: ${result.status}`);
       },
     })),
     { concurrent: forks, exitOnError: false, rendererOptions: { collapseErrors: true } },

@@ -4,6 +4,7 @@ import type { FactRequest, FileRequest, HostFacts, SshConnectionFact } from '../
 import { findTask } from '../catalog.js';
 import { PROGRAM_PACKAGES, type Change, type TaskInvocation } from '../tasks/types.js';
 import { formatProblem } from '../errors.js';
+import { canonicalFacts, factsFingerprint } from '../facts/fingerprint.js';
 import { findCollisions } from './collisions.js';
 import { compileApplyScript, lastPhase } from './compile.js';
 import { expandInvocations, moduleFactRequests } from './expand.js';
@@ -44,20 +45,32 @@ export interface HostResult {
    * running: it was let finish and verified; status says how it went).
    */
   cancelled?: 'before-apply' | 'during-apply';
+  /** With RunHostOptions.keepBasis, for a plan that can be saved and applied later. */
+  basis?: PlanBasis;
 }
 
+export type HostPhase = 'connect' | 'facts' | 'plan' | 'apply' | 'verify';
+
 export interface EngineEvents {
-  phase?(host: string, phase: 'connect' | 'facts' | 'plan' | 'apply' | 'verify'): void;
+  phase?(host: string, phase: HostPhase): void;
+  /** A task is about to be planned. */
+  taskStart?(host: string, task: TaskInvocation): void;
+  /** A task was planned: its changes (none when the host already matches). */
+  taskChanges?(host: string, task: TaskResult): void;
+  /** The host's outcome is known (after plan, or after apply and verify). */
+  taskDone?(host: string, task: TaskResult, outcome: 'ok' | 'changed' | 'failed'): void;
 }
 
 function mergeFactRequests(requests: FactRequest[]): FactRequest {
   const files = new Map<string, FileRequest>();
   const sysctls = new Set<string>();
+  const nftTables = new Map<string, { family: string; name: string }>();
   for (const request of requests) {
     for (const file of request.files ?? []) files.set(file.path, mergeFileRequests(files.get(file.path), file));
     for (const key of request.sysctls ?? []) sysctls.add(key);
+    for (const table of request.nftTables ?? []) nftTables.set(`${table.family} ${table.name}`, table);
   }
-  return { files: [...files.values()], sysctls: [...sysctls] };
+  return { files: [...files.values()], sysctls: [...sysctls], nftTables: [...nftTables.values()] };
 }
 
 /** Primitive tasks with their modules looked up once. */
@@ -144,85 +157,160 @@ export async function gatherFacts(runner: ScriptRunner, invocations: TaskInvocat
   return { facts, tasks, request, connection };
 }
 
+/** Per-task hooks while planning (the library turns them into events). */
+export interface PlanHooks {
+  start?(task: TaskInvocation): void;
+  changes?(result: TaskResult): void;
+}
+
 /**
  * Pure: every task's changes against the facts. A task that cannot plan (a program it
  * declares is missing on the host, or its plan throws) records its error.
  */
-export function planTasks(tasks: PreparedTasks, facts: HostFacts): TaskResult[] {
+export function planTasks(tasks: PreparedTasks, facts: HostFacts, hooks: PlanHooks = {}): TaskResult[] {
   return tasks.map(({ invocation, module }) => {
+    hooks.start?.(invocation);
     const base = { name: invocation.name, module: invocation.module, origin: invocation.origin };
+    let result: TaskResult;
     const missing = module.programs(invocation.args).find((program) => facts.programs[program] === false);
     if (missing) {
-      return { ...base, changes: [], error: `${PROGRAM_PACKAGES[missing]} (the \`${missing}\` program) is not installed on this host` };
+      result = { ...base, changes: [], error: `${PROGRAM_PACKAGES[missing]} (the \`${missing}\` program) is not installed on this host` };
+      hooks.changes?.(result);
+      return result;
     }
     try {
-      return { ...base, changes: module.plan(invocation.args, facts) };
+      result = { ...base, changes: module.plan(invocation.args, facts) };
     } catch (error) {
-      return { ...base, changes: [], error: (error as Error).message };
+      result = { ...base, changes: [], error: (error as Error).message };
     }
+    hooks.changes?.(result);
+    return result;
   });
 }
 
 const hasChanges = (tasks: TaskResult[]) => tasks.some((task) => task.changes.length > 0);
 
+/** What a plan was made from, kept so that it can be applied later exactly (a saved plan). */
+export interface PlanBasis {
+  /** The facts asked for; applying gathers the same to compare. */
+  request: FactRequest;
+  /** factsFingerprint(facts): what `apply FILE` compares, under the host lock. */
+  fingerprint: string;
+  /** The canonical facts themselves, to show what drifted. */
+  facts: string[];
+  /** The primitive tasks (modules expanded with the facts): verify plans them again. */
+  invocations: TaskInvocation[];
+}
+
+export interface RunHostOptions {
+  apply: boolean;
+  events?: EngineEvents;
+  /** Connected over SSH: the lock-out checks apply (the facts say what the connection really is). */
+  overSsh?: boolean;
+  /** Keep what the plan was made from (HostResult.basis), for a saved plan. */
+  keepBasis?: boolean;
+  /** Checked before each remote command; once the apply script runs, it is let finish. */
+  signal?: AbortSignal;
+}
+
+const cancelledBefore = (host: string, tasks: TaskResult[]): HostResult => ({
+  host,
+  status: 'cancelled',
+  tasks,
+  applied: false,
+  cancelled: 'before-apply',
+  error: 'cancelled before the apply script started: nothing was changed',
+});
+
 /**
  * One host, one pass down the pipeline: facts -> plan -> (apply -> facts -> plan must be empty).
  * Three remote commands whatever the number of tasks.
  */
-export async function runHost(
-  host: string,
-  runner: ScriptRunner,
-  invocations: TaskInvocation[],
-  options: { apply: boolean; events?: EngineEvents; overSsh?: boolean },
-): Promise<HostResult> {
-  options.events?.phase?.(host, 'facts');
-  const { overSsh } = options;
+export async function runHost(host: string, runner: ScriptRunner, invocations: TaskInvocation[], options: RunHostOptions): Promise<HostResult> {
+  const { overSsh, events, signal } = options;
+  if (signal?.aborted) return cancelledBefore(host, []);
+  events?.phase?.(host, 'facts');
   const { facts, tasks, request, connection } = await gatherFacts(runner, invocations, { overSsh });
-  options.events?.phase?.(host, 'plan');
-  const planned = planTasks(tasks, facts);
+  events?.phase?.(host, 'plan');
+  const planned = planTasks(tasks, facts, {
+    start: (task) => events?.taskStart?.(host, task),
+    changes: (result) => events?.taskChanges?.(host, result),
+  });
+  const basisOf = (): PlanBasis | undefined => {
+    if (!options.keepBasis) return undefined;
+    const lines = canonicalFacts(facts, request);
+    return { request, fingerprint: factsFingerprint(lines), facts: lines, invocations: tasks.map((task) => task.invocation) };
+  };
   // Expanded with the host's facts (records name what to remove): check again.
   const collisions = findCollisions(host, tasks.map((task) => task.invocation));
   if (collisions.length > 0) {
-    return { host, status: 'failed', tasks: planned, applied: false, error: collisions.map(formatProblem).join('\n') };
+    return finishTasks({ host, status: 'failed', tasks: planned, applied: false, error: collisions.map(formatProblem).join('\n') }, events);
   }
   const cuts = connection ? sshCuts(tasks, connection, facts) : [];
-  if (cuts.length > 0) return { host, status: 'failed', tasks: planned, applied: false, error: `refused, nothing changed:\n${cuts.join('\n')}` };
+  if (cuts.length > 0) return finishTasks({ host, status: 'failed', tasks: planned, applied: false, error: `refused, nothing changed:\n${cuts.join('\n')}` }, events);
   const failedTask = planned.find((task) => task.error);
   if (failedTask) {
-    return { host, status: 'failed', tasks: planned, applied: false, error: `task "${failedTask.name}": ${failedTask.error}` };
+    return finishTasks({ host, status: 'failed', tasks: planned, applied: false, error: `task "${failedTask.name}": ${failedTask.error}` }, events);
   }
   if (!options.apply || !hasChanges(planned)) {
-    return { host, status: hasChanges(planned) ? 'changed' : 'ok', tasks: planned, applied: false };
+    return finishTasks({ host, status: hasChanges(planned) ? 'changed' : 'ok', tasks: planned, applied: false, basis: basisOf() }, events);
   }
+  return applyAndVerify(host, runner, planned, { invocations, request, overSsh, events, signal });
+}
 
-  options.events?.phase?.(host, 'apply');
+/** task:done for every task, once the host's outcome is known. */
+function finishTasks(result: HostResult, events: EngineEvents | undefined): HostResult {
+  for (const task of result.tasks) {
+    const outcome = task.error || (result.status === 'failed' && task.changes.length > 0) ? 'failed' : task.changes.length > 0 ? 'changed' : 'ok';
+    events?.taskDone?.(result.host, task, outcome);
+  }
+  return result;
+}
+
+/**
+ * Applies planned changes: ONE script, then facts again and the same tasks planned
+ * again: anything left to change is a failure naming the resource.
+ */
+export async function applyAndVerify(
+  host: string,
+  runner: ScriptRunner,
+  planned: TaskResult[],
+  options: { invocations: TaskInvocation[]; request: FactRequest; overSsh?: boolean; events?: EngineEvents; signal?: AbortSignal },
+): Promise<HostResult> {
+  const { events, signal, request, overSsh } = options;
+  if (signal?.aborted) return finishTasks(cancelledBefore(host, planned), events);
+  events?.phase?.(host, 'apply');
   const script = compileApplyScript(planned.flatMap((task) => task.changes));
   const result = await runner.run(script, { label: 'apply' });
+  // From here on the host has changed: a cancellation is reported, not obeyed.
+  const cancelled = signal?.aborted ? { cancelled: 'during-apply' as const } : {};
   if (result.code !== 0) {
     const phase = lastPhase(result.stdout) ?? 'start';
-    return {
-      host,
-      status: 'failed',
-      tasks: planned,
-      applied: true,
-      error:
-        `apply failed in phase "${phase}" (exit ${result.code}); earlier phases completed, ` +
-        `this one may be half-done, later ones did not run; rerun apply to converge.\n${result.stderr.trim().slice(0, 4000)}`,
-    };
+    return finishTasks(
+      {
+        host,
+        status: 'failed',
+        tasks: planned,
+        applied: true,
+        ...cancelled,
+        error:
+          `apply failed in phase "${phase}" (exit ${result.code}); earlier phases completed, ` +
+          `this one may be half-done, later ones did not run; rerun apply to converge.\n${result.stderr.trim().slice(0, 4000)}`,
+      },
+      events,
+    );
   }
 
-  options.events?.phase?.(host, 'verify');
-  const verified = await gatherFacts(runner, invocations, { request, overSsh });
+  events?.phase?.(host, 'verify');
+  const verified = await gatherFacts(runner, options.invocations, { request, overSsh });
   const after = planTasks(verified.tasks, verified.facts);
   const leftover = after.flatMap((task) => task.changes.map((change) => `${task.name}: ${change.resource}\n${change.diff}`));
+  const lateCancel = signal?.aborted ? { cancelled: 'during-apply' as const } : cancelled;
   if (leftover.length > 0) {
-    return {
-      host,
-      status: 'failed',
-      tasks: planned,
-      applied: true,
-      error: `applied, but the host did not converge; still different:\n${leftover.join('\n')}`,
-    };
+    return finishTasks(
+      { host, status: 'failed', tasks: planned, applied: true, ...lateCancel, error: `applied, but the host did not converge; still different:\n${leftover.join('\n')}` },
+      events,
+    );
   }
-  return { host, status: 'changed', tasks: planned, applied: true };
+  return finishTasks({ host, status: 'changed', tasks: planned, applied: true, ...lateCancel }, events);
 }

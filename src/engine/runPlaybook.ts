@@ -48,6 +48,10 @@ export interface HostRunOptions {
   apply: boolean;
   transport?: OpenTransportOptions;
   events?: EngineEvents;
+  /** Keep what each host's plan was made from, to save the plan (HostResult.basis). */
+  keepBasis?: boolean;
+  /** Stops hosts before they connect or before their apply script starts. */
+  signal?: AbortSignal;
 }
 
 export interface HostRun extends HostResult {
@@ -74,8 +78,16 @@ function notRootHint(connection: ConnectionSettings): string | undefined {
   );
 }
 
-/** Connect, run the pipeline, close; every failure becomes a result, never a throw. */
-export async function runOneHost(host: InventoryHost, tasks: TaskInvocation[], options: HostRunOptions): Promise<HostRun> {
+/**
+ * Connect, run `body` on the host, close; every failure becomes a result, never a
+ * throw. `connection` is called inside, so bad connection variables fail the host.
+ */
+export async function withHostConnection(
+  name: string,
+  connection: () => ConnectionSettings,
+  options: Pick<HostRunOptions, 'transport' | 'events' | 'signal'>,
+  body: (transport: Transport, overSsh: boolean) => Promise<HostResult>,
+): Promise<HostRun> {
   const started = Date.now();
   let transport: Transport | undefined;
   let hint: string | undefined;
@@ -85,34 +97,47 @@ export async function runOneHost(host: InventoryHost, tasks: TaskInvocation[], o
     roundTrips: transport?.roundTrips ?? 0,
     durationMs: Date.now() - started,
   });
+  if (options.signal?.aborted) {
+    return finish({ host: name, status: 'cancelled', cancelled: 'before-apply', tasks: [], applied: false, error: 'cancelled before connecting: nothing was changed' });
+  }
   try {
-    const connection = connectionOf(host);
-    options.events?.phase?.(host.name, 'connect');
-    transport = await openTransport(connection, options.transport);
-    hint = notRootHint(connection);
-    const overSsh = connection.kind === 'ssh';
-    return finish(await runHost(host.name, transport, tasks, { apply: options.apply, events: options.events, overSsh }));
+    const settings = connection();
+    options.events?.phase?.(name, 'connect');
+    transport = await openTransport(settings, options.transport);
+    hint = notRootHint(settings);
+    return finish(await body(transport, settings.kind === 'ssh'));
   } catch (error) {
     const unreachable = error instanceof TransportError && (error.kind === 'unreachable' || (error.kind === 'timeout' && !transport));
     // The connection or a command failed, not a script for want of root.
     if (error instanceof TransportError) hint = undefined;
-    return finish({ host: host.name, status: unreachable ? 'unreachable' : 'failed', tasks: [], applied: false, error: (error as Error).message });
+    return finish({ host: name, status: unreachable ? 'unreachable' : 'failed', tasks: [], applied: false, error: (error as Error).message });
   } finally {
     await transport?.close().catch(() => undefined);
   }
 }
 
-/** Runs hosts in parallel, at most `forks` at once; a failed host does not stop the others. */
-export async function runHosts(loaded: LoadedRun, options: HostRunOptions & { forks?: number }): Promise<HostRun[]> {
-  const results: HostRun[] = new Array(loaded.hosts.length);
+/** Connect, run the pipeline, close; every failure becomes a result, never a throw. */
+export function runOneHost(host: InventoryHost, tasks: TaskInvocation[], options: HostRunOptions): Promise<HostRun> {
+  return withHostConnection(host.name, () => connectionOf(host), options, (transport, overSsh) =>
+    runHost(host.name, transport, tasks, { apply: options.apply, events: options.events, overSsh, keepBasis: options.keepBasis, signal: options.signal }),
+  );
+}
+
+/** Runs `each` over items in parallel, at most `forks` at once, results in order. */
+export async function inParallel<T, R>(items: T[], forks: number | undefined, each: (item: T) => Promise<R>): Promise<R[]> {
+  const results: R[] = new Array(items.length);
   let next = 0;
   const worker = async () => {
-    while (next < loaded.hosts.length) {
+    while (next < items.length) {
       const index = next++;
-      const { host, tasks } = loaded.hosts[index]!;
-      results[index] = await runOneHost(host, tasks, options);
+      results[index] = await each(items[index]!);
     }
   };
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(options.forks ?? 5, loaded.hosts.length)) }, worker));
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(forks ?? 5, items.length)) }, worker));
   return results;
+}
+
+/** Runs hosts in parallel, at most `forks` at once; a failed host does not stop the others. */
+export function runHosts(loaded: LoadedRun, options: HostRunOptions & { forks?: number }): Promise<HostRun[]> {
+  return inParallel(loaded.hosts, options.forks, ({ host, tasks }) => runOneHost(host, tasks, options));
 }

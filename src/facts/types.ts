@@ -197,4 +197,10 @@ export interface FileRequest {
 export interface FactRequest {
   files?: FileRequest[];
   sysctls?: string[];
+  /**
+   * nftables tables the task reads. Every table is gathered anyway; this says which
+   * ones a saved plan depends on (its fingerprint covers these, not e.g. a fail2ban
+   * table whose elements change by the minute).
+   */
+  nftTables?: { family: string; name: string }[];
 }

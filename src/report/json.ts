@@ -43,6 +43,8 @@ export interface RunReport {
   /** What was done: `plan` (nothing changed; also apply --check and show) or `apply`. */
   mode: 'plan' | 'apply';
   exitCode: number;
+  /** The file the plan was saved to (plan --out) or read from (apply FILE, show FILE). */
+  savedPlan?: string;
   summary: RunSummary;
   hosts: JsonHost[];
 }
@@ -79,13 +81,25 @@ function jsonHost(result: HostRunResult): JsonHost {
 }
 
 /** The report as an object: every host, task, change and diff; secrets redacted. */
-export function buildRunReport(results: HostRunResult[], mode: 'plan' | 'apply', exitCode: number, command: RunReport['command'] = mode): RunReport {
-  return redactDeep({ format: REPORT_FORMAT, command, mode, exitCode, summary: summarizeRun(results), hosts: results.map(jsonHost) });
+export function buildRunReport(
+  results: HostRunResult[],
+  mode: 'plan' | 'apply',
+  exitCode: number,
+  command: RunReport['command'] = mode,
+  extra: { savedPlan?: string } = {},
+): RunReport {
+  return redactDeep({ format: REPORT_FORMAT, command, mode, exitCode, ...extra, summary: summarizeRun(results), hosts: results.map(jsonHost) });
 }
 
 /** The report as JSON text (undefined fields left out). */
-export function renderJsonReport(results: HostRunResult[], mode: 'plan' | 'apply', exitCode: number, command: RunReport['command'] = mode): string {
-  return `${JSON.stringify(buildRunReport(results, mode, exitCode, command), null, 2)}\n`;
+export function renderJsonReport(
+  results: HostRunResult[],
+  mode: 'plan' | 'apply',
+  exitCode: number,
+  command: RunReport['command'] = mode,
+  extra: { savedPlan?: string } = {},
+): string {
+  return `${JSON.stringify(buildRunReport(results, mode, exitCode, command, extra), null, 2)}\n`;
 }
 
 export function renderJsonErrors(command: ReportCommand, problems: Problem[], exitCode: number): string {

@@ -41,7 +41,7 @@ export const nftElementTask = defineTask({
   },
   claims: (args) => [`nftables element ${args.key} of ${args.family} ${args.table} ${args.set}`],
   programs: () => ['nft'],
-  facts: () => ({}),
+  facts: (args) => ({ nftTables: [{ family: args.family, name: args.table }] }),
   plan(args, facts) {
     const family = args.family;
     const set = findNftSet(facts, family, args.table, args.set);

@@ -221,7 +221,7 @@ export const nftTableTask = defineTask({
   },
   claims: (args) => [`nftables table ${args.family} ${args.name}`],
   programs: () => ['nft'],
-  facts: () => ({}),
+  facts: (args) => ({ nftTables: [{ family: args.family, name: args.name }] }),
   plan(args, facts) {
     const family = args.family;
     const live = facts.nftTables.find((table) => table.family === family && table.name === args.name);

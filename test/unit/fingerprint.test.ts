@@ -1,0 +1,75 @@
+// The facts a saved plan depends on: canonical, without what moves on its own.
+import { describe, expect, it } from 'vitest';
+import { blankFacts } from '../../src/facts/blankFacts.js';
+import { canonicalFacts, factsDrift, factsFingerprint } from '../../src/facts/fingerprint.js';
+import type { FactRequest, HostFacts } from '../../src/facts/types.js';
+
+const KEY = '/TOE4TKtAqVsePRVR+5AA43HkAK5DSntkOCO7nYq5xU=';
+const request: FactRequest = { files: [{ path: '/etc/x' }], sysctls: ['net.ipv4.ip_forward'], nftTables: [{ family: 'inet', name: 'wgplay_nat' }] };
+
+function facts(overrides: (facts: HostFacts) => void = () => undefined): HostFacts {
+  const base = blankFacts();
+  base.rules.push({ family: 'inet', priority: 100, from: '10.0.0.2', table: '41' });
+  base.wg['wg-a'] = {
+    name: 'wg-a',
+    listenPort: 51821,
+    peers: [{ publicKey: KEY, hasPresharedKey: false, allowedIps: ['10.0.0.1/32'], latestHandshake: 1700000000, rxBytes: 10, txBytes: 20, endpoint: '192.0.2.1:4000' }],
+  };
+  base.nftTables.push(
+    { family: 'inet', name: 'wgplay_nat', chains: [], sets: [{ kind: 'map', name: 'snat', keyType: 'ifname', valueType: 'ipv4_addr', flags: [], elements: [{ key: 'wg-a', value: '10.0.0.2' }] }] },
+    { family: 'inet', name: 'f2b', chains: [], sets: [{ kind: 'set', name: 'banned', keyType: 'ipv4_addr', flags: [], elements: [{ key: '198.51.100.7' }] }] },
+  );
+  base.files['/etc/x'] = { path: '/etc/x', exists: true, type: 'file', mode: '0644', sha256: 'ab', content: 'x\n' };
+  base.sysctls['net.ipv4.ip_forward'] = '1';
+  overrides(base);
+  return base;
+}
+
+const fingerprintOf = (value: HostFacts) => factsFingerprint(canonicalFacts(value, request));
+
+describe('the facts fingerprint of a saved plan', () => {
+  it('is the same for the same state, whatever the order the host listed it in, and ignores handshakes, byte counters and a roaming endpoint', () => {
+    const moved = facts((f) => {
+      const peer = f.wg['wg-a']!.peers[0]!;
+      Object.assign(peer, { latestHandshake: 1800000000, rxBytes: 99999, txBytes: 5, endpoint: '198.51.100.9:5000' });
+      f.nftTables.reverse();
+    });
+    expect(fingerprintOf(moved)).toBe(fingerprintOf(facts()));
+  });
+
+  it('ignores tables no task reads (a fail2ban set), files and sysctls not asked for', () => {
+    const other = facts((f) => {
+      f.nftTables[1]!.sets[0]!.elements.push({ key: '203.0.113.5' });
+      f.files['/etc/unrelated'] = { path: '/etc/unrelated', exists: true };
+      f.sysctls['net.ipv4.conf.all.rp_filter'] = '2';
+    });
+    expect(fingerprintOf(other)).toBe(fingerprintOf(facts()));
+  });
+
+  it('changes with anything a plan reads, and the drift names it', () => {
+    const cases: ((f: HostFacts) => void)[] = [
+      (f) => f.rules.push({ family: 'inet', priority: 101, from: '10.0.0.9', table: '41' }),
+      (f) => (f.rules[0]!.priority = 99),
+      (f) => f.routes.push({ family: 'inet', dst: '10.0.0.1', dev: 'wg-a', table: '41' }),
+      (f) => f.links.push({ name: 'wg-b', up: true }),
+      (f) => f.addresses.push({ dev: 'wg-a', family: 'inet', local: '10.0.0.2', prefixlen: 32 }),
+      (f) => (f.wg['wg-a']!.listenPort = 51822),
+      (f) => f.wg['wg-a']!.peers[0]!.allowedIps.push('10.0.0.3/32'),
+      (f) => (f.nftTables[0]!.sets[0]!.elements[0]!.value = '10.0.0.3'),
+      (f) => (f.files['/etc/x']!.sha256 = 'cd'),
+      (f) => (f.files['/etc/x']!.mode = '0600'),
+      (f) => (f.sysctls['net.ipv4.ip_forward'] = '0'),
+      (f) => (f.programs.nft = false),
+    ];
+    for (const change of cases) expect(fingerprintOf(facts(change)), String(change)).not.toBe(fingerprintOf(facts()));
+    const drift = factsDrift(canonicalFacts(facts(), request), canonicalFacts(facts(cases[7]!), request));
+    expect(drift).toEqual([
+      '- nft-element {"family":"inet","key":"wg-a","set":"snat","table":"wgplay_nat","value":"10.0.0.2"}',
+      '+ nft-element {"family":"inet","key":"wg-a","set":"snat","table":"wgplay_nat","value":"10.0.0.3"}',
+    ]);
+  });
+
+  it('never holds file content (only its hash)', () => {
+    expect(canonicalFacts(facts(), request).join('\n')).not.toContain('"content"');
+  });
+});
