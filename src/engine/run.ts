@@ -2,7 +2,8 @@ import { buildFactScript, mergeFileRequests } from '../facts/factScript.js';
 import { parseFacts } from '../facts/parse.js';
 import type { FactRequest, FileRequest, HostFacts, SshConnectionFact } from '../facts/types.js';
 import { findTask } from '../catalog.js';
-import { PROGRAM_PACKAGES, type Change, type TaskInvocation } from '../tasks/types.js';
+import type { HostResult, PlanBasis, TaskResult } from '../results.js';
+import { PROGRAM_PACKAGES, type TaskInvocation } from '../tasks/types.js';
 import { formatProblem } from '../errors.js';
 import { canonicalFacts, factsFingerprint } from '../facts/fingerprint.js';
 import { findCollisions } from './collisions.js';
@@ -15,39 +16,8 @@ export interface ScriptRunner {
   run(script: string, options?: { timeoutMs?: number; label?: string }): Promise<{ stdout: string; stderr: string; code: number }>;
 }
 
-export interface TaskResult {
-  name: string;
-  module: string;
-  origin?: string;
-  changes: Change[];
-  error?: string;
-}
-
-/** `cancelled`: an AbortSignal stopped the host before its apply script started (nothing changed). */
-export type HostStatus = 'ok' | 'changed' | 'failed' | 'unreachable' | 'cancelled';
-
-export interface HostResult {
-  host: string;
-  status: HostStatus;
-  tasks: TaskResult[];
-  /** Set when the host failed as a whole (unreachable, apply script failed, did not converge). */
-  error?: string;
-  /** Changes were applied (apply mode only). */
-  applied: boolean;
-  /**
-   * A saved plan was refused because the host changed since it was made: each line
-   * a fact that differs ("- " as planned, "+ " as found). Nothing was changed.
-   */
-  drift?: string[];
-  /**
-   * The run was cancelled (AbortSignal) for this host: `before-apply` (status
-   * `cancelled`, nothing changed) or `during-apply` (the apply script was already
-   * running: it was let finish and verified; status says how it went).
-   */
-  cancelled?: 'before-apply' | 'during-apply';
-  /** With RunHostOptions.keepBasis, for a plan that can be saved and applied later. */
-  basis?: PlanBasis;
-}
+// The engine's results are a contract of their own (src/results.ts): report reads them.
+export type { HostResult, HostStatus, PlanBasis, TaskResult } from '../results.js';
 
 export type HostPhase = 'connect' | 'facts' | 'plan' | 'apply' | 'verify';
 
@@ -191,16 +161,6 @@ export function planTasks(tasks: PreparedTasks, facts: HostFacts, hooks: PlanHoo
 const hasChanges = (tasks: TaskResult[]) => tasks.some((task) => task.changes.length > 0);
 
 /** What a plan was made from, kept so that it can be applied later exactly (a saved plan). */
-export interface PlanBasis {
-  /** The facts asked for; applying gathers the same to compare. */
-  request: FactRequest;
-  /** factsFingerprint(facts): what `apply FILE` compares, under the host lock. */
-  fingerprint: string;
-  /** The canonical facts themselves, to show what drifted. */
-  facts: string[];
-  /** The primitive tasks (modules expanded with the facts): verify plans them again. */
-  invocations: TaskInvocation[];
-}
 
 export interface RunHostOptions {
   apply: boolean;

@@ -8,5 +8,4 @@ export type {
 } from './types.js';
 export { loadInventory, parseInventory, expandHostRange } from './load.js';
 export { selectHosts, splitPattern } from './patterns.js';
-export { locateVar, type VarLocation } from './positions.js';
 export { connectionOf, checkConnectionVar, ansibleBoolean, expandPath } from './connection.js';

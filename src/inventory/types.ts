@@ -14,8 +14,8 @@ export interface InventoryHost {
   origin: string;
   /**
    * Where each of `vars` is written: the definition that won the merge (so a host's
-   * own value, not the group value it overrides). `locateVar(host, "customers",
-   * [1, "name"])` finds a part of one. Absent on hosts built by hand.
+   * own value, not the group value it overrides); problems found in a value are
+   * reported where it is written. Absent on hosts built by hand.
    */
   varOrigins?: Map<string, ValuePosition>;
 }

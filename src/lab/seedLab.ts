@@ -586,31 +586,3 @@ export async function labDown(): Promise<string[]> {
 export async function labStatus(): Promise<LabStatus> {
   return statusOf(LAB.stateDir, LAB.prefix);
 }
-
-function fixedLab(): SeedLab {
-  const lab = SeedLab.load(LAB.stateDir);
-  if (!lab) throw new Error('the lab is not up (run `wgplay lab up`)');
-  return lab;
-}
-
-/** Runs a bash script inside a host of the `wgplay lab` topology ("a", "b", "c", "r", ...). */
-export async function runInLabHost(host: LabHostId, script: string): Promise<ExecResult> {
-  return fixedLab().runInHost(host, script);
-}
-
-export async function configureCustomer(host: CustomerId, wgQuickConfig: string): Promise<void> {
-  return fixedLab().configureCustomer(host, wgQuickConfig);
-}
-
-export async function addCustomerHost(host: CustomerId): Promise<LabHostState> {
-  return fixedLab().addCustomerHost(host);
-}
-
-export async function removeCustomerHost(host: CustomerId): Promise<void> {
-  return fixedLab().removeCustomerHost(host);
-}
-
-export function customerKeys(host: CustomerId): { privateKey: string; publicKey: string } {
-  return fixedLab().customerKeys(host);
-}
-

@@ -42,10 +42,12 @@ export function parseWhoamiArgs(argv: string[]): WhoamiOptions {
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const v = argv[i + 1];
-    if (a === '--port' && v !== undefined) (port = Number(v)), i++;
-    else if (a === '--text' && v !== undefined) (text = v), i++;
-    else if (a === '--address' && v !== undefined) (address = v), i++;
+    if (v === undefined) throw new Error(`whoamiServer: unexpected argument ${a}`);
+    if (a === '--port') port = Number(v);
+    else if (a === '--text') text = v;
+    else if (a === '--address') address = v;
     else throw new Error(`whoamiServer: unexpected argument ${a}`);
+    i++;
   }
   if (port === undefined || !Number.isInteger(port) || port < 1 || port > 65535) throw new Error('whoamiServer: --port N required');
   if (text === undefined) throw new Error('whoamiServer: --text TEXT required');

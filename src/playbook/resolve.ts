@@ -6,7 +6,6 @@
 import { WgplayError, type Problem } from '../errors.js';
 import { findModule, findTask } from '../catalog.js';
 import type { TaskInvocation } from '../tasks/types.js';
-import { loadPlaybook } from './load.js';
 import { FAILED, Scope, SourceMap, escapePointer, locate, pointerToPath, renderNode, toNode, type Hop, type Located, type VarDef } from './template.js';
 import type { HostVars, Play, Playbook, PlaybookTask, SelectHosts } from './types.js';
 import { validateArgs, type ArgumentIssue } from './validate.js';
@@ -117,11 +116,6 @@ function sortByPosition<T extends { problem: Problem }>(items: T[]): T[] {
     .map((item, index) => ({ item, index, at: key(item.problem.where) }))
     .sort((a, b) => a.at[0] - b.at[0] || a.at[1] - b.at[1] || a.at[2] - b.at[2] || a.index - b.index)
     .map((x) => x.item);
-}
-
-/** loadPlaybook + resolvePlaybook. */
-export function validatePlaybookFile(path: string, hosts: HostVars[], selectHosts: SelectHosts): Map<string, TaskInvocation[]> {
-  return resolvePlaybook(loadPlaybook(path), hosts, selectHosts);
 }
 
 /** `groups`: every group name (and "all") -> its host names, in inventory order. */

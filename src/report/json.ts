@@ -1,7 +1,7 @@
 // The machine-readable report (`--json`), format 1: its JSON Schema is
 // docs/report.schema.json, and every field below is in it. A field may be added in
 // format 1; removing or changing one makes format 2.
-import type { HostResult } from '../engine/run.js';
+import type { HostResult } from '../results.js';
 import type { Problem } from '../errors.js';
 import { redactDeep } from './redact.js';
 import { summarize, summarizeRun, type HostSummary, type RunSummary } from './summary.js';

@@ -1,4 +1,4 @@
-import type { HostResult, HostStatus } from '../engine/run.js';
+import type { HostResult, HostStatus } from '../results.js';
 
 /**
  * Exit codes for dry runs before maintenance windows. They add up: a plan where one

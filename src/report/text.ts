@@ -1,4 +1,4 @@
-import type { HostResult } from '../engine/run.js';
+import type { HostResult } from '../results.js';
 import { redact } from './redact.js';
 import { countChanges, summarizeRun, summaryLine } from './summary.js';
 
@@ -9,12 +9,12 @@ const indent = (text: string, prefix: string) =>
     .join('\n');
 
 /** The human report: per host, each task with changes and its diff; then a recap. */
-export function renderTextReport(results: HostResult[], options: { mode: 'plan' | 'apply'; diff: boolean; verbose?: boolean }): string {
+export function renderTextReport(results: HostResult[], options: { mode: 'plan' | 'apply'; diff: boolean }): string {
   const out: string[] = [];
   for (const result of results) {
     out.push(`HOST ${result.host} [${result.status}]`);
     for (const task of result.tasks) {
-      if (task.changes.length === 0 && !task.error && !options.verbose) continue;
+      if (task.changes.length === 0 && !task.error) continue;
       const verb = task.error ? 'failed' : task.changes.length === 0 ? 'ok' : options.mode === 'plan' || !result.applied ? 'would change' : 'changed';
       out.push(`  ${verb}: ${task.name}${task.origin ? `  (${task.origin})` : ''}`);
       if (task.error) out.push(indent(task.error, '      '));

@@ -2,7 +2,7 @@ import { Type, type Static } from '@sinclair/typebox';
 import type { RuleFact } from '../facts/types.js';
 import { shellQuote } from '../shell.js';
 import { familyOf, isCidrOrAddress, normalizePrefix } from './netaddr.js';
-import { Defaulted, State, type Validated } from './schema.js';
+import { State, type Validated } from './schema.js';
 import { ipStep, RoutingTable } from './shared/ip.js';
 import { describeConnection, MAY_CUT_SSH, prefixCovers } from './sshPath.js';
 import { defineTask, type ArgumentProblem, type Change } from './types.js';

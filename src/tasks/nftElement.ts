@@ -19,7 +19,7 @@ export const NftElementSchema = Type.Object(
 export type NftElementArgs = Static<typeof NftElementSchema>;
 
 /** Element text the way nft prints it: addresses, prefixes, ranges, numbers and names. */
-const ELEMENT_VALUE = /^[A-Za-z0-9_.:\/-]{1,64}$/;
+const ELEMENT_VALUE = /^[A-Za-z0-9_.:/-]{1,64}$/;
 
 export function findNftSet(facts: { nftTables: { family: string; name: string; sets: NftSetFact[] }[] }, family: string, table: string, set: string) {
   return facts.nftTables.find((t) => t.family === family && t.name === table)?.sets.find((s) => s.name === set);

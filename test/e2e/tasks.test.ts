@@ -3,6 +3,7 @@
 // kernel, not from wgplay's report), a second apply changes nothing, manual drift is
 // shown exactly by `plan` (exit 2, nothing changed) and fixed by `apply`.
 import { existsSync } from 'node:fs';
+import { stripVTControlCharacters } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestHost, type TestHost } from './harness.js';
 import { changedResources, wgplay, wgplayJson, writePlaybook } from './wgplayCli.js';
@@ -247,11 +248,11 @@ describe('output', () => {
     const bin = new URL('../../bin/wgplay.js', import.meta.url).pathname;
     // `script` gives the CLI a pseudo-terminal, as an operator's shell would.
     const tty = spawnSync('script', ['-qfec', `stty cols 120 rows 40; ${process.execPath} ${bin} plan ${playbook} -i ${inventory}`, '/dev/null'], { encoding: 'utf8' });
-    expect(tty.stdout.replace(/\u001b\[[0-9;?]*[A-Za-z]/g, "")).toMatch(/✔ gw: (ok|changed \(\d+ changes\))/);
+    expect(stripVTControlCharacters(tty.stdout)).toMatch(/✔ gw: (ok|changed \(\d+ changes\))/);
     expect(tty.stdout).toContain('RECAP');
     const plain = await wgplay(['plan', playbook, '-i', inventory]);
     expect(plain.stderr).toBe('[gw] connect\n[gw] facts\n[gw] plan\n');
-    expect(plain.stdout).not.toMatch(/\u001b\[/);
+    expect(stripVTControlCharacters(plain.stdout)).toBe(plain.stdout);
   });
 });
 

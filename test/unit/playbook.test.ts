@@ -1,12 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { WgplayError } from '../../src/errors.js';
 import { loadInventory, parseInventory, selectHosts, type Inventory } from '../../src/inventory/index.js';
-import { loadPlaybook, parsePlaybook, parseTemplate, resolvePlaybook, validatePlaybookFile } from '../../src/playbook/index.js';
+import { loadPlaybook, parsePlaybook, parseTemplate, resolvePlaybook } from '../../src/playbook/index.js';
 import type { HostVars } from '../../src/playbook/index.js';
 import { registerModule, registerTask } from '../../src/catalog.js';
 import type { ArgumentProblem } from '../../src/tasks/types.js';
 
 const F = 'fixtures/playbooks';
+const validatePlaybookFile = (path: string, hosts: HostVars[], selectHosts: (pattern: string) => string[]) =>
+  resolvePlaybook(loadPlaybook(path), hosts, selectHosts);
 
 registerTask({
   name: 'ip_rule',

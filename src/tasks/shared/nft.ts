@@ -8,7 +8,7 @@ export const NftFamily = Enum(['inet', 'ip', 'ip6', 'arp', 'bridge', 'netdev'] a
 /** nft syntax for one element: strings of type ifname need quotes, the rest is bare. */
 export function nftElementText(value: string | number, type: string | undefined): string {
   const text = String(value);
-  const looksBare = /^[0-9.:\/-]+$/.test(text);
+  const looksBare = /^[0-9.:/-]+$/.test(text);
   if (type === 'ifname' || type === 'string' || (type === undefined && !looksBare)) return `"${text}"`;
   return text;
 }
