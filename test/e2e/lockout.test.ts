@@ -5,7 +5,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
 import { startTestSeedLab, writeInventory, type TestSeedLab } from './harness.js';
-import { changedResources, wgplay, wgplayJson, writePlaybook } from './wgplayCli.js';
+import { wgplay, writePlaybook } from './wgplayCli.js';
 
 const PLAYBOOK = new URL('../../playbooks/gateway.yaml', import.meta.url).pathname;
 const LAB_INVENTORY = new URL('../../playbooks/lab.inventory.yaml', import.meta.url).pathname;

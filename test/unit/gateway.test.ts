@@ -216,7 +216,7 @@ describe('SSH lockout, from the connection the host reports', () => {
 
   it('refuses ssh.interfaces without the interface the connection arrived on, and another ssh.port', () => {
     expect(() => expandGateway(safe({ ssh: { interfaces: ['eth0'] } }), context)).toThrow(
-      /task "gw" \(gateway\.yaml:3:5\) refused, nothing changed:\n  - wgplay reaches this host over SSH at 172\.31\.250\.2 on mgmt0, but ssh\.interfaces is \[eth0\]/,
+      /task "gw" \(gateway\.yaml:3:5\) refused, nothing changed:\n {2}- wgplay reaches this host over SSH at 172\.31\.250\.2 on mgmt0, but ssh\.interfaces is \[eth0\]/,
     );
     expect(() => expandGateway(safe({ ssh: { interfaces: 'any', port: 2222 } }), context)).toThrow(
       /ssh\.port is 2222, but wgplay's SSH connection arrived at 172\.31\.250\.2 port 22/,
