@@ -22,7 +22,7 @@ const MAY_IMPORT = {
   transport: ['errors', 'shell', 'inventory'],
   results: ['facts', 'tasks'],
   report: ['errors', 'shell', 'tasks', 'results'],
-  engine: ['errors', 'shell', 'net', 'inventory', 'facts', 'tasks', 'modules', 'catalog', 'playbook', 'transport', 'results'],
+  engine: ['errors', 'shell', 'net', 'inventory', 'facts', 'tasks', 'modules', 'catalog', 'playbook', 'transport', 'results', 'report'],
   lab: ['errors', 'shell'],
 };
 const PARTS = [...Object.keys(MAY_IMPORT), 'cli'];
