@@ -1,7 +1,8 @@
 // A disposable Linux "host" on this machine: a network namespace plus its own mount and
 // UTS namespaces, held open by a long-lived `sleep` (the holder). Inside the host:
 //   /etc      overlayfs on the real /etc   (upper/work dirs in the host's state dir)
-//   /var/lib  overlayfs on the real /var/lib
+//   /var/lib  overlayfs on the real /var/lib, with /var/lib/wgplay a private, empty
+//             folder (a record another run left in the machine's must not leak in)
 //   /run      fresh tmpfs (with /run/sshd, /run/wireguard), so wireguard-go sockets,
 //             pid files... are private to the host
 //   /root     fresh tmpfs, mode 700 (.ssh/authorized_keys; no pyenv .bashrc)
@@ -162,12 +163,12 @@ export class NamespaceHost {
     const dir = opts.stateDir;
     mkdirSync(dir, { recursive: true, mode: 0o700 });
     chmodSync(dir, 0o700);
-    for (const sub of ['etc-upper', 'etc-work', 'varlib-upper', 'varlib-work', 'logs']) {
+    for (const sub of ['etc-upper', 'etc-work', 'varlib-upper', 'varlib-work', 'varlib-wgplay', 'logs']) {
       mkdirSync(join(dir, sub), { recursive: true, mode: 0o700 });
     }
     // The host's /etc and /var/lib take their mode from the overlay's upper folder: 0755
     // as on a real machine (the state folder around them stays root-only).
-    for (const sub of ['etc-upper', 'varlib-upper']) chmodSync(join(dir, sub), 0o755);
+    for (const sub of ['etc-upper', 'varlib-upper', 'varlib-wgplay']) chmodSync(join(dir, sub), 0o755);
     const host = new NamespaceHost({
       version: 1,
       name: opts.name,
@@ -208,6 +209,9 @@ export class NamespaceHost {
       // -n: no /run/mount/utab bookkeeping on the machine's /run
       `mount -n -t overlay overlay -o lowerdir=/etc,upperdir=${d}/etc-upper,workdir=${d}/etc-work /etc`,
       `mount -n -t overlay overlay -o lowerdir=/var/lib,upperdir=${d}/varlib-upper,workdir=${d}/varlib-work /var/lib`,
+      // wgplay's own records start empty, whatever the machine's /var/lib/wgplay holds.
+      'mkdir -p /var/lib/wgplay',
+      `mount -n --bind ${shQuote(`${d}/varlib-wgplay`)} /var/lib/wgplay`,
       'mount -n -t tmpfs -o mode=755,nosuid,nodev wgplay-run /run',
       'mkdir -p /run/sshd /run/wireguard /run/lock',
       'chmod 755 /run/sshd',

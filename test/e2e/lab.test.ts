@@ -3,7 +3,7 @@
 
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { parse } from 'yaml';
@@ -108,6 +108,35 @@ describe.skipIf(!isRoot && !process.env.CI)('namespace test hosts', () => {
     expect((await h2!.exec('cat /etc/wireguard/wgt-proof.conf')).code).not.toBe(0);
     expect(await h2!.run('cat /etc/nftables.conf 2>/dev/null || true')).not.toContain('wgt-proof');
     expect(await h1!.run('stat -c %a /root; ls -A /root')).toMatch(/^700\n/);
+  });
+
+  it("starts every host with an empty /var/lib/wgplay, whatever the machine's holds", async () => {
+    // A record only this test writes (and removes) in the machine's /var/lib/wgplay.
+    const madeFolder = !existsSync('/var/lib/wgplay');
+    const planted = `/var/lib/wgplay/wgt-leak-${process.pid}.json`;
+    mkdirSync('/var/lib/wgplay', { recursive: true, mode: 0o700 });
+    writeFileSync(planted, '{"customers":{"stale":{}}}\n');
+    let fresh: TestHost | undefined;
+    try {
+      fresh = await startTestHost({ name: 'varlib' });
+      expect(await fresh.run('ls -A /var/lib/wgplay')).toBe('');
+      await fresh.run('echo x > /var/lib/wgplay/gateway-proof.json');
+      expect(await fresh.run('ls -A /var/lib/wgplay')).toBe('gateway-proof.json\n');
+      expect(existsSync('/var/lib/wgplay/gateway-proof.json')).toBe(false);
+      // The rest of /var/lib is still the machine's (dpkg's status, for one).
+      expect(await fresh.run('test -e /var/lib/dpkg/status && echo yes')).toBe('yes\n');
+    } finally {
+      await fresh?.destroy();
+      rmSync(planted, { force: true });
+      // (Another run's record may be there by now: then the folder stays.)
+      if (madeFolder) {
+        try {
+          rmdirSync('/var/lib/wgplay');
+        } catch {
+          /* not empty */
+        }
+      }
+    }
   });
 
   it('isolates WireGuard interfaces (wireguard-go) per host', async () => {
@@ -243,20 +272,28 @@ describe('wgplay lab CLI', () => {
     }
   });
 
-  // This brings the real lab up and down again, so on a developer's machine it waits
-  // for a lab that is up to be taken down. In CI it always runs (nothing of a session
-  // survives there but stale files, which `lab up` clears).
-  const labFree = isRoot && !SeedLab.isUp(LAB.stateDir);
-  describe.skipIf(!labFree && !process.env.CI)('up / status / down (the fixed lab)', () => {
-    let upCalled = false;
+  // This brings the real `wgplay lab` up and down again, at its fixed addresses. It
+  // never touches a lab it did not bring up: if any of one is on this machine (a
+  // developer's, or what a crash left), it fails and says so, and takes nothing down.
+  describe.skipIf(!isRoot && !process.env.CI)('up / status / down (the fixed lab)', () => {
+    let broughtUp = false;
     afterAll(async () => {
-      if (upCalled) await runQuiet(['down']);
+      if (broughtUp) await runQuiet(['down']);
     });
 
     it('brings the lab up at the fixed addresses and paths, and down again', async () => {
-      upCalled = true;
+      const present = [
+        ...(existsSync(LAB.stateDir) ? [LAB.stateDir] : []),
+        ...(await listNetns(LAB.prefix)).map((name) => `network namespace ${name}`),
+        ...((await linkExists(LAB.mgmt.rootIfname)) ? [`link ${LAB.mgmt.rootIfname}`] : []),
+      ];
+      expect(
+        present,
+        'a `wgplay lab` (or what is left of one) is on this machine; this test brings up its own and never takes down one it did not create: run `wgplay lab down` first',
+      ).toEqual([]);
       const up = await runQuiet(['up']);
       expect(up.code, up.err).toBe(0);
+      broughtUp = true;
       expect(SeedLab.isUp(LAB.stateDir)).toBe(true);
       expect(statSync(LAB.ssh.privateKeyPath).mode & 0o777).toBe(0o600);
       expect(readFileSync(LAB.ssh.knownHostsPath, 'utf8')).toMatch(/^172\.31\.250\.2 ssh-ed25519 AAAA/);
@@ -270,7 +307,7 @@ describe('wgplay lab CLI', () => {
       expect(status.out).toContain('lab is up');
       const down = await runQuiet(['down']);
       expect(down.code, down.err).toBe(0);
-      upCalled = false;
+      broughtUp = false;
       expect(await listNetns(LAB.prefix)).toEqual([]);
       expect(await linkExists(LAB.mgmt.rootIfname)).toBe(false);
       expect(existsSync(LAB.stateDir)).toBe(false);
