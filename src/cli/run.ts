@@ -23,6 +23,8 @@ options:
   -l, --limit PATTERN    only these hosts (all, a group, a host, a:b, !x, &y)
   -f, --forks N          hosts in parallel (default 5)${command === 'apply' ? '\n  -C, --check            dry run: plan only, exit 2 when changes are pending' : '\n  -o, --out FILE         save the plan, for `wgplay apply FILE` (and `wgplay show FILE`)'}
   -D, --diff             show diffs (plan always does)
+      --rebuild-record   modules read their records (the gateway's /var/lib/wgplay/gateway.json) back
+                         from what is on the host instead of the file: after a record was lost or damaged
       --json             machine-readable report on stdout (docs/report.schema.json)
   -h, --help             this text
 
@@ -59,6 +61,7 @@ export async function runPlanOrApply(command: 'plan' | 'apply', argv: string[]):
       check: { type: 'boolean', short: 'C', default: false },
       diff: { type: 'boolean', short: 'D', default: false },
       json: { type: 'boolean', default: false },
+      'rebuild-record': { type: 'boolean', default: false },
       ...(command === 'plan' ? { out: { type: 'string', short: 'o' } } : {}),
     });
     if (!parsed) return 0;
@@ -72,7 +75,7 @@ export async function runPlanOrApply(command: 'plan' | 'apply', argv: string[]):
     const loaded = loadRun(playbook, parsed.inventory, parsed.limit);
     const jobs = loaded.hosts.map(({ host, tasks }): HostJob => ({
       name: host.name,
-      run: (events) => runOneHost(host, tasks, { apply, events, keepBasis: out !== undefined }),
+      run: (events) => runOneHost(host, tasks, { apply, events, keepBasis: out !== undefined, rebuildRecord: values['rebuild-record'] }),
     }));
     const results = await runJobs(jobs, forks, values.json);
     if (out !== undefined) {

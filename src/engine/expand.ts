@@ -1,8 +1,8 @@
 import { WgplayError, type Problem } from '../errors.js';
 import { findModule, findTask } from '../catalog.js';
-import type { FactRequest, HostFacts, SshConnectionFact } from '../facts/types.js';
+import type { FactRequest, HostFacts } from '../facts/types.js';
 import { validateArgs } from '../playbook/validate.js';
-import type { ExpandingModule, TaskInvocation, TaskModule } from '../tasks/types.js';
+import type { ExpandContext, ExpandingModule, TaskInvocation, TaskModule } from '../tasks/types.js';
 
 /**
  * Validates an invocation's arguments against its task's or module's schema and checks,
@@ -23,14 +23,17 @@ function validated(invocation: TaskInvocation, owner: TaskModule | ExpandingModu
  * Expanding modules (the gateway...) become the primitive tasks they stand for, every
  * one validated. Without facts, the expansion only serves to learn which facts to gather.
  */
-export function expandInvocations(invocations: TaskInvocation[], facts?: HostFacts, connection?: SshConnectionFact): TaskInvocation[] {
+/** What the modules learn about the host and the run beyond its facts. */
+export type HostContext = Pick<ExpandContext, 'connection' | 'rebuildRecord'>;
+
+export function expandInvocations(invocations: TaskInvocation[], facts?: HostFacts, host: HostContext = {}): TaskInvocation[] {
   return invocations.flatMap((invocation) => {
     const task = findTask(invocation.module);
     if (task) return [validated(invocation, task)];
     const module = findModule(invocation.module);
     if (!module) throw new Error(`unknown task module ${invocation.module}`);
-    const context = { taskName: invocation.name, origin: invocation.origin, facts, connection };
-    return expandInvocations(module.expand(validated(invocation, module).args, context), facts, connection);
+    const context = { taskName: invocation.name, origin: invocation.origin, facts, ...host };
+    return expandInvocations(module.expand(validated(invocation, module).args, context), facts, host);
   });
 }
 

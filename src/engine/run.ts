@@ -8,7 +8,7 @@ import { formatProblem } from '../errors.js';
 import { canonicalFacts, factsFingerprint } from '../facts/fingerprint.js';
 import { findCollisions } from './collisions.js';
 import { compileApplyScript, lastPhase } from './compile.js';
-import { expandInvocations, moduleFactRequests } from './expand.js';
+import { expandInvocations, moduleFactRequests, type HostContext } from './expand.js';
 import { sshConnectionOf, sshCuts } from './sshPath.js';
 
 /** What the engine needs from a transport (src/transport implements it over SSH or locally). */
@@ -44,8 +44,8 @@ function mergeFactRequests(requests: FactRequest[]): FactRequest {
 }
 
 /** Primitive tasks with their modules looked up once. */
-export function prepareTasks(invocations: TaskInvocation[], facts?: HostFacts, connection?: SshConnectionFact) {
-  return expandInvocations(invocations, facts, connection).map((invocation) => {
+export function prepareTasks(invocations: TaskInvocation[], facts?: HostFacts, host: HostContext = {}) {
+  return expandInvocations(invocations, facts, host).map((invocation) => {
     const module = findTask(invocation.module);
     if (!module) throw new Error(`unknown task module ${invocation.module}`);
     return { invocation, module };
@@ -104,6 +104,8 @@ export interface GatherOptions {
   extra?: FactRequest;
   /** The host is reached over SSH: the lock-out checks need the connection it reports. */
   overSsh?: boolean;
+  /** `apply --rebuild-record`: the modules' records are read back from the host. */
+  rebuildRecord?: boolean;
 }
 
 /**
@@ -112,17 +114,17 @@ export interface GatherOptions {
  * yet gathered does a second command run.
  */
 export async function gatherFacts(runner: ScriptRunner, invocations: TaskInvocation[], options: GatherOptions = {}): Promise<FactsAndTasks> {
-  const { extra = {}, overSsh = false } = options;
+  const { extra = {}, overSsh = false, rebuildRecord } = options;
   let request = options.request ?? mergeFactRequests([factRequestOf(invocations, prepareTasks(invocations)), extra]);
   let facts = await gather(runner, request);
   let connection = sshConnectionOf(facts, overSsh);
-  let tasks = prepareTasks(invocations, facts, connection);
+  let tasks = prepareTasks(invocations, facts, { connection, rebuildRecord });
   const needed = factRequestOf(invocations, tasks);
   if (!covers(request, needed)) {
     request = mergeFactRequests([request, needed, extra]);
     facts = await gather(runner, request);
     connection = sshConnectionOf(facts, overSsh);
-    tasks = prepareTasks(invocations, facts, connection);
+    tasks = prepareTasks(invocations, facts, { connection, rebuildRecord });
   }
   return { facts, tasks, request, connection };
 }
@@ -167,6 +169,8 @@ export interface RunHostOptions {
   events?: EngineEvents;
   /** Connected over SSH: the lock-out checks apply (the facts say what the connection really is). */
   overSsh?: boolean;
+  /** `--rebuild-record`: the modules' records are read back from the host, not their files. */
+  rebuildRecord?: boolean;
   /** Keep what the plan was made from (HostResult.basis), for a saved plan. */
   keepBasis?: boolean;
   /** Checked before each remote command; once the apply script runs, it is let finish. */
@@ -187,10 +191,10 @@ const cancelledBefore = (host: string, tasks: TaskResult[]): HostResult => ({
  * Three remote commands whatever the number of tasks.
  */
 export async function runHost(host: string, runner: ScriptRunner, invocations: TaskInvocation[], options: RunHostOptions): Promise<HostResult> {
-  const { overSsh, events, signal } = options;
+  const { overSsh, rebuildRecord, events, signal } = options;
   if (signal?.aborted) return cancelledBefore(host, []);
   events?.phase?.(host, 'facts');
-  const { facts, tasks, request, connection } = await gatherFacts(runner, invocations, { overSsh });
+  const { facts, tasks, request, connection } = await gatherFacts(runner, invocations, { overSsh, rebuildRecord });
   events?.phase?.(host, 'plan');
   const planned = planTasks(tasks, facts, {
     start: (task) => events?.taskStart?.(host, task),

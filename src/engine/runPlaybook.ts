@@ -50,6 +50,8 @@ export interface HostRunOptions {
   events?: EngineEvents;
   /** Keep what each host's plan was made from, to save the plan (HostResult.basis). */
   keepBasis?: boolean;
+  /** Modules read their records back from the host instead of their files (`--rebuild-record`). */
+  rebuildRecord?: boolean;
   /** Stops hosts before they connect or before their apply script starts. */
   signal?: AbortSignal;
 }
@@ -119,7 +121,14 @@ export async function withHostConnection(
 /** Connect, run the pipeline, close; every failure becomes a result, never a throw. */
 export function runOneHost(host: InventoryHost, tasks: TaskInvocation[], options: HostRunOptions): Promise<HostRun> {
   return withHostConnection(host.name, () => connectionOf(host), options, (transport, overSsh) =>
-    runHost(host.name, transport, tasks, { apply: options.apply, events: options.events, overSsh, keepBasis: options.keepBasis, signal: options.signal }),
+    runHost(host.name, transport, tasks, {
+      apply: options.apply,
+      events: options.events,
+      overSsh,
+      keepBasis: options.keepBasis,
+      signal: options.signal,
+      rebuildRecord: options.rebuildRecord,
+    }),
   );
 }
 

@@ -1,7 +1,7 @@
 import { Type, type Static } from '@sinclair/typebox';
-import { normalizeMode, planFileAbsent, planFileContent, sha256 } from './shared/files.js';
+import { normalizeMode, planFileAbsent, planFileContent, sha256, writeFileScript } from './shared/files.js';
 import { Defaulted, Enum, State } from './schema.js';
-import { defineTask } from './types.js';
+import { defineTask, type Step } from './types.js';
 
 const UNIX_NAME = '^[a-z_][a-z0-9_-]*$';
 
@@ -16,6 +16,13 @@ export const FileSchema = Type.Object(
     secret: Defaulted(
       Type.Boolean({ description: 'The content is secret: never read back, never shown in a diff; compared by hash.' }),
       false,
+    ),
+    interim_content: Type.Optional(
+      Type.String({
+        description:
+          'Written first (prepare) whenever the file changes, before `content` is written in `phase`: ' +
+          'a record that must name what may exist while the apply runs, should it stop halfway.',
+      }),
     ),
     phase: Defaulted(
       Enum(['prepare', 'teardown'] as const, {
@@ -49,17 +56,18 @@ export const fileTask = defineTask({
   plan(args, facts) {
     const fact = facts.files[args.path];
     if (args.state === 'absent') return planFileAbsent(args.path, fact, args.phase);
-    return planFileContent(
-      {
-        path: args.path,
-        content: args.content ?? '',
-        mode: normalizeMode(args.mode),
-        owner: args.owner,
-        group: args.group ?? args.owner,
-        secret: args.secret,
-      },
-      fact,
-      args.phase,
-    );
+    const desired = {
+      path: args.path,
+      content: args.content ?? '',
+      mode: normalizeMode(args.mode),
+      owner: args.owner,
+      group: args.group ?? args.owner,
+      secret: args.secret,
+    };
+    const changes = planFileContent(desired, fact, args.phase);
+    if (args.interim_content === undefined || changes.length === 0) return changes;
+    if (args.interim_content === desired.content) return planFileContent(desired, fact, 'prepare');
+    const interim: Step = { kind: 'shell', phase: 'prepare', script: writeFileScript({ ...desired, content: args.interim_content }) };
+    return changes.map((change) => ({ ...change, steps: [interim, ...change.steps] }));
   },
 });

@@ -171,4 +171,6 @@ export interface ExpandContext {
   facts?: HostFacts;
   /** wgplay's SSH connection as the host reported it (undefined for a local connection). */
   connection?: SshConnectionFact;
+  /** `apply --rebuild-record`: modules read their records back from the host, not from their files. */
+  rebuildRecord?: boolean;
 }

@@ -5,7 +5,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
 import { startTestSeedLab, writeInventory, type TestSeedLab } from './harness.js';
-import { wgplay, writePlaybook } from './wgplayCli.js';
+import { changedResources, wgplay, wgplayJson, writePlaybook } from './wgplayCli.js';
 
 const PLAYBOOK = new URL('../../playbooks/gateway.yaml', import.meta.url).pathname;
 const LAB_INVENTORY = new URL('../../playbooks/lab.inventory.yaml', import.meta.url).pathname;
@@ -44,7 +44,9 @@ async function inC(script: string): Promise<string> {
 /** Everything wgplay may touch on the gateway: ruleset, rules, routes of all tables, links, addresses, its files. */
 const fingerprint = () =>
   inC(
-    'nft list ruleset; ip rule; ip -6 rule; ip route show table all; ip -6 route show table all; ' +
+    // Tables one by one in a fixed order: a replaced table moves to the end of `nft list ruleset`.
+    "nft list tables | sort | while read -r _ family name; do nft list table $family $name; done; ip rule; ip -6 rule; " +
+      ' ip route show table all; ip -6 route show table all; ' +
       "ip -o link show | sed 's/^[0-9]*: //'; ip -o addr show | sed 's/^[0-9]*: //'; wg show all dump | cut -f1,3,4,5; " +
       'find /etc/wireguard /etc/wgplay /var/lib/wgplay -exec stat -c "%n %a %s" {} + 2>/dev/null | sort; ' +
       'find /etc/wireguard /etc/wgplay /var/lib/wgplay -type f -exec sha256sum {} + 2>/dev/null | sort; true',
@@ -120,5 +122,105 @@ describe('nothing wgplay applies can cut its own SSH path', () => {
     expect(applied.code, applied.stdout + applied.stderr).toBe(0);
     expect(await inC('ip rule show priority 50')).toContain(`to ${controller} lookup 77`);
     await inC('ip rule del priority 50');
+  });
+});
+
+describe('what wgplay owns it owns entirely', () => {
+  const inventoryAB = () => inventoryWith(labVars.customers);
+  const gatewayInterfaces = async () => (await inC('wg show interfaces')).trim().split(/\s+/).sort().join(' ');
+
+  it('shows and removes foreign elements in each of its six sets and maps, and orphan interfaces, edited element by element or with the table replaced', async () => {
+    const foreign = [
+      'add element inet wgplay_filter wg_ifaces { "eth0" }',
+      'add element inet wgplay_filter wg_ports { 2222 }',
+      'add element inet wgplay_nat inbound_dnat { "eth0" : 10.9.9.1 }',
+      'add element inet wgplay_nat inbound_snat { "eth0" : 10.9.9.2 }',
+      'add element inet wgplay_nat outbound_dnat { "eth0" : 10.9.9.3 }',
+      'add element inet wgplay_nat outbound_snat { "eth0" : 10.9.9.4 }',
+    ];
+    const expected = [
+      'nft element inet wgplay_filter wg_ifaces eth0',
+      'nft element inet wgplay_filter wg_ports 2222',
+      'nft element inet wgplay_nat inbound_dnat eth0',
+      'nft element inet wgplay_nat inbound_snat eth0',
+      'nft element inet wgplay_nat outbound_dnat eth0',
+      'nft element inet wgplay_nat outbound_snat eth0',
+    ];
+    const clean = await fingerprint();
+    // Element by element; then with a hand-made rule too, so that the filter table is replaced in the same run.
+    for (const extraRule of ['', 'nft add rule inet wgplay_filter input tcp dport 9999 accept']) {
+      await inC(`nft -f - <<'EOF'\n${foreign.join('\n')}\nEOF\n${extraRule}`);
+      // An orphan: a WireGuard interface named like the gateway's, in neither the record nor the playbook.
+      await inC('wireguard-go wg-zz </dev/null >/dev/null 2>&1 && ip addr add 10.200.200.99/32 dev wg-zz && ip link set wg-zz up');
+      const planned = await wgplayJson(['plan', PLAYBOOK, '-i', inventoryAB()]);
+      expect(planned.code).toBe(2);
+      const resources = changedResources(planned.report);
+      expect(resources).toEqual(expect.arrayContaining([...expected, 'wireguard interface wg-zz']));
+      if (extraRule) expect(resources).toContain('nft table inet wgplay_filter');
+      const taskNames = planned.report.hosts[0]!.tasks.filter((task) => task.changes.length > 0).map((task) => task.name);
+      expect(taskNames).toContain("gateway / foreign element eth0 in wgplay_filter wg_ifaces (no customer's): remove");
+      expect(taskNames).toContain('gateway / orphan wg-zz (in neither the record nor the playbook): remove interface');
+
+      const applied = await wgplay(['apply', PLAYBOOK, '-i', inventoryAB()]);
+      expect(applied.code, applied.stdout + applied.stderr).toBe(0);
+      const sets = await inC('for s in wg_ifaces wg_ports; do nft list set inet wgplay_filter $s; done; for m in inbound_dnat inbound_snat outbound_dnat outbound_snat; do nft list map inet wgplay_nat $m; done');
+      expect(sets).not.toMatch(/eth0|2222|10\.9\.9\./);
+      expect(await inC('nft list chain inet wgplay_filter input')).not.toContain('9999');
+      expect(await gatewayInterfaces()).toBe('wg-a wg-b');
+      expect(await fingerprint()).toBe(clean);
+      expect((await wgplay(['plan', PLAYBOOK, '-i', inventoryAB()])).code).toBe(0);
+    }
+  });
+
+  it('an unreadable record stops the run and changes nothing; --rebuild-record rebuilds it from the host and removes the dropped customer', async () => {
+    await inC('echo "{" > /var/lib/wgplay/gateway.json');
+    const onlyA = inventoryWith([labVars.customers[0]!]);
+    const before = await fingerprint();
+    const refused = await wgplay(['apply', PLAYBOOK, '-i', onlyA]);
+    expect(refused.code).toBe(1);
+    expect(refused.stdout).toMatch(/the gateway's record \/var\/lib\/wgplay\/gateway\.json is not valid JSON .*changes nothing.*--rebuild-record/);
+    expect(await fingerprint()).toBe(before);
+    expect((await wgplay(['plan', PLAYBOOK, '-i', onlyA])).code).toBe(1);
+
+    const rebuilt = await wgplay(['apply', PLAYBOOK, '-i', onlyA, '--rebuild-record']);
+    expect(rebuilt.code, rebuilt.stdout + rebuilt.stderr).toBe(0);
+    expect(await gatewayInterfaces()).toBe('wg-a');
+    expect(await inC('ls /etc/wireguard')).toBe('wg-a.conf\nwg-a.key\n');
+    expect(await inC('nft list ruleset')).not.toContain('wg-b');
+    expect(await inC('ip rule; ip route show table all')).not.toMatch(/10\.200\.200\.2\b|10\.100\.100\.2\b|wg-b/);
+    expect(Object.keys(JSON.parse(await inC('cat /var/lib/wgplay/gateway.json')).customers)).toEqual(['a']);
+    // The record keeps a's values: putting b back gives it its old port and table, and nothing else changes.
+    expect((await wgplay(['plan', PLAYBOOK, '-i', onlyA])).code).toBe(0);
+    const back = await wgplay(['apply', PLAYBOOK, '-i', inventoryAB()]);
+    expect(back.code, back.stdout + back.stderr).toBe(0);
+    expect(await gatewayInterfaces()).toBe('wg-a wg-b');
+  });
+
+  it('customers of a run that failed halfway, then dropped from the inventory, are removed by the next apply', async () => {
+    const key = (n: number) => Buffer.alloc(32, n).toString('base64');
+    const customers = [...labVars.customers, { name: 'c', public_key: key(3), address: '10.0.0.1', our_address: '10.0.0.2' }, { name: 'd', public_key: key(4), address: '10.0.0.1', our_address: '10.0.0.2' }];
+    // d's listen port (51823: c takes the free 51820) is taken by another program on the gateway:
+    // wg-c is made, then setting up wg-d fails and the apply stops halfway.
+    const squatter = (await inC('socat -u UDP-RECV:51823 /dev/null </dev/null >/dev/null 2>&1 & echo $!')).trim();
+    try {
+      const failed = await wgplay(['apply', PLAYBOOK, '-i', inventoryWith(customers)]);
+      expect(failed.code, failed.stdout + failed.stderr).toBe(1);
+      expect(failed.stdout).toMatch(/apply failed in phase "links"/);
+      expect(await gatewayInterfaces()).toMatch(/^wg-a wg-b wg-c/);
+      expect(await inC('ls /etc/wireguard')).toContain('wg-d.key');
+      // The record was written before anything was made: it names c and d.
+      expect(Object.keys(JSON.parse(await inC('cat /var/lib/wgplay/gateway.json')).customers)).toEqual(['a', 'b', 'c', 'd']);
+      await inC(`kill ${squatter}`);
+
+      const dropped = await wgplay(['apply', PLAYBOOK, '-i', inventoryAB()]);
+      expect(dropped.code, dropped.stdout + dropped.stderr).toBe(0);
+      expect(await gatewayInterfaces()).toBe('wg-a wg-b');
+      expect(await inC('ls /etc/wireguard')).toBe('wg-a.conf\nwg-a.key\nwg-b.conf\nwg-b.key\n');
+      expect(await inC('nft list ruleset; ip rule; ip route show table all')).not.toMatch(/wg-c|wg-d|10\.200\.200\.[34]\b|10\.100\.100\.[34]\b/);
+      expect(Object.keys(JSON.parse(await inC('cat /var/lib/wgplay/gateway.json')).customers)).toEqual(['a', 'b']);
+      expect((await wgplay(['plan', PLAYBOOK, '-i', inventoryAB()])).code).toBe(0);
+    } finally {
+      await inC(`kill ${squatter} 2>/dev/null || true`);
+    }
   });
 });

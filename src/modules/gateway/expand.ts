@@ -1,16 +1,16 @@
 import type { HostFacts } from '../../facts/types.js';
 import type { IpRouteArgs } from '../../tasks/ipRoute.js';
 import type { IpRuleArgs } from '../../tasks/ipRule.js';
-import type { NftElementArgs } from '../../tasks/nftElement.js';
+import { findNftSet, type NftElementArgs } from '../../tasks/nftElement.js';
 import type { NftTableArgs } from '../../tasks/nftTable.js';
 import type { ExpandContext, TaskInvocation } from '../../tasks/types.js';
 import type { WireguardInterfaceArgs } from '../../tasks/wireguardInterface.js';
 import type { GatewayArgs, GatewayCustomer } from './args.js';
 import { lockoutProblems } from './lockout.js';
-import { allocateCustomers, parseRecord, poolsOf, renderRecord, type CustomerAllocation, type GatewayRecord } from './allocate.js';
+import { allocateCustomers, poolsOf, renderRecord, type CustomerAllocation } from './allocate.js';
+import { gatewayInterfacesOnHost, readRecord, stateFileOf } from './record.js';
 
-export const DEFAULT_STATE_FILE = '/var/lib/wgplay/gateway.json';
-export const stateFileOf = (args: GatewayArgs) => args.state_file ?? DEFAULT_STATE_FILE;
+export { DEFAULT_STATE_FILE, readRecord, stateFileOf } from './record.js';
 
 export function tableNames(args: GatewayArgs) {
   const prefix = args.nft_table_prefix ?? 'wgplay';
@@ -25,10 +25,6 @@ const NAT_MAPS = {
   outbound_snat: { chain: 'postrouting', hook: 'postrouting', priority: 100, rule: 'snat ip to oifname map @outbound_snat' },
 } as const;
 type NatMap = keyof typeof NAT_MAPS;
-
-export function readRecord(args: GatewayArgs, facts?: HostFacts): GatewayRecord | undefined {
-  return parseRecord(facts?.files[stateFileOf(args)]?.content);
-}
 
 /** The seed's filter table: input policy drop, SSH where configured, WireGuard ports, services on tunnels. */
 function filterTable(args: GatewayArgs): NftTableArgs {
@@ -173,11 +169,65 @@ function removalTasks(args: GatewayArgs, name: string, old: CustomerAllocation, 
   return tasks;
 }
 
+/**
+ * A gateway interface on the host that neither the record nor the arguments name (a run
+ * that stopped before writing its record, a record rebuilt or lost): removed with its
+ * files and the rules and routes that lead to it. Its elements go as foreign ones.
+ */
+function orphanTasks(args: GatewayArgs, iface: string, facts: HostFacts): TaskInvocation[] {
+  const priority = args.rule_priority ?? 100;
+  const label = (what: string) => `orphan ${iface} (in neither the record nor the playbook): remove ${what}`;
+  const addresses = new Set(facts.addresses.filter((a) => a.dev === iface && a.family === 'inet').map((a) => a.local));
+  return [
+    { name: label('interface'), module: 'wireguard_interface', args: { name: iface, state: 'absent' } },
+    ...facts.rules
+      .filter((rule) => rule.family === 'inet' && rule.from !== undefined && addresses.has(rule.from) && rule.priority === priority && !rule.to && rule.table !== '')
+      .map((rule) => ({ name: label('policy rule'), module: 'ip_rule', args: { from: rule.from, table: rule.table, priority, state: 'absent' } satisfies IpRuleArgs })),
+    ...facts.routes
+      .filter((route) => route.family === 'inet' && route.table === 'main' && route.dev === iface)
+      .map((route) => ({ name: label('route'), module: 'ip_route', args: { to: route.dst, state: 'absent' } satisfies IpRouteArgs })),
+  ];
+}
+
+/** The sets and maps of wgplay's two tables: wholly wgplay's. */
+function ownedSets(args: GatewayArgs): { table: string; set: string }[] {
+  const tables = tableNames(args);
+  return [
+    { table: tables.filter, set: 'wg_ifaces' },
+    { table: tables.filter, set: 'wg_ports' },
+    ...(Object.keys(NAT_MAPS) as NatMap[]).map((set) => ({ table: tables.nat, set })),
+  ];
+}
+
+/**
+ * Every element of wgplay's sets and maps that no task accounts for (added by hand, left
+ * by a lost record) is drift: removed, whether or not the table itself is replaced.
+ */
+function foreignElementTasks(args: GatewayArgs, facts: HostFacts, tasks: TaskInvocation[]): TaskInvocation[] {
+  const accounted = new Set(
+    tasks.filter((task) => task.module === 'nft_element').map((task) => {
+      const element = task.args as NftElementArgs;
+      return `${element.table} ${element.set} ${element.key}`;
+    }),
+  );
+  return ownedSets(args).flatMap(({ table, set }) =>
+    (findNftSet(facts, 'inet', table, set)?.elements ?? [])
+      .filter((element) => !accounted.has(`${table} ${set} ${element.key}`))
+      .map((element) => ({
+        name: `foreign element ${element.key} in ${table} ${set} (no customer's): remove`,
+        module: 'nft_element',
+        args: { family: 'inet', table, set, key: element.key, state: 'absent' } satisfies NftElementArgs,
+      })),
+  );
+}
+
 export function expandGateway(args: GatewayArgs, context: ExpandContext): TaskInvocation[] {
-  const record = readRecord(args, context.facts);
+  const record = readRecord(args, context.facts, context.rebuildRecord);
   const allocations = allocateCustomers(args, record);
+  const known = new Set([...allocations.values(), ...Object.values(record?.customers ?? {})].map((allocation) => allocation.interface));
+  const orphans = context.facts ? gatewayInterfacesOnHost(args, context.facts).filter((iface) => !known.has(iface)) : [];
   if (context.connection && context.facts) {
-    const own = new Set([...allocations.values(), ...Object.values(record?.customers ?? {})].map((allocation) => allocation.interface));
+    const own = new Set([...known, ...orphans]);
     const problems = lockoutProblems(args, context.connection, context.facts, allocations, own);
     if (problems.length > 0) {
       const task = `task "${context.taskName}"${context.origin ? ` (${context.origin})` : ''}`;
@@ -195,12 +245,14 @@ export function expandGateway(args: GatewayArgs, context: ExpandContext): TaskIn
       args: { key: 'net.ipv4.ip_local_reserved_ports', value: pools.listen_ports.replace(/\s/g, ''), persist: true },
     });
   }
-  // Written last: if an apply stops halfway, the old record still names everything to
-  // remove, and allocation from it gives the same values again.
+  // Before anything is made, the record names everything that may exist during the run
+  // (the customers to make and the ones to remove); at the end, what does. A run that
+  // stops halfway leaves a record naming all it may have made.
+  const interim = new Map([...Object.entries(record?.customers ?? {}), ...allocations]);
   tasks.push({
     name: 'record of managed customers',
     module: 'file',
-    args: { path: stateFileOf(args), content: renderRecord(allocations), mode: '0600', phase: 'teardown' },
+    args: { path: stateFileOf(args), content: renderRecord(allocations), interim_content: renderRecord(interim), mode: '0600', phase: 'teardown' },
   });
   tasks.push({ name: 'nftables filter table', module: 'nft_table', args: filterTable(args) });
   tasks.push({ name: 'nftables NAT table', module: 'nft_table', args: natTable(args) });
@@ -213,6 +265,10 @@ export function expandGateway(args: GatewayArgs, context: ExpandContext): TaskIn
   const current = [...allocations.values()];
   for (const [name, old] of Object.entries(record?.customers ?? {})) {
     tasks.push(...removalTasks(args, name, old, current));
+  }
+  if (context.facts) {
+    for (const iface of orphans) tasks.push(...orphanTasks(args, iface, context.facts));
+    tasks.push(...foreignElementTasks(args, context.facts, tasks));
   }
   return tasks.map((task) => ({ ...task, name: `${context.taskName} / ${task.name}`, origin }));
 }

@@ -1,7 +1,8 @@
 import { defineModule } from '../../tasks/types.js';
 import { gatewaySchema } from './args.js';
 import { checkGateway } from './check.js';
-import { expandGateway, stateFileOf } from './expand.js';
+import { expandGateway } from './expand.js';
+import { stateFileOf } from './record.js';
 
 export const gatewayModule = defineModule({
   name: 'wireguard_gateway',
