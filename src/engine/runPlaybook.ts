@@ -47,6 +47,8 @@ export function loadRun(playbookPath: string, inventoryPath: string, limit?: str
 export interface HostRunOptions {
   apply: boolean;
   transport?: OpenTransportOptions;
+  /** How to reach a host; default: its inventory connection (SSH or local bash). Embedders and tests bring their own. */
+  connect?: (host: string, settings: ConnectionSettings) => Promise<Transport>;
   events?: EngineEvents;
   /** Keep what each host's plan was made from, to save the plan (HostResult.basis). */
   keepBasis?: boolean;
@@ -87,7 +89,7 @@ function notRootHint(connection: ConnectionSettings): string | undefined {
 export async function withHostConnection(
   name: string,
   connection: () => ConnectionSettings,
-  options: Pick<HostRunOptions, 'transport' | 'events' | 'signal'>,
+  options: Pick<HostRunOptions, 'transport' | 'connect' | 'events' | 'signal'>,
   body: (transport: Transport, overSsh: boolean) => Promise<HostResult>,
 ): Promise<HostRun> {
   const started = Date.now();
@@ -105,7 +107,7 @@ export async function withHostConnection(
   try {
     const settings = connection();
     options.events?.phase?.(name, 'connect');
-    transport = await openTransport(settings, options.transport);
+    transport = await (options.connect ? options.connect(name, settings) : openTransport(settings, options.transport));
     hint = notRootHint(settings);
     return finish(await body(transport, settings.kind === 'ssh'));
   } catch (error) {

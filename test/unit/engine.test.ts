@@ -1,0 +1,275 @@
+// The engine through a fake host: a ScriptRunner that answers the fact script with a
+// capture of a real host's fact output (fixtures/facts/, sections replaced as in the
+// task cases) and records every script it is sent. Whether an apply "worked" is up to
+// each test: the fake then answers later fact scripts with other real output.
+import { describe, expect, it } from 'vitest';
+import { PHASE_MARKER } from '../../src/engine/compile.js';
+import { runHost, type HostResult, type ScriptRunner } from '../../src/engine/run.js';
+import { runHosts, type LoadedRun } from '../../src/engine/runPlaybook.js';
+import { parseInventory } from '../../src/inventory/index.js';
+import { registerSecret } from '../../src/report/redact.js';
+import { renderJsonReport } from '../../src/report/json.js';
+import { EXIT, exitCodeFor } from '../../src/report/summary.js';
+import { renderTextReport } from '../../src/report/text.js';
+import { TransportError, type Transport } from '../../src/transport/types.js';
+import type { TaskInvocation } from '../../src/tasks/types.js';
+import { factOutput, invocationOf, type TaskCase } from './taskCases.js';
+
+type Answer = { stdout?: string; stderr?: string; code?: number };
+
+/** A host that answers fact scripts with `facts` and apply scripts with `apply(script)`. */
+class FakeHost implements ScriptRunner {
+  readonly sent: { kind: 'facts' | 'apply'; script: string }[] = [];
+  constructor(
+    public facts: string,
+    private readonly apply: (script: string, host: FakeHost) => Answer = (script) => ({ stdout: phasesOf(script).map((p) => PHASE_MARKER + p).join('\n') }),
+  ) {}
+  async run(script: string) {
+    const kind = script.includes(PHASE_MARKER) ? 'apply' : 'facts';
+    this.sent.push({ kind, script });
+    const answer = kind === 'apply' ? this.apply(script, this) : { stdout: this.facts };
+    return { stdout: answer.stdout ?? '', stderr: answer.stderr ?? '', code: answer.code ?? 0 };
+  }
+  count(kind: 'facts' | 'apply') {
+    return this.sent.filter((s) => s.kind === kind).length;
+  }
+  get applyScript() {
+    return this.sent.find((s) => s.kind === 'apply')?.script;
+  }
+}
+
+/** The phases an apply script announces, in order. */
+const phasesOf = (script: string) => [...script.matchAll(new RegExp(`'${PHASE_MARKER}(\\w+)'`, 'g'))].map((m) => m[1]!);
+
+const facts = (f: TaskCase['facts']) => factOutput(f);
+const EMPTY = facts({ capture: 'empty' });
+const tasks = (...list: [string, unknown][]): TaskInvocation[] => list.flatMap(([task, args]) => invocationOf(task, args));
+
+const RULE: [string, unknown] = ['ip_rule', { from: '10.200.200.1', table: 41, priority: 100 }];
+/** The empty host's rules once the rule of RULE is added: what `ip -j -4 rule show` then prints. */
+const WITH_RULE = facts({
+  capture: 'empty',
+  output: { 'ip-rule inet': [{ priority: 0, src: 'all', table: 'local' }, { priority: 100, src: '10.200.200.1', table: '41' }, { priority: 32766, src: 'all', table: 'main' }, { priority: 32767, src: 'all', table: 'default' }] },
+});
+
+describe('runHost', () => {
+  it('compiles every change of a host into ONE script: phases in order, one ip -batch, one nft transaction', async () => {
+    const host = new FakeHost(facts({ capture: 'empty', output: { 'sysctl net.ipv4.ip_forward': '0' } }));
+    await runHost(
+      'gw',
+      host,
+      tasks(
+        ['nft_element', { table: 'wgplay_filter', set: 'wg_ports', key: 51821 }],
+        ['nft_table', { name: 'wgplay_filter', sets: [{ name: 'wg_ports', type: 'inet_service' }] }],
+        ['ip_route', { to: '10.100.100.1', dev: 'wg-a' }],
+        RULE,
+        ['wireguard_interface', { name: 'wg-a', addresses: ['10.200.200.1'], listen_port: 51821 }],
+        ['sysctl', { key: 'net.ipv4.ip_forward', value: 1, persist: false }],
+        ['file', { path: '/etc/wgplay-case.conf', content: 'x\n' }],
+      ),
+      { apply: true },
+    );
+    const script = host.applyScript!;
+    expect(phasesOf(script)).toEqual(['prepare', 'links', 'routing', 'firewall', 'done']);
+    expect(script.match(/^ip -batch /gm)).toHaveLength(1);
+    expect(script.match(/^nft -f /gm)).toHaveLength(1);
+    const at = (text: string) => {
+      const index = script.indexOf(text);
+      expect(index, text).toBeGreaterThanOrEqual(0);
+      return index;
+    };
+    // Written in reverse order in the playbook; run in dependency order.
+    expect(at('sysctl -q -w net.ipv4.ip_forward=1')).toBeLessThan(at('wgplay_wg_add wg-a'));
+    expect(at("printf '%s' 'x\n' > /etc/wgplay-case.conf.wgplay-tmp")).toBeLessThan(at('wgplay_wg_add wg-a'));
+    expect(at('wgplay_wg_add wg-a')).toBeLessThan(at('rule add from 10.200.200.1 table 41 priority 100'));
+    expect(at('ip -batch')).toBeLessThan(at('route replace 10.100.100.1 dev wg-a table main'));
+    // The table exists before its element is added, in the same transaction.
+    expect(at('nft -f')).toBeLessThan(at('table inet wgplay_filter {'));
+    expect(at('table inet wgplay_filter {')).toBeLessThan(at('add element inet wgplay_filter wg_ports { 51821 }'));
+  });
+
+  it('costs one round trip when nothing is to do, and sends no apply script', async () => {
+    const host = new FakeHost(WITH_RULE);
+    const result = await runHost('gw', host, tasks(RULE), { apply: true });
+    expect(result).toMatchObject({ status: 'ok', applied: false });
+    expect(host.sent.map((s) => s.kind)).toEqual(['facts']);
+  });
+
+  it('plans without applying: one round trip, the change reported, status changed', async () => {
+    const host = new FakeHost(EMPTY);
+    const result = await runHost('gw', host, tasks(RULE), { apply: false });
+    expect(result).toMatchObject({ status: 'changed', applied: false });
+    expect(result.tasks[0]!.changes.map((c) => c.resource)).toEqual(['ip rule from 10.200.200.1 table 41 priority 100']);
+    expect(host.count('apply')).toBe(0);
+    expect(host.count('facts')).toBe(1);
+  });
+
+  it('applies, then verifies with a second fact gathering: three round trips', async () => {
+    const host = new FakeHost(EMPTY, (script, self) => {
+      self.facts = WITH_RULE; // the rule is there now
+      return { stdout: phasesOf(script).map((p) => PHASE_MARKER + p).join('\n') };
+    });
+    const result = await runHost('gw', host, tasks(RULE), { apply: true });
+    expect(result).toMatchObject({ status: 'changed', applied: true });
+    expect(result.error).toBeUndefined();
+    expect(host.sent.map((s) => s.kind)).toEqual(['facts', 'apply', 'facts']);
+  });
+
+  it('fails the host when the apply ran but the host did not converge', async () => {
+    const host = new FakeHost(EMPTY); // the apply "succeeds", the rule never appears
+    const result = await runHost('gw', host, tasks(RULE), { apply: true });
+    expect(result.status).toBe('failed');
+    expect(result.applied).toBe(true);
+    expect(result.error).toContain('did not converge');
+    expect(result.error).toContain('+ ip rule from 10.200.200.1 table 41 priority 100');
+    expect(host.sent.map((s) => s.kind)).toEqual(['facts', 'apply', 'facts']);
+  });
+
+  it('fails the host when the apply script fails, naming the phase it stopped in, without verifying', async () => {
+    const host = new FakeHost(facts({ capture: 'empty', output: { 'sysctl net.ipv4.ip_forward': '0' } }), () => ({
+      stdout: `${PHASE_MARKER}prepare\n${PHASE_MARKER}routing\n`,
+      stderr: 'RTNETLINK answers: File exists\n',
+      code: 2,
+    }));
+    const result = await runHost('gw', host, tasks(RULE, ['sysctl', { key: 'net.ipv4.ip_forward', value: 1, persist: false }]), { apply: true });
+    expect(result.status).toBe('failed');
+    expect(result.applied).toBe(true);
+    expect(result.error).toContain('apply failed in phase "routing" (exit 2)');
+    expect(result.error).toContain('RTNETLINK answers: File exists');
+    expect(host.sent.map((s) => s.kind)).toEqual(['facts', 'apply']);
+  });
+
+  it('fails before applying anything when a task cannot plan, naming the task', async () => {
+    const host = new FakeHost(EMPTY);
+    const result = await runHost('gw', host, tasks(RULE, ['sysctl', { key: 'net.ipv4.no_such_key', value: 1, persist: false }]), { apply: true });
+    expect(result.status).toBe('failed');
+    expect(result.applied).toBe(false);
+    expect(result.error).toContain('kernel parameter net.ipv4.no_such_key does not exist');
+    expect(host.count('apply')).toBe(0);
+  });
+
+  it('refuses to plan on facts a tool failed to report (nft without permission reads as "no tables")', async () => {
+    const host = new FakeHost(facts({ capture: 'populated', output: { 'nft-json': { lines: ['Operation not permitted'], rc: 1 } } }));
+    await expect(runHost('gw', host, tasks(RULE), { apply: true })).rejects.toThrow(/could not read the host's state: nft -j list ruleset exited with status 1/);
+    expect(host.count('apply')).toBe(0);
+  });
+
+  it('fails when the fact script itself fails', async () => {
+    const host = new FakeHost(EMPTY);
+    host.run = async () => ({ stdout: '', stderr: 'bash: not found', code: 127 });
+    await expect(runHost('gw', host, tasks(RULE), { apply: false })).rejects.toThrow('gathering facts failed (exit 127): bash: not found');
+  });
+
+  it("gathers a second time when a module's record names resources the first gathering did not cover", async () => {
+    const record = {
+      version: 1,
+      customers: { a: { interface: 'wg-a', listen_port: 51821, table: 41, our_translated_address: '10.200.200.1', translated_address: '10.100.100.1' }, gone: { interface: 'wg-gone', listen_port: 51829, table: 49, our_translated_address: '10.200.200.9', translated_address: '10.100.100.9' } },
+    };
+    const host = new FakeHost(
+      facts({ capture: 'empty', output: { 'sysctl net.ipv4.ip_local_reserved_ports': '', 'file /var/lib/wgplay/gateway.json': { file: { mode: '600', content: JSON.stringify(record) } } } }),
+    );
+    const gateway = {
+      public_interface: 'eth0',
+      public_address: '203.0.113.2',
+      ssh: { interfaces: ['eth0'] },
+      customers: [{ name: 'a', public_key: '/TOE4TKtAqVsePRVR+5AA43HkAK5DSntkOCO7nYq5xU=', address: '10.0.0.1', our_address: '10.0.0.2' }],
+    };
+    const result = await runHost('gw', host, tasks(['wireguard_gateway', gateway]), { apply: false });
+    expect(result.status).toBe('changed');
+    expect(host.sent.map((s) => s.kind)).toEqual(['facts', 'facts']);
+    // The second gathering asks about the removed customer's files.
+    expect(host.sent[0]!.script).not.toContain('/etc/wireguard/wg-gone.conf');
+    expect(host.sent[1]!.script).toContain('/etc/wireguard/wg-gone.conf');
+  });
+
+  it('fails a host whose expanded tasks fight over one resource', async () => {
+    const host = new FakeHost(EMPTY);
+    const result = await runHost('gw', host, tasks(['file', { path: '/etc/x', content: 'a' }], ['file', { path: '/etc/x', content: 'b' }]), { apply: true });
+    expect(result.status).toBe('failed');
+    expect(result.error).toContain('both manage file /etc/x on host gw');
+    expect(host.count('apply')).toBe(0);
+  });
+});
+
+describe('several hosts', () => {
+  const inventory = parseInventory('all:\n  hosts:\n    gw1: { ansible_host: 192.0.2.11 }\n    gw2: { ansible_host: 192.0.2.12 }\n    gw3: { ansible_host: 192.0.2.13 }\n', 'hosts.yaml');
+  const loaded: LoadedRun = { inventory, hosts: [...inventory.hosts.values()].map((host) => ({ host, tasks: tasks(RULE) })) };
+  const transport = (name: string, runner: ScriptRunner): Transport => {
+    let roundTrips = 0;
+    return { host: name, get roundTrips() { return roundTrips; }, run: (script) => (roundTrips++, runner.run(script)), close: async () => undefined };
+  };
+
+  it('a host that fails (unreachable, apply error) does not stop the others; exit codes say what happened', async () => {
+    const converging = () =>
+      new FakeHost(EMPTY, (script, self) => {
+        self.facts = WITH_RULE;
+        return { stdout: phasesOf(script).map((p) => PHASE_MARKER + p).join('\n') };
+      });
+    const hosts: Record<string, ScriptRunner> = {
+      gw1: new FakeHost(EMPTY, () => ({ code: 1, stderr: 'Error: no such table' })),
+      gw3: converging(),
+    };
+    const results = await runHosts(loaded, {
+      apply: true,
+      forks: 1, // one at a time: gw2 and gw3 run after gw1 failed
+      connect: async (name) => {
+        if (name === 'gw2') throw new TransportError('unreachable', name, 'connect ECONNREFUSED 192.0.2.12:22');
+        return transport(name, hosts[name]!);
+      },
+    });
+    expect(results.map((r) => [r.host, r.status, r.roundTrips])).toEqual([
+      ['gw1', 'failed', 2],
+      ['gw2', 'unreachable', 0],
+      ['gw3', 'changed', 3],
+    ]);
+    expect(exitCodeFor(results, 'apply')).toBe(EXIT.error);
+    expect(exitCodeFor(results.slice(1), 'apply')).toBe(EXIT.unreachable);
+    expect(exitCodeFor(results.slice(2), 'apply')).toBe(EXIT.ok);
+  });
+});
+
+describe('exit codes', () => {
+  const result = (status: HostResult['status']): HostResult => ({ host: status, status, tasks: [], applied: false });
+  it('a failure outranks an unreachable host, which outranks pending changes; a plan with changes exits 2, an apply 0', () => {
+    expect(exitCodeFor([result('ok')], 'plan')).toBe(0);
+    expect(exitCodeFor([result('ok'), result('changed')], 'plan')).toBe(2);
+    expect(exitCodeFor([result('changed')], 'apply')).toBe(0);
+    expect(exitCodeFor([result('changed'), result('unreachable')], 'plan')).toBe(4);
+    expect(exitCodeFor([result('unreachable'), result('failed'), result('changed')], 'plan')).toBe(1);
+    expect(exitCodeFor([], 'plan')).toBe(0);
+  });
+});
+
+describe('redaction', () => {
+  const KEY = 'yAnz5TF+lXXJte14tji3zlMNq+hd2rYUIgJBgB3fBmk=';
+  it("never prints a private key a tool's stderr relays, in text or JSON", async () => {
+    const host = new FakeHost(EMPTY, () => ({ code: 1, stderr: `Line unrecognized: \`PrivateKey = ${KEY}'\nwg: private-key ${KEY} is invalid` }));
+    const result = await runHost('gw', host, tasks(RULE), { apply: true });
+    expect(result.status).toBe('failed');
+    const text = renderTextReport([result], { mode: 'apply', diff: true });
+    const json = renderJsonReport([result], 'apply', exitCodeFor([result], 'apply'));
+    for (const output of [text, json]) {
+      expect(output).toContain('(redacted)');
+      expect(output).not.toContain(KEY);
+    }
+    expect(JSON.parse(json).exitCode).toBe(EXIT.error);
+  });
+
+  it('never prints a registered secret (an SSH key passphrase) wherever it appears', async () => {
+    registerSecret('hunter2-passphrase');
+    const host = new FakeHost(EMPTY, () => ({ code: 1, stderr: 'sudo: hunter2-passphrase: command not found' }));
+    const result = await runHost('gw', host, tasks(RULE), { apply: true });
+    expect(renderTextReport([result], { mode: 'apply', diff: true })).not.toContain('hunter2-passphrase');
+    expect(renderJsonReport([result], 'apply', 1)).not.toContain('hunter2-passphrase');
+  });
+
+  it('never shows a secret file in the plan, text or JSON', async () => {
+    const host = new FakeHost(facts({ capture: 'populated' }));
+    const result = await runHost('gw', host, tasks(['file', { path: '/run/wgplay-fixture/files/secret.env', content: 'token=rotated-value\n', mode: '0600', secret: true }]), { apply: false });
+    expect(result.status).toBe('changed');
+    for (const output of [renderTextReport([result], { mode: 'plan', diff: true }), renderJsonReport([result], 'plan', 2)]) {
+      expect(output).toContain('secret content changed (not shown)');
+      expect(output).not.toContain('rotated-value');
+    }
+  });
+});
