@@ -222,7 +222,7 @@ describe('several hosts', () => {
       ['gw2', 'unreachable', 0],
       ['gw3', 'changed', 3],
     ]);
-    expect(exitCodeFor(results, 'apply')).toBe(EXIT.error);
+    expect(exitCodeFor(results, 'apply')).toBe(EXIT.error + EXIT.unreachable);
     expect(exitCodeFor(results.slice(1), 'apply')).toBe(EXIT.unreachable);
     expect(exitCodeFor(results.slice(2), 'apply')).toBe(EXIT.ok);
   });
@@ -230,13 +230,15 @@ describe('several hosts', () => {
 
 describe('exit codes', () => {
   const result = (status: HostResult['status']): HostResult => ({ host: status, status, tasks: [], applied: false });
-  it('a failure outranks an unreachable host, which outranks pending changes; a plan with changes exits 2, an apply 0', () => {
+  it('add up: 1 a host failed, 2 changes pending (plan only), 4 a host unreachable', () => {
     expect(exitCodeFor([result('ok')], 'plan')).toBe(0);
+    expect(exitCodeFor([], 'plan')).toBe(0);
     expect(exitCodeFor([result('ok'), result('changed')], 'plan')).toBe(2);
     expect(exitCodeFor([result('changed')], 'apply')).toBe(0);
-    expect(exitCodeFor([result('changed'), result('unreachable')], 'plan')).toBe(4);
-    expect(exitCodeFor([result('unreachable'), result('failed'), result('changed')], 'plan')).toBe(1);
-    expect(exitCodeFor([], 'plan')).toBe(0);
+    expect(exitCodeFor([result('changed'), result('unreachable')], 'plan')).toBe(6);
+    expect(exitCodeFor([result('failed'), result('changed')], 'plan')).toBe(3);
+    expect(exitCodeFor([result('unreachable'), result('failed'), result('changed')], 'plan')).toBe(7);
+    expect(exitCodeFor([result('unreachable'), result('failed'), result('changed')], 'apply')).toBe(5);
   });
 });
 
