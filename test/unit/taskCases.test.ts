@@ -2,7 +2,7 @@
 // UPDATE_TASK_CASES=1 rewrites the expectations from the code: only to review them by hand.
 import { writeFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { findModule, findTask, knownTaskNames } from '../../src/tasks/registry.js';
+import { findModule, findTask, knownTaskNames } from '../../src/catalog.js';
 import { changeOf, loadCases, planCase, validationProblems } from './taskCases.js';
 
 const cases = loadCases();

@@ -7,8 +7,6 @@
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import '../../src/tasks/index.js';
-import '../../src/modules/index.js';
 import { parseFacts } from '../../src/facts/parse.js';
 import type { HostFacts } from '../../src/facts/types.js';
 import { planTasks, prepareTasks } from '../../src/engine/run.js';
