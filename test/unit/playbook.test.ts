@@ -10,41 +10,8 @@ const F = 'fixtures/playbooks';
 const validatePlaybookFile = (path: string, hosts: HostVars[], selectHosts: (pattern: string) => string[]) =>
   resolvePlaybook(loadPlaybook(path), hosts, selectHosts);
 
-registerTask({
-  name: 'ip_rule',
-  summary: 'fake ip rule task',
-  schema: {
-    type: 'object',
-    properties: {
-      table: { type: 'integer' },
-      priority: { type: 'integer', minimum: 0 },
-      from: { type: 'string' },
-      action: { enum: ['add', 'delete'], default: 'add' },
-      comment: { type: 'string' },
-    },
-    required: ['table'],
-    additionalProperties: false,
-  },
-  check(args: { priority?: number }): ArgumentProblem[] {
-    return args.priority !== undefined && args.priority > 32767 ? [{ path: '/priority', message: 'must be at most 32767' }] : [];
-  },
-  facts: () => ({}) as never,
-  plan: () => [],
-});
-
-registerTask({
-  name: 'sysctl',
-  summary: 'fake sysctl task',
-  schema: {
-    type: 'object',
-    properties: { name: { type: 'string' }, value: { type: ['string', 'integer'] } },
-    required: ['name', 'value'],
-    additionalProperties: false,
-  },
-  facts: () => ({}) as never,
-  plan: () => [],
-});
-
+// ip_rule and sysctl are the real tasks; wg_gateway and wg_key are a library user's own
+// (registered as src/catalog.ts allows), to show how their schemas and checks are placed.
 registerModule({
   name: 'wg_gateway',
   summary: 'fake expanding module',
@@ -148,8 +115,8 @@ describe('loadPlaybook', () => {
   it('rejects template syntax beyond {{ var.path }} at load time', () => {
     expect(problemsOf(load('bad-template'))).toEqual([
       'fixtures/playbooks/bad-template.yaml:4:8: play "syntax", vars.x: unsupported template "{{ y | default(1) }}": filters are not supported',
-      'fixtures/playbooks/bad-template.yaml:8:16: task "expression": unsupported template "{{ 40 + 1 }}": only a variable name with an optional .field / .0 / [0] path is allowed (no filters, expressions or code)',
-      'fixtures/playbooks/bad-template.yaml:9:18: task "expression": unclosed "{{" in "{{ unclosed": a template is written {{ variable }}',
+      'fixtures/playbooks/bad-template.yaml:9:16: task "expression": unsupported template "{{ 40 + 1 }}": only a variable name with an optional .field / .0 / [0] path is allowed (no filters, expressions or code)',
+      'fixtures/playbooks/bad-template.yaml:13:16: task "unclosed": unclosed "{{" in "{{ unclosed": a template is written {{ variable }}',
     ]);
   });
 
@@ -165,7 +132,8 @@ describe('loadPlaybook', () => {
     expect(play.vars.map((v) => v.key)).toEqual(['table', 'rule_from', 'lan', 'region']);
     expect(play.tasks.map((t) => [t.module, t.origin])).toEqual([
       ['ip_rule', `${F}/templating.yaml:11:7`],
-      ['wg_gateway', `${F}/templating.yaml:17:7`],
+      ['sysctl', `${F}/templating.yaml:16:7`],
+      ['wg_gateway', `${F}/templating.yaml:20:7`],
     ]);
   });
 });
@@ -175,9 +143,9 @@ describe('resolvePlaybook: argument validation', () => {
     expect(problemsOf(validate('bad-args'))).toEqual([
       'fixtures/playbooks/bad-args.yaml:7:19: task "ensure rule", ip_rule.priority: must be integer (got "abc")',
       'fixtures/playbooks/bad-args.yaml:8:9: task "ensure rule", ip_rule: additional property "prio" is not allowed (did you mean "priority"?)',
-      'fixtures/playbooks/bad-args.yaml:9:17: task "ensure rule", ip_rule.action: must be one of "add", "delete" (got "ad"; did you mean "add"?)',
+      'fixtures/playbooks/bad-args.yaml:9:16: task "ensure rule", ip_rule.state: must be one of "present", "absent" (got "presnt"; did you mean "present"?)',
       'fixtures/playbooks/bad-args.yaml:11:7: task "missing table", ip_rule: missing required argument "table"',
-      'fixtures/playbooks/bad-args.yaml:16:19: task "too high", ip_rule.priority: must be at most 32767 (got 40000)',
+      'fixtures/playbooks/bad-args.yaml:16:19: task "too high", ip_rule.priority: must be <= 32765 (got 40000)',
     ]);
   });
 
@@ -246,7 +214,7 @@ describe('resolvePlaybook: values from the inventory', () => {
         '    - name: gateway',
         '      wg_gateway: { customers: "{{ customers }}" }',
         '    - name: label',
-        '      sysctl: { name: x, value: "{{ label }}" }',
+        '      sysctl: { key: net.ipv4.ip_forward, value: "{{ label }}" }',
       ].join('\n'),
       'p.yaml',
     );
@@ -296,37 +264,45 @@ describe('resolvePlaybook: templating', () => {
       {
         name: 'rule for gw1 in play-region',
         module: 'ip_rule',
-        // action: the schema's default, filled in by ajv.
-        args: { table: 41, priority: 100, from: '10.200.200.0/24', comment: 'port 51821 / 51820 table 41', action: 'add' },
+        // state and persist: the schemas' defaults, filled in by ajv.
+        args: { table: 41, priority: 100, from: '10.200.200.0/24', state: 'present' },
         origin: `${F}/templating.yaml:11:7`,
+      },
+      {
+        name: 'ports',
+        module: 'sysctl',
+        args: { key: 'net.ipv4.ip_local_reserved_ports', value: 'port 51821 / 51820 table 41', persist: true },
+        origin: `${F}/templating.yaml:16:7`,
       },
       {
         name: 'gateway',
         module: 'wg_gateway',
         args: { customers: [{ name: 'acme', listen_port: 51820 }] },
-        origin: `${F}/templating.yaml:17:7`,
+        origin: `${F}/templating.yaml:20:7`,
       },
     ]);
     expect(result.get('gw2')![0]).toMatchObject({ name: 'rule for gw2 in play-region', args: { priority: 200 } });
-    expect(result.get('gw2')![1]).toMatchObject({ args: { customers: [] } });
+    expect(result.get('gw2')![2]).toMatchObject({ args: { customers: [] } });
     // Values are fresh for every host: mutating one does not leak into another.
-    (result.get('gw1')![1]!.args as { customers: unknown[] }).customers.push('x');
-    expect(result.get('gw2')![1]!.args).toEqual({ customers: [] });
+    (result.get('gw1')![2]!.args as { customers: unknown[] }).customers.push('x');
+    expect(result.get('gw2')![2]!.args).toEqual({ customers: [] });
   });
 
   it('reports undefined variables and fields at the string, once for all hosts', () => {
     expect(problemsOf(validate('undefined-var'))).toEqual([
       'fixtures/playbooks/undefined-var.yaml:10:16: task "ensure rule", ip_rule.table: undefined variable "tabel" (did you mean "table"?)',
-      'fixtures/playbooks/undefined-var.yaml:11:18: task "ensure rule", ip_rule.comment: "lan" has no field "prefx" (did you mean "prefix"?)',
-      'fixtures/playbooks/undefined-var.yaml:15:18: task "interpolate a mapping", ip_rule.comment: cannot interpolate a mapping into a string ("lan" is a mapping; use "{{ lan }}" alone to pass it as it is)',
+      'fixtures/playbooks/undefined-var.yaml:11:15: task "ensure rule", ip_rule.from: "lan" has no field "prefx" (did you mean "prefix"?)',
+      'fixtures/playbooks/undefined-var.yaml:15:16: task "interpolate a mapping", sysctl.value: cannot interpolate a mapping into a string ("lan" is a mapping; use "{{ lan }}" alone to pass it as it is)',
     ]);
   });
 
   it('says which hosts a problem is on when not all of them', () => {
     expect(problemsOf(validate('per-host'))).toEqual([
+      // The real ip_rule's schema refuses gw2's "abc" priority; db1 has none at all.
+      'fixtures/playbooks/per-host.yaml:7:19: task "first customer", ip_rule.priority: must be integer (got "abc", from variable "priority" of host gw2)',
       'fixtures/playbooks/per-host.yaml:7:19: task "first customer", ip_rule.priority: undefined variable "priority" (on host db1)',
-      'fixtures/playbooks/per-host.yaml:8:18: task "first customer", ip_rule.comment: "customers" has no item 0 (it has 0 items) (on host gw2)',
-      'fixtures/playbooks/per-host.yaml:8:18: task "first customer", ip_rule.comment: undefined variable "customers" (on host db1)',
+      'fixtures/playbooks/per-host.yaml:11:16: task "first customer\'s name", sysctl.value: "customers" has no item 0 (it has 0 items) (on host gw2)',
+      'fixtures/playbooks/per-host.yaml:11:16: task "first customer\'s name", sysctl.value: undefined variable "customers" (on host db1)',
     ]);
   });
 
@@ -350,13 +326,13 @@ describe('resolvePlaybook: templating', () => {
         '- name: magic',
         '  hosts: all',
         '  tasks:',
-        '    - sysctl: { name: "{{ inventory_hostname }}", value: "{{ group_names.0 }} {{ groups.gateways.1 }}" }',
+        '    - sysctl: { key: "net.{{ inventory_hostname }}.x", value: "{{ group_names.0 }} {{ groups.gateways.1 }}" }',
       ].join('\n'),
       'inline.yaml',
     );
     const result = resolvePlaybook(playbook, HOSTS, select);
     expect(result.get('db1')).toEqual([
-      { name: 'sysctl', module: 'sysctl', args: { name: 'db1', value: 'databases gw2' }, origin: 'inline.yaml:4:7' },
+      { name: 'sysctl', module: 'sysctl', args: { key: 'net.db1.x', value: 'databases gw2', persist: true }, origin: 'inline.yaml:4:7' },
     ]);
     expect(problemsOf(() => parsePlaybook('- name: p\n  hosts: all\n  vars:\n    groups: []\n  tasks: []\n', 'x.yaml'))).toEqual([
       'x.yaml:4:5: play "p": "groups" is set by wgplay and cannot be redefined',
@@ -371,7 +347,8 @@ describe('resolvePlaybook: templating', () => {
         '  vars:',
         '    wan: "{{ wan_ip }}/32"',
         '  tasks:',
-        '    - sysctl: { name: "{{ wan }}", value: "{{ label }}" }',
+        '    - ip_rule: { from: "{{ wan }}", table: 41 }',
+        '    - sysctl: { key: net.ipv4.ip_forward, value: "{{ label }}" }',
       ].join('\n'),
       'inline.yaml',
     );
@@ -384,7 +361,10 @@ describe('resolvePlaybook: templating', () => {
       'host gw2: vars.label: undefined variable "nope"',
     ]);
     const ok = resolvePlaybook(playbook, [hosts[0]!], () => ['gw1']);
-    expect(ok.get('gw1')![0]!.args).toEqual({ name: '192.0.2.1/32', value: 'gw-gw1' });
+    expect(ok.get('gw1')!.map((task) => task.args)).toEqual([
+      { from: '192.0.2.1/32', table: 41, state: 'present' },
+      { key: 'net.ipv4.ip_forward', value: 'gw-gw1', persist: true },
+    ]);
   });
 
   it('parses templates', () => {
