@@ -104,5 +104,10 @@ describe('orphans and foreign elements', () => {
     const wireguard = rebuilt.find((task) => task.module === 'wireguard_interface')!.args as { listen_port: number; table: number };
     expect([wireguard.listen_port, wireguard.table]).toEqual([51830, 50]);
     expect(rebuilt.filter((task) => task.name.includes('orphan'))).toEqual([]);
+    // Its rule deleted by hand: z keeps the port the host shows and gets a table again, nothing invalid is removed.
+    const partial = expandGateway(args([bare('z', KEY_A)]), { taskName: 'gw', facts: { ...facts, rules: [] }, rebuildRecord: true });
+    const again = partial.find((task) => task.module === 'wireguard_interface')!.args as { listen_port: number; table: number };
+    expect([again.listen_port, again.table]).toEqual([51830, 41]);
+    expect(partial.filter((task) => task.name.includes('remove'))).toEqual([]);
   });
 });

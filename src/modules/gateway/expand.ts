@@ -156,14 +156,15 @@ function removalTasks(args: GatewayArgs, name: string, old: CustomerAllocation, 
       tasks.push({ name: label(map.replace('_', ' ')), module: 'nft_element', args: element(tables.nat, map, old.interface, false) });
     }
   }
-  if (!inUse((a) => a.our_translated_address === old.our_translated_address && a.table === old.table)) {
+  // A record rebuilt from the host may lack values it could not read back: nothing to remove for those.
+  if (old.table !== undefined && old.our_translated_address !== undefined && !inUse((a) => a.our_translated_address === old.our_translated_address && a.table === old.table)) {
     const rule: IpRuleArgs = { from: old.our_translated_address, table: old.table, priority, state: 'absent' };
     tasks.push({ name: label('policy rule'), module: 'ip_rule', args: rule });
   }
-  if (!inUse((a) => a.translated_address === old.translated_address)) {
+  if (old.translated_address !== undefined && !inUse((a) => a.translated_address === old.translated_address)) {
     tasks.push({ name: label('route'), module: 'ip_route', args: { to: old.translated_address, state: 'absent' } satisfies IpRouteArgs });
   }
-  if (!inUse((a) => a.listen_port === old.listen_port)) {
+  if (old.listen_port !== undefined && !inUse((a) => a.listen_port === old.listen_port)) {
     tasks.push({ name: label('listen port'), module: 'nft_element', args: element(tables.filter, 'wg_ports', old.listen_port, false) });
   }
   return tasks;

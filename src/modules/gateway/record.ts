@@ -91,8 +91,10 @@ const complete = (values: Partial<CustomerAllocation>): values is CustomerAlloca
   values.our_translated_address !== undefined && values.translated_address !== undefined;
 
 /**
- * The record as the host shows it: every gateway interface whose values can all be read
- * back (port, address, rule's table, translated address), under its customer's name.
+ * The record as the host shows it, under each customer's name: for a customer the
+ * arguments list, whatever values can be read back (port, address, rule's table,
+ * translated address: they keep them; the rest is allocated); for any other gateway
+ * interface, the values when all can be read back (it is removed as a customer).
  * Interfaces it cannot read back completely are orphans: removed, not recorded.
  */
 export function recordFromHost(args: GatewayArgs, facts: HostFacts): GatewayRecord {
@@ -101,7 +103,11 @@ export function recordFromHost(args: GatewayArgs, facts: HostFacts): GatewayReco
   const customers: Record<string, CustomerAllocation> = {};
   for (const iface of gatewayInterfacesOnHost(args, facts)) {
     const values = valuesOnHost(args, facts, iface);
-    if (complete(values)) customers[nameOf.get(iface) ?? iface.slice(prefix.length)] = values;
+    const listed = nameOf.get(iface);
+    // A listed customer's partial values only seed its allocation: the record written
+    // (before and after the run) holds its complete allocation instead.
+    if (listed !== undefined) customers[listed] = values as CustomerAllocation;
+    else if (complete(values)) customers[iface.slice(prefix.length)] = values;
   }
   return { version: 1, customers };
 }
