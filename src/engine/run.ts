@@ -223,7 +223,7 @@ export async function runHost(host: string, runner: ScriptRunner, invocations: T
 }
 
 /** task:done for every task, once the host's outcome is known. */
-function finishTasks(result: HostResult, events: EngineEvents | undefined): HostResult {
+export function finishTasks(result: HostResult, events: EngineEvents | undefined): HostResult {
   for (const task of result.tasks) {
     const outcome = task.error || (result.status === 'failed' && task.changes.length > 0) ? 'failed' : task.changes.length > 0 ? 'changed' : 'ok';
     events?.taskDone?.(result.host, task, outcome);

@@ -3,7 +3,7 @@ import { connectionOf } from '../inventory/connection.js';
 import { loadInventory } from '../inventory/load.js';
 import { selectHosts } from '../inventory/patterns.js';
 import type { ConnectionSettings, Inventory, InventoryHost } from '../inventory/types.js';
-import { loadPlaybook, resolvePlaybook } from '../playbook/index.js';
+import { loadPlaybook, resolvePlaybook, type Playbook } from '../playbook/index.js';
 import type { TaskInvocation } from '../tasks/types.js';
 import { openTransport, TransportError, type OpenTransportOptions, type Transport } from '../transport/index.js';
 import { findCollisions } from './collisions.js';
@@ -23,7 +23,11 @@ export interface LoadedRun {
  */
 export function loadRun(playbookPath: string, inventoryPath: string, limit?: string): LoadedRun {
   const inventory = loadInventory(inventoryPath);
-  const playbook = loadPlaybook(playbookPath);
+  return prepareRun(inventory, loadPlaybook(playbookPath), limit);
+}
+
+/** loadRun for an inventory and a playbook already loaded (from text or objects, by a library user). */
+export function prepareRun(inventory: Inventory, playbook: Playbook, limit?: string): LoadedRun {
   const hostVars = [...inventory.hosts.values()].map((host) => ({ name: host.name, vars: host.vars, groups: host.groups, varOrigins: host.varOrigins }));
   const limited = limit ? new Set(selectHosts(inventory, limit).map((host) => host.name)) : undefined;
   const select = (pattern: string) => selectHosts(inventory, pattern).map((host) => host.name);

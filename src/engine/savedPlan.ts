@@ -12,7 +12,7 @@ import type { ConnectionSettings } from '../inventory/types.js';
 import { redact } from '../report/redact.js';
 import type { TaskInvocation } from '../tasks/types.js';
 import { WGPLAY_VERSION } from '../version.js';
-import { applyAndVerify, gatherFacts, type EngineEvents, type HostResult, type HostStatus, type PlanBasis, type TaskResult } from './run.js';
+import { applyAndVerify, finishTasks, gatherFacts, type EngineEvents, type HostResult, type HostStatus, type PlanBasis, type TaskResult } from './run.js';
 import { inParallel, withHostConnection, type HostRun, type HostRunOptions, type LoadedRun } from './runPlaybook.js';
 
 export const SAVED_PLAN_KIND = 'wgplay-plan';
@@ -56,35 +56,29 @@ function secretProblems(host: string, invocations: TaskInvocation[]): Problem[] 
     }));
 }
 
-/**
- * The plan to save, from a plan run made with `keepBasis`. Throws WgplayError if it
- * would hold a secret.
- */
+/** The plan to save (or apply from memory), from a plan run made with `keepBasis`. */
 export function buildSavedPlan(loaded: LoadedRun, results: HostResult[], inputs: SavedPlan['inputs']): SavedPlan {
   const inventoryHosts = new Map(loaded.hosts.map(({ host }) => [host.name, host]));
-  const problems: Problem[] = [];
   const hosts = results.map((result): SavedHostPlan => {
-    problems.push(...secretProblems(result.host, result.basis?.invocations ?? []));
     const host = inventoryHosts.get(result.host);
     if (!host) throw new Error(`no inventory host ${result.host}`);
-    return {
-      host: result.host,
-      connection: connectionOf(host),
-      status: result.status,
-      error: result.error,
-      basis: result.basis,
-      tasks: result.tasks,
-    };
+    return { host: result.host, connection: connectionOf(host), status: result.status, error: result.error, basis: result.basis, tasks: result.tasks };
   });
+  return { format: 1, kind: SAVED_PLAN_KIND, wgplayVersion: WGPLAY_VERSION, createdAt: new Date().toISOString(), inputs, hosts };
+}
+
+/** Throws WgplayError, naming the tasks, if the plan would put a secret in a file. */
+export function assertNoSecrets(plan: SavedPlan): void {
+  const problems = plan.hosts.flatMap((host) => secretProblems(host.host, host.basis?.invocations ?? []));
   if (problems.length > 0) throw new WgplayError(problems);
-  const plan: SavedPlan = { format: 1, kind: SAVED_PLAN_KIND, wgplayVersion: WGPLAY_VERSION, createdAt: new Date().toISOString(), inputs, hosts };
   // Last line of defence: anything shaped like a private key, or a registered secret.
   const text = JSON.stringify(plan);
   if (redact(text) !== text) throw new WgplayError('the plan would hold a secret (a private key or the SSH key passphrase): not saved');
-  return plan;
 }
 
+/** Writes a saved plan (owner-only), after checking that it holds no secret. */
 export function writeSavedPlan(path: string, plan: SavedPlan): void {
+  assertNoSecrets(plan);
   writeFileSync(path, `${JSON.stringify(plan, null, 2)}\n`, { mode: 0o600 });
 }
 
@@ -141,17 +135,11 @@ export async function applySavedHost(
   const now = canonicalFacts(facts, basis.request);
   if (factsFingerprint(now) !== basis.fingerprint) {
     const drift = factsDrift(basis.facts, now);
-    return {
-      host: saved.host,
-      status: 'failed',
-      tasks: saved.tasks,
-      applied: false,
-      drift,
-      error: `the host changed since the plan was made (${drift.length} fact(s) differ): nothing was changed; plan again\n${drift.map((line) => `  ${line}`).join('\n')}`,
-    };
+    const error = `the host changed since the plan was made (${drift.length} fact(s) differ): nothing was changed; plan again\n${drift.map((line) => `  ${line}`).join('\n')}`;
+    return finishTasks({ host: saved.host, status: 'failed', tasks: saved.tasks, applied: false, drift, error }, options.events);
   }
   options.events?.phase?.(saved.host, 'plan');
-  if (!saved.tasks.some((task) => task.changes.length > 0)) return { host: saved.host, status: 'ok', tasks: saved.tasks, applied: false };
+  if (!saved.tasks.some((task) => task.changes.length > 0)) return finishTasks({ host: saved.host, status: 'ok', tasks: saved.tasks, applied: false }, options.events);
   return applyAndVerify(saved.host, runner, saved.tasks, { invocations: basis.invocations, request: basis.request, overSsh: options.overSsh, events: options.events, signal: options.signal });
 }
 

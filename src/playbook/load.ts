@@ -53,8 +53,57 @@ export function parsePlaybook(text: string, file: string): Playbook {
   const problems: Problem[] = [];
   const root = doc.contents ? toLocated(doc.contents, doc, at, problems, 0) : undefined;
   if (problems.length > 0) throw new WgplayError(problems);
+  return playbookOf(root, file, `${file}:1:1`);
+}
+
+/**
+ * A playbook from plain data (a deploy tool's objects: a list of plays, each task
+ * `{ name, <module>: args }`, e.g. from the `tasks` constructors), checked exactly as
+ * a file is. Problems are placed at `name:/json/pointer` ("deploy:/0/tasks/1/ip_rule/table").
+ */
+export function playbookFromObject(value: unknown, options: { name: string }): Playbook {
+  const problems: Problem[] = [];
+  const root = fromPlainData(value, options.name, '', problems, 0);
+  if (problems.length > 0) throw new WgplayError(problems);
+  return playbookOf(root, options.name, `${options.name}:/`);
+}
+
+const pointerSegment = (key: string | number) => String(key).replace(/~/g, '~0').replace(/\//g, '~1');
+
+function fromPlainData(value: unknown, name: string, pointer: string, problems: Problem[], depth: number): Node {
+  const where = `${name}:${pointer || '/'}`;
+  if (depth > 100) {
+    problems.push({ where, message: 'the playbook is nested too deeply (a cycle?)' });
+    return { kind: 'scalar', value: null, where };
+  }
+  if (Array.isArray(value)) {
+    return { kind: 'seq', items: value.map((item, index) => fromPlainData(item, name, `${pointer}/${index}`, problems, depth + 1)), where };
+  }
+  if (value !== null && typeof value === 'object') {
+    if (Object.getPrototypeOf(value) !== Object.prototype && Object.getPrototypeOf(value) !== null) {
+      problems.push({ where, message: 'must be plain data (mappings, lists, strings, numbers, booleans)' });
+      return { kind: 'scalar', value: null, where };
+    }
+    const entries: MapEntry[] = Object.entries(value)
+      .filter(([, inner]) => inner !== undefined)
+      .map(([key, inner]) => {
+        const at = `${pointer}/${pointerSegment(key)}`;
+        return { key, keyWhere: `${name}:${at}`, value: fromPlainData(inner, name, at, problems, depth + 1) };
+      });
+    return { kind: 'map', entries, where };
+  }
+  if (value === undefined || typeof value === 'function' || typeof value === 'symbol' || typeof value === 'bigint') {
+    problems.push({ where, message: `must be plain data (mappings, lists, strings, numbers, booleans), not ${typeof value}` });
+    return { kind: 'scalar', value: null, where };
+  }
+  return { kind: 'scalar', value, where };
+}
+
+/** The plays of a playbook's root node, or every problem with them. */
+function playbookOf(root: Node | undefined, file: string, start: string): Playbook {
+  const problems: Problem[] = [];
   if (!root || (root.kind === 'scalar' && root.value === null)) {
-    throw new WgplayError([{ where: `${file}:1:1`, message: 'the playbook is empty: expected a list of plays' }]);
+    throw new WgplayError([{ where: start, message: 'the playbook is empty: expected a list of plays' }]);
   }
   if (root.kind !== 'seq') {
     throw new WgplayError([{ where: root.where, message: `a playbook is a list of plays, not ${describeNode(root)}` }]);
