@@ -21,6 +21,8 @@ describe('import boundaries', () => {
       ['src/engine/x.ts', "import { labUp } from '../lab/seedLab.js';", /src\/engine must not import src\/lab/],
       ['src/cli/run.ts', "import { labUp } from '../lab/seedLab.js';", /src\/cli must not import src\/lab/],
       ['src/index.ts', "import { main } from './cli/main.js';", /src\/index.ts must not import src\/cli/],
+      ['src/engine/x.ts', "import { plan } from '../api/run.js';", /src\/engine must not import src\/api/],
+      ['src/api/x.ts', "import { main } from '../cli/main.js';", /src\/api must not import src\/cli/],
     ];
     for (const [file, code, message] of refused) {
       expect(await boundaryErrors(file, code), `${file}: ${code}`).toEqual([expect.stringMatching(message)]);
@@ -35,6 +37,7 @@ describe('import boundaries', () => {
       ['src/engine/x.ts', "import { findTask } from '../catalog.js';"],
       ['src/cli/lab.ts', "import { labUp } from '../lab/seedLab.js';"],
       ['src/cli/main.ts', "import { labCommand } from './lab.js';"],
+      ['src/api/run.ts', "import { loadRun } from '../engine/runPlaybook.js';"],
     ];
     for (const [file, code] of allowed) expect(await boundaryErrors(file, code), `${file}: ${code}`).toEqual([]);
   });
