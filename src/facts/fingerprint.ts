@@ -2,9 +2,10 @@
 // link, address, rule, route, WireGuard interface and peer, nftables table the tasks
 // name, file and sysctl they asked for), and their hash. Counters and times that move
 // on their own are left out (handshakes, bytes, the endpoint a roaming peer was last
-// seen at); so are tables no task reads (a fail2ban set changing by the minute).
+// seen at, IPv6 link-local addresses and the kernel's local routes); so are tables no
+// task reads (a fail2ban set changing by the minute).
 import { createHash } from 'node:crypto';
-import type { FactRequest, HostFacts } from './types.js';
+import type { AddressFact, FactRequest, HostFacts, RouteFact } from './types.js';
 
 /** JSON with keys sorted and undefined fields left out: one spelling per value. */
 function canonicalJson(value: unknown): string {
@@ -20,13 +21,21 @@ function canonicalJson(value: unknown): string {
 
 const line = (kind: string, value: unknown) => `${kind} ${canonicalJson(value)}`;
 
+// What the kernel maintains on its own, and tasks never manage: IPv6 link-local
+// addresses (they appear once duplicate address detection is done) and multicast, and
+// the local table's kernel routes (they mirror the addresses, which are covered).
+const LINK_LOCAL_OR_MULTICAST = /^(fe[89ab][0-9a-f]|ff[0-9a-f]{2}):/i;
+const kernelOwnedAddress = (address: AddressFact) => address.family === 'inet6' && LINK_LOCAL_OR_MULTICAST.test(address.local);
+const kernelOwnedRoute = (route: RouteFact) =>
+  (route.table === 'local' && route.protocol === 'kernel') || (route.family === 'inet6' && LINK_LOCAL_OR_MULTICAST.test(route.dst));
+
 /** The facts a plan read, one sorted line per object; equal lines = the same host state. */
 export function canonicalFacts(facts: HostFacts, request: FactRequest): string[] {
   const lines: string[] = [];
   for (const link of facts.links) lines.push(line('link', link));
-  for (const address of facts.addresses) lines.push(line('address', address));
+  for (const address of facts.addresses) if (!kernelOwnedAddress(address)) lines.push(line('address', address));
   for (const rule of facts.rules) lines.push(line('rule', rule));
-  for (const route of facts.routes) lines.push(line('route', route));
+  for (const route of facts.routes) if (!kernelOwnedRoute(route)) lines.push(line('route', route));
   for (const wg of Object.values(facts.wg)) {
     const { peers, ...device } = wg;
     lines.push(line('wireguard', device));

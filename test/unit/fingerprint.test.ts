@@ -37,8 +37,14 @@ describe('the facts fingerprint of a saved plan', () => {
     expect(fingerprintOf(moved)).toBe(fingerprintOf(facts()));
   });
 
-  it('ignores tables no task reads (a fail2ban set), files and sysctls not asked for', () => {
+  it('ignores tables no task reads (a fail2ban set), files and sysctls not asked for, and what the kernel adds by itself', () => {
     const other = facts((f) => {
+      f.addresses.push({ dev: 'eth0', family: 'inet6', local: 'fe80::1812:b3ff:fe1a:2531', prefixlen: 64 });
+      f.routes.push(
+        { family: 'inet6', dst: 'fe80::1812:b3ff:fe1a:2531', dev: 'eth0', table: 'local', protocol: 'kernel', type: 'local', metric: 0 },
+        { family: 'inet6', dst: 'fe80::/64', dev: 'eth0', table: 'main', protocol: 'kernel', metric: 256 },
+        { family: 'inet', dst: '10.0.0.2', dev: 'wg-a', table: 'local', protocol: 'kernel', type: 'local' },
+      );
       f.nftTables[1]!.sets[0]!.elements.push({ key: '203.0.113.5' });
       f.files['/etc/unrelated'] = { path: '/etc/unrelated', exists: true };
       f.sysctls['net.ipv4.conf.all.rp_filter'] = '2';
