@@ -139,7 +139,7 @@ files_facts() {
     if [ "\${K[i]}" = 1 ] && have wg; then
       k=$(wg pubkey < "$f" 2>/dev/null) && printf 'wg-pubkey %s\n' "$k"
     fi
-    if [ "\${S[i]}" = 0 ] && [ "$size" -le ${FILE_CONTENT_LIMIT} ] && [ "\${E[i]}" != "\${sha_of[$i]}" ]; then
+    if [ "\${S[i]}" = 0 ] && [ "$size" -le "\${L[i]}" ] && [ "\${E[i]}" != "\${sha_of[$i]}" ]; then
       echo content; base64 < "$f"
     fi
   done
@@ -156,6 +156,7 @@ export function mergeFileRequests(previous: FileRequest | undefined, file: FileR
     wgInterface: previous.wgInterface ?? file.wgInterface,
     // Content is skipped only when every asker expects the same content.
     expectSha256: previous.expectSha256 === file.expectSha256 ? file.expectSha256 : undefined,
+    contentLimit: Math.max(previous.contentLimit ?? FILE_CONTENT_LIMIT, file.contentLimit ?? FILE_CONTENT_LIMIT),
   };
 }
 
@@ -202,6 +203,7 @@ export function buildFactScript(request: FactRequest = {}): string {
       array('K', list.map((file) => (file.wgKey ? '1' : '0'))),
       array('I', list.map((file) => file.wgInterface ?? '')),
       array('E', list.map((file) => file.expectSha256 ?? '')),
+      array('L', list.map((file) => String(file.contentLimit ?? FILE_CONTENT_LIMIT))),
       'files_facts',
     );
   }

@@ -191,6 +191,8 @@ export interface FileRequest {
   wgInterface?: string;
   /** The content the task wants: when the file already has it, its content is not sent. */
   expectSha256?: string;
+  /** Content larger than this (bytes) is not sent (default FILE_CONTENT_LIMIT, 256 KiB). */
+  contentLimit?: number;
 }
 
 /** What a task needs to know beyond the facts every run gathers (links, rules, nft...). */

@@ -8,6 +8,8 @@ import { interfaceNameOf, type CustomerAllocation, type GatewayRecord } from './
 
 export const DEFAULT_STATE_FILE = '/var/lib/wgplay/gateway.json';
 export const stateFileOf = (args: GatewayArgs) => args.state_file ?? DEFAULT_STATE_FILE;
+/** Up to ~80 000 customers' record is read whole. */
+export const RECORD_CONTENT_LIMIT = 16 * 1024 * 1024;
 export const interfacePrefixOf = (args: GatewayArgs) => args.interface_prefix ?? 'wg-';
 
 const isInteger = (value: unknown, max: number) => Number.isInteger(value) && (value as number) >= 1 && (value as number) <= max;
