@@ -1,5 +1,6 @@
 import { registerSecret } from '../report/redact.js';
 import { runCustomerConfig } from './customerConfig.js';
+import { runDoc } from './doc.js';
 import { runLabCommand } from './lab.js';
 import { runPlanOrApply, runShow } from './run.js';
 import { runValidate } from './validate.js';
@@ -18,6 +19,7 @@ commands:
   customer-config CUSTOMER PLAYBOOK -i INVENTORY
                                    the WireGuard config to hand to a customer
   lab up|down|status               the seed article's network in namespaces on this machine
+  doc [TASK]                       the tasks and modules a playbook can name, and their arguments
 
 Run "wgplay COMMAND --help" for a command's options.
 `;
@@ -41,6 +43,8 @@ export async function main(argv: string[]): Promise<number> {
       return runCustomerConfig(rest);
     case 'lab':
       return runLabCommand(rest);
+    case 'doc':
+      return runDoc(rest);
     case '--version':
     case '-V':
       process.stdout.write(`wgplay ${WGPLAY_VERSION}\n`);
