@@ -34,6 +34,13 @@ export interface HostResult {
   cancelled?: 'before-apply' | 'during-apply';
   /** With RunHostOptions.keepBasis, for a plan that can be saved and applied later. */
   basis?: PlanBasis;
+  /**
+   * How an apply that changed the host ended when it did not end normally: `cut` (the
+   * connection was lost: what ran is unknown), `rolled-back` (not confirmed in time).
+   */
+  outcome?: 'cut' | 'rolled-back';
+  /** Things the operator should know that are not errors (an earlier apply that was never reported). */
+  notes?: string[];
 }
 
 export interface PlanBasis {

@@ -1,4 +1,5 @@
 import { Listr } from 'listr2';
+import { DEFAULT_CONFIRM_TIMEOUT_S } from '../engine/commitConfirmed.js';
 import type { EngineEvents } from '../engine/run.js';
 import { inParallel, loadRun, runOneHost, withHostConnection, type HostRun } from '../engine/runPlaybook.js';
 import { applySavedHost, buildSavedPlan, readSavedPlan, savedPlanResults, writeSavedPlan, type SavedPlan } from '../engine/savedPlan.js';
@@ -7,7 +8,15 @@ import { exitCodeFor } from '../report/summary.js';
 import { renderTextReport } from '../report/text.js';
 import { hashInput, parseCommandLine, parsePlaybookCommand, reportError, requirePositionals, UsageError, wantsJson } from './common.js';
 
-const usage = (command: 'plan' | 'apply') => `usage: wgplay ${command} PLAYBOOK -i INVENTORY [options]${command === 'apply' ? '\n       wgplay apply FILE [-f N] [--diff] [--json]      (a plan saved with plan --out)' : ''}
+const APPLY_OPTIONS_HELP = `
+      --lock-timeout S   wait up to S seconds for another apply on the same host to end
+                         (default 0: fail at once with "host busy")
+      --confirm-timeout S
+                         a change that could cut SSH is rolled back by the host unless
+                         wgplay confirms it through a new SSH connection within S seconds
+                         (default ${DEFAULT_CONFIRM_TIMEOUT_S})`;
+
+const usage = (command: 'plan' | 'apply') => `usage: wgplay ${command} PLAYBOOK -i INVENTORY [options]${command === 'apply' ? '\n       wgplay apply FILE [-f N] [--lock-timeout S] [--confirm-timeout S] [--diff] [--json]\n                                                 (a plan saved with plan --out)' : ''}
 
 ${
   command === 'plan'
@@ -21,7 +30,7 @@ the drift shown, nothing changed).`
 options:
   -i, --inventory FILE   Ansible-style YAML inventory (required)
   -l, --limit PATTERN    only these hosts (all, a group, a host, a:b, !x, &y)
-  -f, --forks N          hosts in parallel (default 5)${command === 'apply' ? '\n  -C, --check            dry run: plan only, exit 2 when changes are pending' : '\n  -o, --out FILE         save the plan, for `wgplay apply FILE` (and `wgplay show FILE`)'}
+  -f, --forks N          hosts in parallel (default 5)${command === 'apply' ? `\n  -C, --check            dry run: plan only, exit 2 when changes are pending${APPLY_OPTIONS_HELP}` : '\n  -o, --out FILE         save the plan, for `wgplay apply FILE` (and `wgplay show FILE`)'}
   -D, --diff             show diffs (plan always does)
       --rebuild-record   modules read their records (the gateway's /var/lib/wgplay/gateway.json) back
                          from what is on the host instead of the file: after a record was lost or damaged
@@ -45,6 +54,23 @@ interface HostJob {
 }
 
 const FORKS_OPTION = { forks: { type: 'string', short: 'f', default: '5' } } as const;
+const APPLY_OPTIONS = {
+  'lock-timeout': { type: 'string', default: '0' },
+  'confirm-timeout': { type: 'string', default: String(DEFAULT_CONFIRM_TIMEOUT_S) },
+} as const;
+
+/** --lock-timeout and --confirm-timeout, checked. */
+function applyOptionsOf(values: Record<string, string>): { lockTimeoutSeconds: number; confirmTimeoutSeconds: number } {
+  const lockTimeoutSeconds = Number(values['lock-timeout']);
+  if (!/^\d+$/.test(values['lock-timeout'] ?? '') || !Number.isSafeInteger(lockTimeoutSeconds)) {
+    throw new UsageError(`--lock-timeout must be a whole number of seconds (0 or more), got "${values['lock-timeout']}"`);
+  }
+  const confirmTimeoutSeconds = Number(values['confirm-timeout']);
+  if (!/^\d+$/.test(values['confirm-timeout'] ?? '') || !Number.isSafeInteger(confirmTimeoutSeconds) || confirmTimeoutSeconds < 1) {
+    throw new UsageError(`--confirm-timeout must be a whole number of seconds (1 or more), got "${values['confirm-timeout']}"`);
+  }
+  return { lockTimeoutSeconds, confirmTimeoutSeconds };
+}
 
 function forksOf(value: string): number {
   const forks = Number(value);
@@ -62,12 +88,13 @@ export async function runPlanOrApply(command: 'plan' | 'apply', argv: string[]):
       diff: { type: 'boolean', short: 'D', default: false },
       json: { type: 'boolean', default: false },
       'rebuild-record': { type: 'boolean', default: false },
-      ...(command === 'plan' ? { out: { type: 'string', short: 'o' } } : {}),
+      ...(command === 'plan' ? { out: { type: 'string', short: 'o' } } : APPLY_OPTIONS),
     });
     if (!parsed) return 0;
     const { values } = parsed;
     const playbook = parsed.args[0]!;
     const forks = forksOf(values.forks);
+    const applyOptions = command === 'apply' ? applyOptionsOf(values) : {};
     const apply = command === 'apply' && !values.check;
     const mode = apply ? 'apply' : 'plan';
     const out = values.out as string | undefined;
@@ -75,7 +102,7 @@ export async function runPlanOrApply(command: 'plan' | 'apply', argv: string[]):
     const loaded = loadRun(playbook, parsed.inventory, parsed.limit);
     const jobs = loaded.hosts.map(({ host, tasks }): HostJob => ({
       name: host.name,
-      run: (events) => runOneHost(host, tasks, { apply, events, keepBasis: out !== undefined, rebuildRecord: values['rebuild-record'] }),
+      run: (events) => runOneHost(host, tasks, { apply, events, keepBasis: out !== undefined, rebuildRecord: values['rebuild-record'], ...applyOptions }),
     }));
     const results = await runJobs(jobs, forks, values.json);
     if (out !== undefined) {
@@ -102,15 +129,20 @@ function isSavedPlanCommand(argv: string[]): boolean {
 async function runApplySaved(argv: string[]): Promise<number> {
   const { values, positionals } = parseCommandLine(argv, {
     ...FORKS_OPTION,
+    ...APPLY_OPTIONS,
     diff: { type: 'boolean', short: 'D', default: false },
     json: { type: 'boolean', default: false },
   });
   const [file] = requirePositionals(positionals, ['FILE']);
   const forks = forksOf(values.forks);
+  const applyOptions = applyOptionsOf(values);
   const plan: SavedPlan = readSavedPlan(file!);
   const jobs = plan.hosts.map((saved): HostJob => ({
     name: saved.host,
-    run: (events) => withHostConnection(saved.host, () => saved.connection, { events }, (transport, overSsh) => applySavedHost(saved, transport, { events, overSsh })),
+    run: (events) =>
+      withHostConnection(saved.host, () => saved.connection, { events, exclusive: true, ...applyOptions }, (transport, overSsh, hostApplyOptions) =>
+        applySavedHost(saved, transport, { events, overSsh, applyOptions: hostApplyOptions }),
+      ),
   }));
   const results = await runJobs(jobs, forks, values.json);
   const exitCode = exitCodeFor(results, 'apply');

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { PHASES, STAGES, type Change, type Step } from '../tasks/types.js';
+import { PHASES, STAGES, type Change, type Phase, type Step } from '../tasks/types.js';
 
 /** A marker line the apply script prints as it enters each phase; the last one seen says where it stopped. */
 export const PHASE_MARKER = '@@wgplay-phase ';
@@ -17,15 +17,13 @@ wgplay_wg_add() {
 }`;
 
 /**
- * All changes of a host as ONE bash script: phases in order; in each, shell steps,
- * then one `ip -batch`, then one `nft -f` transaction; inside each of those, steps by
- * their stage (STAGES), then in the order the tasks planned them.
+ * The steps of `phases`, in order: in each, shell steps, then one `ip -batch`, then one
+ * `nft -f` transaction; inside each of those, steps by their stage (STAGES), then in
+ * the order the tasks planned them.
  */
-export function compileApplyScript(changes: Change[]): string {
-  const steps = changes.flatMap((change) => change.steps);
-  const delimiter = `WGPLAY_${randomBytes(6).toString('hex')}`;
-  const out = ['set -euo pipefail', 'export LC_ALL=C', 'umask 0077', APPLY_PRELUDE];
-  for (const phase of PHASES) {
+function compilePhases(steps: Step[], phases: readonly Phase[], delimiter: string): string[] {
+  const out: string[] = [];
+  for (const phase of phases) {
     const inPhase = steps
       .map((step, index) => ({ step, index }))
       .filter(({ step }) => step.phase === phase)
@@ -40,8 +38,34 @@ export function compileApplyScript(changes: Change[]): string {
     const nftLines = of('nft').map((step) => step.line);
     if (nftLines.length) out.push(`nft -f - <<'${delimiter}'`, ...nftLines, delimiter);
   }
+  return out;
+}
+
+const newDelimiter = () => `WGPLAY_${randomBytes(6).toString('hex')}`;
+
+/**
+ * All changes of a host as ONE bash script, phases in order. With `arm` (the
+ * commit-confirmed lines, run before any change), the `persist` phase is left out: it
+ * waits for the confirmation (compileAfterConfirm).
+ */
+export function compileApplyScript(changes: Change[], arm?: string): string {
+  const steps = changes.flatMap((change) => change.steps);
+  const phases = arm === undefined ? PHASES : PHASES.filter((phase) => phase !== 'persist');
+  const out = ['set -euo pipefail', 'export LC_ALL=C', 'umask 0077', APPLY_PRELUDE];
+  if (arm !== undefined) out.push(arm);
+  out.push(...compilePhases(steps, phases, newDelimiter()));
   out.push(`printf '%s\\n' '${PHASE_MARKER}done'`);
   return `${out.join('\n')}\n`;
+}
+
+/** The `persist` phase's steps, run once the change is confirmed (empty when there are none). */
+export function compileAfterConfirm(changes: Change[]): string {
+  const lines = compilePhases(
+    changes.flatMap((change) => change.steps),
+    ['persist'],
+    newDelimiter(),
+  );
+  return lines.length ? ['(', 'set -euo pipefail', 'export LC_ALL=C', 'umask 0077', ...lines, ')'].join('\n') : '';
 }
 
 function stageIndex(step: Step): number {

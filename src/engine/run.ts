@@ -7,13 +7,14 @@ import { PROGRAM_PACKAGES, type TaskInvocation } from '../tasks/types.js';
 import { formatProblem } from '../errors.js';
 import { canonicalFacts, factsFingerprint } from '../facts/fingerprint.js';
 import { findCollisions } from './collisions.js';
-import { compileApplyScript, lastPhase } from './compile.js';
+import { applyChanges, type ApplyOptions } from './apply.js';
+import { lastPhase } from './compile.js';
 import { expandInvocations, moduleFactRequests, type HostContext } from './expand.js';
 import { sshConnectionOf, sshCuts } from './sshPath.js';
 
 /** What the engine needs from a transport (src/transport implements it over SSH or locally). */
 export interface ScriptRunner {
-  run(script: string, options?: { timeoutMs?: number; label?: string }): Promise<{ stdout: string; stderr: string; code: number }>;
+  run(script: string, options?: { timeoutMs?: number; label?: string; idleTimeoutMs?: number }): Promise<{ stdout: string; stderr: string; code: number }>;
 }
 
 // The engine's results are a contract of their own (src/results.ts): report reads them.
@@ -175,6 +176,8 @@ export interface RunHostOptions {
   keepBasis?: boolean;
   /** Checked before each remote command; once the apply script runs, it is let finish. */
   signal?: AbortSignal;
+  /** apply: commit-confirmed and the detached run (apply.ts). */
+  applyOptions?: ApplyOptions;
 }
 
 const cancelledBefore = (host: string, tasks: TaskResult[]): HostResult => ({
@@ -187,8 +190,9 @@ const cancelledBefore = (host: string, tasks: TaskResult[]): HostResult => ({
 });
 
 /**
- * One host, one pass down the pipeline: facts -> plan -> (apply -> facts -> plan must be empty).
- * Three remote commands whatever the number of tasks.
+ * One host, one pass down the pipeline: facts -> plan -> (apply -> [confirm] -> facts ->
+ * plan must be empty). A constant number of remote commands whatever the number of tasks.
+ * For apply, the caller holds the host lock (hostLock.ts).
  */
 export async function runHost(host: string, runner: ScriptRunner, invocations: TaskInvocation[], options: RunHostOptions): Promise<HostResult> {
   const { overSsh, rebuildRecord, events, signal } = options;
@@ -219,7 +223,15 @@ export async function runHost(host: string, runner: ScriptRunner, invocations: T
   if (!options.apply || !hasChanges(planned)) {
     return finishTasks({ host, status: hasChanges(planned) ? 'changed' : 'ok', tasks: planned, applied: false, basis: basisOf() }, events);
   }
-  return applyAndVerify(host, runner, planned, { invocations, request, overSsh, events, signal });
+  return applyAndVerify(host, runner, planned, {
+    invocations,
+    request,
+    overSsh,
+    events,
+    signal,
+    primitives: tasks.map((task) => task.invocation),
+    applyOptions: options.applyOptions,
+  });
 }
 
 /** task:done for every task, once the host's outcome is known. */
@@ -232,49 +244,81 @@ export function finishTasks(result: HostResult, events: EngineEvents | undefined
 }
 
 /**
- * Applies planned changes: ONE script, then facts again and the same tasks planned
- * again: anything left to change is a failure naming the resource.
+ * Applies planned changes: ONE script (run detached on the host, under commit-confirmed
+ * when a change can cut the management path: apply.ts), then facts again and the same
+ * tasks planned again: anything left to change is a failure naming the resource.
  */
 export async function applyAndVerify(
   host: string,
   runner: ScriptRunner,
   planned: TaskResult[],
-  options: { invocations: TaskInvocation[]; request: FactRequest; overSsh?: boolean; events?: EngineEvents; signal?: AbortSignal },
+  options: {
+    invocations: TaskInvocation[];
+    request: FactRequest;
+    overSsh?: boolean;
+    events?: EngineEvents;
+    signal?: AbortSignal;
+    /** The primitive tasks `planned` was planned from (by name): what a rollback must cover. */
+    primitives?: TaskInvocation[];
+    applyOptions?: ApplyOptions;
+  },
 ): Promise<HostResult> {
   const { events, signal, request, overSsh } = options;
   if (signal?.aborted) return finishTasks(cancelledBefore(host, planned), events);
   events?.phase?.(host, 'apply');
-  const script = compileApplyScript(planned.flatMap((task) => task.changes));
-  const result = await runner.run(script, { label: 'apply' });
+  const argsByName = new Map((options.primitives ?? []).map((task) => [task.name, task.args]));
+  const outcome = await applyChanges(
+    runner,
+    planned.map((task) => ({ module: task.module, args: argsByName.get(task.name), changes: task.changes })),
+    options.applyOptions ?? { confirmTimeoutSeconds: 0 },
+  );
   // From here on the host has changed: a cancellation is reported, not obeyed.
   const cancelled = signal?.aborted ? { cancelled: 'during-apply' as const } : {};
-  if (result.code !== 0) {
-    const phase = lastPhase(result.stdout) ?? 'start';
-    return finishTasks(
-      {
-        host,
-        status: 'failed',
-        tasks: planned,
-        applied: true,
-        ...cancelled,
+  const failed = (fields: Partial<HostResult> & { error: string }) =>
+    finishTasks({ host, status: 'failed', tasks: planned, applied: true, ...cancelled, ...fields }, events);
+  switch (outcome.kind) {
+    case 'lost': {
+      const rollback = outcome.armed ? ' (it had armed a rollback: unless confirmed, the host restores its earlier state after the confirm timeout)' : '';
+      return failed({
+        status: 'unreachable',
+        outcome: 'cut',
+        error: `connection lost during apply: the host may be partly changed; run apply again${rollback}\n${outcome.why}`,
+      });
+    }
+    case 'rolled-back':
+      return failed({
+        outcome: 'rolled-back',
+        error: `rolled back: SSH unreachable after the change; the host restored:\n${outcome.restored.map((line) => `  ${line}`).join('\n')}`,
+      });
+    case 'unconfirmed':
+      return failed({
+        outcome: 'cut',
+        error:
+          `SSH unreachable after the change: no new connection in ${outcome.waitedSeconds} s, so it was not confirmed; ` +
+          `the host rolls it back by itself after the confirm timeout (${outcome.why})`,
+      });
+  }
+  try {
+    const { result } = outcome;
+    if (result.code !== 0) {
+      const phase = lastPhase(result.stdout) ?? 'start';
+      return failed({
         error:
           `apply failed in phase "${phase}" (exit ${result.code}); earlier phases completed, ` +
           `this one may be half-done, later ones did not run; rerun apply to converge.\n${result.stderr.trim().slice(0, 4000)}`,
-      },
-      events,
-    );
-  }
+      });
+    }
 
-  events?.phase?.(host, 'verify');
-  const verified = await gatherFacts(runner, options.invocations, { request, overSsh });
-  const after = planTasks(verified.tasks, verified.facts);
-  const leftover = after.flatMap((task) => task.changes.map((change) => `${task.name}: ${change.resource}\n${change.diff}`));
-  const lateCancel = signal?.aborted ? { cancelled: 'during-apply' as const } : cancelled;
-  if (leftover.length > 0) {
-    return finishTasks(
-      { host, status: 'failed', tasks: planned, applied: true, ...lateCancel, error: `applied, but the host did not converge; still different:\n${leftover.join('\n')}` },
-      events,
-    );
+    events?.phase?.(host, 'verify');
+    const verified = await gatherFacts(outcome.runner, options.invocations, { request, overSsh });
+    const after = planTasks(verified.tasks, verified.facts);
+    const leftover = after.flatMap((task) => task.changes.map((change) => `${task.name}: ${change.resource}\n${change.diff}`));
+    const lateCancel = signal?.aborted ? { cancelled: 'during-apply' as const } : cancelled;
+    if (leftover.length > 0) {
+      return failed({ ...lateCancel, error: `applied, but the host did not converge; still different:\n${leftover.join('\n')}` });
+    }
+    return finishTasks({ host, status: 'changed', tasks: planned, applied: true, ...lateCancel }, events);
+  } finally {
+    await outcome.fresh?.close().catch(() => undefined);
   }
-  return finishTasks({ host, status: 'changed', tasks: planned, applied: true, ...lateCancel }, events);
 }

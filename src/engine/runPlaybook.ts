@@ -8,6 +8,9 @@ import type { TaskInvocation } from '../tasks/types.js';
 import { openTransport, TransportError, type OpenTransportOptions, type Transport } from '../transport/index.js';
 import { findCollisions } from './collisions.js';
 import { expandInvocations } from './expand.js';
+import type { ApplyOptions, Reconnect } from './apply.js';
+import { DEFAULT_CONFIRM_TIMEOUT_S } from './commitConfirmed.js';
+import { HostBusyError, lockOwner, takeHostLock, type HostLock } from './hostLock.js';
 import { runHost, type EngineEvents, type HostResult } from './run.js';
 
 export interface LoadedRun {
@@ -60,7 +63,17 @@ export interface HostRunOptions {
   rebuildRecord?: boolean;
   /** Stops hosts before they connect or before their apply script starts. */
   signal?: AbortSignal;
+  /** apply: seconds to wait for another apply's host lock (default 0: fail at once). */
+  lockTimeoutSeconds?: number;
+  /**
+   * apply: seconds the host waits for the confirmation from a new SSH connection
+   * before it rolls back (default 60). 0 turns commit-confirmed off (benchmarks).
+   */
+  confirmTimeoutSeconds?: number;
 }
+
+/** Attempts to open the confirming connection give up after this long, and are retried. */
+const RECONNECT_TIMEOUT_MS = 5_000;
 
 export interface HostRun extends HostResult {
   /** Remote commands this host cost (connect excluded). */
@@ -89,20 +102,24 @@ function notRootHint(connection: ConnectionSettings): string | undefined {
 /**
  * Connect, run `body` on the host, close; every failure becomes a result, never a
  * throw. `connection` is called inside, so bad connection variables fail the host.
+ * With `exclusive` (an apply), `body` runs under the host lock (hostLock.ts) and gets
+ * the commit-confirmed options for applyAndVerify.
  */
 export async function withHostConnection(
   name: string,
   connection: () => ConnectionSettings,
-  options: Pick<HostRunOptions, 'transport' | 'connect' | 'events' | 'signal'>,
-  body: (transport: Transport, overSsh: boolean) => Promise<HostResult>,
+  options: Pick<HostRunOptions, 'transport' | 'connect' | 'events' | 'signal' | 'lockTimeoutSeconds' | 'confirmTimeoutSeconds'> & { exclusive?: boolean },
+  body: (transport: Transport, overSsh: boolean, applyOptions?: ApplyOptions) => Promise<HostResult>,
 ): Promise<HostRun> {
   const started = Date.now();
   let transport: Transport | undefined;
   let hint: string | undefined;
+  // The confirming connections' commands count too.
+  const confirming: Transport[] = [];
   const finish = (result: HostResult): HostRun => ({
     ...result,
     ...(result.status === 'failed' && result.error !== undefined && hint ? { error: `${result.error}\n${hint}` } : {}),
-    roundTrips: transport?.roundTrips ?? 0,
+    roundTrips: (transport?.roundTrips ?? 0) + confirming.reduce((sum, fresh) => sum + fresh.roundTrips, 0),
     durationMs: Date.now() - started,
   });
   if (options.signal?.aborted) {
@@ -113,7 +130,34 @@ export async function withHostConnection(
     options.events?.phase?.(name, 'connect');
     transport = await (options.connect ? options.connect(name, settings) : openTransport(settings, options.transport));
     hint = notRootHint(settings);
-    return finish(await body(transport, settings.kind === 'ssh'));
+    if (!options.exclusive) return finish(await body(transport, settings.kind === 'ssh'));
+    // Facts, allocation, changes and verification all under the host lock.
+    const owner = lockOwner();
+    let lock: HostLock;
+    try {
+      lock = await takeHostLock(transport, { waitSeconds: options.lockTimeoutSeconds ?? 0, owner });
+    } catch (error) {
+      if (error instanceof HostBusyError) return finish({ host: name, status: 'failed', tasks: [], applied: false, error: error.message });
+      throw error;
+    }
+    try {
+      const reconnectTimeoutMs = Math.min(options.transport?.connectTimeoutMs ?? RECONNECT_TIMEOUT_MS, RECONNECT_TIMEOUT_MS);
+      const reconnect: Reconnect | undefined =
+        settings.kind === 'ssh'
+          ? async () => {
+              const fresh = await (options.connect
+                ? options.connect(name, settings)
+                : openTransport(settings, { ...options.transport, connectTimeoutMs: reconnectTimeoutMs }));
+              confirming.push(fresh);
+              return fresh;
+            }
+          : undefined;
+      const confirmTimeoutSeconds = options.confirmTimeoutSeconds ?? DEFAULT_CONFIRM_TIMEOUT_S;
+      const result = await body(transport, settings.kind === 'ssh', { confirmTimeoutSeconds, reconnect, owner });
+      return finish(lock.previous ? { ...result, notes: [lock.previous, ...(result.notes ?? [])] } : result);
+    } finally {
+      await lock.release();
+    }
   } catch (error) {
     const unreachable = error instanceof TransportError && (error.kind === 'unreachable' || (error.kind === 'timeout' && !transport));
     // The connection or a command failed, not a script for want of root.
@@ -126,7 +170,7 @@ export async function withHostConnection(
 
 /** Connect, run the pipeline, close; every failure becomes a result, never a throw. */
 export function runOneHost(host: InventoryHost, tasks: TaskInvocation[], options: HostRunOptions): Promise<HostRun> {
-  return withHostConnection(host.name, () => connectionOf(host), options, (transport, overSsh) =>
+  return withHostConnection(host.name, () => connectionOf(host), { ...options, exclusive: options.apply }, (transport, overSsh, applyOptions) =>
     runHost(host.name, transport, tasks, {
       apply: options.apply,
       events: options.events,
@@ -134,6 +178,7 @@ export function runOneHost(host: InventoryHost, tasks: TaskInvocation[], options
       keepBasis: options.keepBasis,
       signal: options.signal,
       rebuildRecord: options.rebuildRecord,
+      applyOptions,
     }),
   );
 }

@@ -12,6 +12,7 @@ import type { ConnectionSettings } from '../inventory/types.js';
 import { redact } from '../report/redact.js';
 import type { TaskInvocation } from '../tasks/types.js';
 import { WGPLAY_VERSION } from '../version.js';
+import type { ApplyOptions } from './apply.js';
 import { applyAndVerify, finishTasks, gatherFacts, type EngineEvents, type HostResult, type HostStatus, type PlanBasis, type TaskResult } from './run.js';
 import { inParallel, withHostConnection, type HostRun, type HostRunOptions, type LoadedRun } from './runPlaybook.js';
 
@@ -123,14 +124,14 @@ export function savedPlanResults(plan: SavedPlan): HostResult[] {
 export async function applySavedHost(
   saved: SavedHostPlan,
   runner: Parameters<typeof applyAndVerify>[1],
-  options: { events?: EngineEvents; signal?: AbortSignal; overSsh?: boolean },
+  options: { events?: EngineEvents; signal?: AbortSignal; overSsh?: boolean; applyOptions?: ApplyOptions },
 ): Promise<HostResult> {
   const { basis } = saved;
   if (!basis || saved.status === 'failed' || saved.status === 'unreachable') {
     return { host: saved.host, status: 'failed', tasks: saved.tasks, applied: false, error: `not applied: the plan has no changes for this host (when it was made: ${saved.status}${saved.error ? `: ${saved.error}` : ''})` };
   }
   options.events?.phase?.(saved.host, 'facts');
-  // TODO(host lock, issue 6): take the host lock here, held through applyAndVerify.
+  // The caller holds the host lock (withHostConnection, exclusive): the fingerprint is compared under it.
   const { facts } = await gatherFacts(runner, basis.invocations, { request: basis.request, overSsh: options.overSsh });
   const now = canonicalFacts(facts, basis.request);
   if (factsFingerprint(now) !== basis.fingerprint) {
@@ -140,12 +141,22 @@ export async function applySavedHost(
   }
   options.events?.phase?.(saved.host, 'plan');
   if (!saved.tasks.some((task) => task.changes.length > 0)) return finishTasks({ host: saved.host, status: 'ok', tasks: saved.tasks, applied: false }, options.events);
-  return applyAndVerify(saved.host, runner, saved.tasks, { invocations: basis.invocations, request: basis.request, overSsh: options.overSsh, events: options.events, signal: options.signal });
+  return applyAndVerify(saved.host, runner, saved.tasks, {
+    invocations: basis.invocations,
+    request: basis.request,
+    overSsh: options.overSsh,
+    events: options.events,
+    signal: options.signal,
+    primitives: basis.invocations,
+    applyOptions: options.applyOptions,
+  });
 }
 
 /** Applies every host of a saved plan, in parallel; a refused or failed host does not stop the others. */
 export function applySavedPlan(plan: SavedPlan, options: Omit<HostRunOptions, 'apply' | 'keepBasis'> & { forks?: number }): Promise<HostRun[]> {
   return inParallel(plan.hosts, options.forks, (saved) =>
-    withHostConnection(saved.host, () => saved.connection, options, (transport, overSsh) => applySavedHost(saved, transport, { ...options, overSsh })),
+    withHostConnection(saved.host, () => saved.connection, { ...options, exclusive: true }, (transport, overSsh, applyOptions) =>
+      applySavedHost(saved, transport, { ...options, overSsh, applyOptions }),
+    ),
   );
 }

@@ -31,6 +31,8 @@ export interface JsonHost {
   error?: string;
   drift?: HostResult['drift'];
   cancelled?: HostResult['cancelled'];
+  outcome?: HostResult['outcome'];
+  notes?: string[];
   roundTrips?: number;
   durationMs?: number;
   summary: HostSummary;
@@ -67,6 +69,8 @@ function jsonHost(result: HostRunResult): JsonHost {
     error: result.error,
     drift: result.drift,
     cancelled: result.cancelled,
+    outcome: result.outcome,
+    notes: result.notes,
     roundTrips: result.roundTrips,
     durationMs: result.durationMs,
     summary: summarize(result),

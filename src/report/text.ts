@@ -15,7 +15,17 @@ export function renderTextReport(results: HostResult[], options: { mode: 'plan' 
     out.push(`HOST ${result.host} [${result.status}]`);
     for (const task of result.tasks) {
       if (task.changes.length === 0 && !task.error) continue;
-      const verb = task.error ? 'failed' : task.changes.length === 0 ? 'ok' : options.mode === 'plan' || !result.applied ? 'would change' : 'changed';
+      const verb = task.error
+        ? 'failed'
+        : task.changes.length === 0
+          ? 'ok'
+          : options.mode === 'plan' || !result.applied
+            ? 'would change'
+            : result.outcome === 'cut'
+              ? 'may have changed'
+              : result.outcome === 'rolled-back'
+                ? 'changed, then rolled back'
+                : 'changed';
       out.push(`  ${verb}: ${task.name}${task.origin ? `  (${task.origin})` : ''}`);
       if (task.error) out.push(indent(task.error, '      '));
       for (const change of task.changes) {
@@ -23,12 +33,14 @@ export function renderTextReport(results: HostResult[], options: { mode: 'plan' 
         if (options.diff && change.diff) out.push(indent(change.diff, '      '));
       }
     }
+    for (const note of result.notes ?? []) out.push(indent(`note: ${note}`, '  '));
     if (result.error) out.push(indent(`error: ${result.error}`, '  '));
   }
   out.push('', 'RECAP');
   const applied = (result: HostResult) => options.mode === 'apply' && result.applied;
   for (const result of results) {
-    out.push(`  ${result.host.padEnd(20)} ${result.status.padEnd(12)} ${summaryLine(countChanges(result), applied(result))}`);
+    const outcome = result.outcome === 'cut' ? ' (connection lost: some may not be applied)' : result.outcome === 'rolled-back' ? ' (then rolled back)' : '';
+    out.push(`  ${result.host.padEnd(20)} ${result.status.padEnd(12)} ${summaryLine(countChanges(result), applied(result))}${outcome}`);
   }
   const total = summarizeRun(results);
   const anyApplied = results.some(applied);

@@ -13,8 +13,12 @@ import type { Validated } from './schema.js';
  *   routing   ip rules and routes (they need the interfaces to exist)
  *   firewall  the nftables transaction
  *   teardown  interfaces and files removed (after their rules, routes and elements)
+ *   persist   files for the next boot (wg-quick units, a persisted ruleset): when the
+ *             apply arms a commit-confirmed rollback, these run only once it is
+ *             confirmed over a new SSH connection (src/engine/commitConfirmed.ts), so a
+ *             rolled-back change does not come back at the next boot
  */
-export const PHASES = ['prepare', 'links', 'routing', 'firewall', 'teardown'] as const;
+export const PHASES = ['prepare', 'links', 'routing', 'firewall', 'teardown', 'persist'] as const;
 export type Phase = (typeof PHASES)[number];
 
 /**
@@ -31,6 +35,7 @@ export const STAGES = {
   routing: [],
   firewall: ['tables', 'element deletions', 'element additions', 'table deletions'],
   teardown: [],
+  persist: [],
 } as const satisfies Record<Phase, readonly string[]>;
 export type Stage<P extends Phase> = (typeof STAGES)[P][number];
 

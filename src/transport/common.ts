@@ -1,4 +1,5 @@
 import type { ConnectionSettings } from '../inventory/types.js';
+import { shellQuote } from '../shell.js';
 import type { RunResult } from './types.js';
 
 export const DEFAULT_COMMAND_TIMEOUT_MS = 600_000;
@@ -27,6 +28,12 @@ export function remoteCommand(
     `${sudo}sh -c 'if command -v timeout >/dev/null 2>&1; then ` +
     `exec timeout -k ${KILL_AFTER_S} "$0" bash -s; else exec bash -s; fi' ${secs}`
   );
+}
+
+/** The remote command that runs `script` itself (`bash -c`), as root like remoteCommand's. */
+export function heldCommand(settings: Pick<ConnectionSettings, 'become' | 'user'>, script: string): string {
+  const sudo = settings.become && settings.user !== 'root' ? 'sudo -n -- ' : '';
+  return `${sudo}bash -c ${shellQuote(script)}`;
 }
 
 /** Whether a result is the remote `timeout` ending the script at its deadline. */

@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import type { ConnectionSettings } from '../inventory/types.js';
 import { userInfo } from 'node:os';
 import { DEFAULT_COMMAND_TIMEOUT_MS, seconds, sudoRefusal } from './common.js';
-import { TransportError, type RunOptions, type RunResult, type Transport } from './types.js';
+import { TransportError, type HeldCommand, type RunOptions, type RunResult, type Transport } from './types.js';
 
 export interface LocalOptions {
   /** Default per-run timeout (ms) when run() gives none. Default 10 min; 0 = never. */
@@ -81,6 +81,50 @@ export class LocalTransport implements Transport {
       }
       child.stdin.end(script.endsWith('\n') ? script : `${script}\n`);
     });
+  }
+
+  async start(script: string, options: { label?: string } = {}): Promise<HeldCommand> {
+    const label = options.label ?? 'command';
+    if (this.closed) throw new TransportError('command', this.host, `cannot run ${label}: the transport is closed`);
+    this.count++;
+    const [command, args] = this.sudo ? ['sudo', ['-n', '--', 'bash', '-c', script]] : ['bash', ['-c', script]];
+    const child = spawn(command, args, { stdio: ['pipe', 'pipe', 'pipe'], detached: true });
+    if (child.pid !== undefined) this.children.add(child.pid);
+    const listeners: Array<(text: string) => void> = [];
+    const out: Buffer[] = [];
+    const errOut: Buffer[] = [];
+    child.stdout.on('data', (d: Buffer) => {
+      out.push(d);
+      for (const listener of listeners) listener(d.toString('utf8'));
+    });
+    child.stderr.on('data', (d: Buffer) => errOut.push(d));
+    child.stdin.on('error', () => {
+      // it exited: its status says why
+    });
+    const done = new Promise<RunResult>((resolve, reject) => {
+      child.on('error', (err) => reject(new TransportError('command', this.host, `cannot start ${command} for ${label}: ${err.message}`)));
+      child.on('close', (code, signal) => {
+        if (child.pid !== undefined) this.children.delete(child.pid);
+        const result: RunResult = {
+          stdout: Buffer.concat(out).toString('utf8'),
+          stderr: Buffer.concat(errOut).toString('utf8'),
+          code: code ?? -1,
+          ...(signal ? { signal: signal.replace(/^SIG/, '') } : {}),
+        };
+        const refused = sudoRefusal(this.sudo, this.sudo ? userInfo().username : 'root', result);
+        if (refused) reject(new TransportError('auth', this.host, refused));
+        else resolve(result);
+      });
+    });
+    done.catch(() => undefined);
+    return {
+      onOutput: (listener) => listeners.push(listener),
+      write: (text) => {
+        if (child.stdin.writable) child.stdin.write(text);
+      },
+      end: () => child.stdin.end(),
+      done,
+    };
   }
 
   private kill(pid: number | undefined): void {

@@ -16,13 +16,14 @@ import {
 } from './knownHosts.js';
 import {
   DEFAULT_COMMAND_TIMEOUT_MS,
+  heldCommand,
   KILL_AFTER_S,
   remoteCommand,
   remoteTimedOut,
   seconds,
   sudoRefusal,
 } from './common.js';
-import { TransportError, type RunOptions, type RunResult, type Transport } from './types.js';
+import { TransportError, type HeldCommand, type RunOptions, type RunResult, type Transport } from './types.js';
 
 const { Client, utils } = ssh2;
 type Client = InstanceType<typeof Client>;
@@ -471,7 +472,7 @@ export class SshTransport implements Transport {
         throw new TransportError('command', this.host, `cannot start ${label}: ${err.message}`);
       }
     }
-    const result = await this.collect(channel, script, label, timeoutMs);
+    const result = await this.collect(channel, script, label, timeoutMs, options.idleTimeoutMs);
     const refused = sudoRefusal(this.settings.become, this.settings.user, result);
     if (refused) throw new TransportError('auth', this.host, refused);
     return result;
@@ -523,7 +524,67 @@ export class SshTransport implements Transport {
     }
   }
 
-  private collect(channel: ClientChannel, script: string, label: string, timeoutMs: number): Promise<RunResult> {
+  async start(script: string, options: { label?: string } = {}): Promise<HeldCommand> {
+    const label = options.label ?? 'command';
+    if (this.closed) throw new TransportError('command', this.host, `cannot run ${label}: the connection is closed`);
+    if (this.lost) throw this.lost;
+    await this.slots.acquire();
+    let channel: ClientChannel;
+    try {
+      channel = await this.openChannel(heldCommand(this.settings, script), label);
+      this.count++;
+    } catch (e) {
+      this.slots.release();
+      if (e instanceof TransportError) throw e;
+      throw new TransportError('command', this.host, `cannot start ${label}: ${(e as Error).message}`);
+    }
+    const listeners: Array<(text: string) => void> = [];
+    const out: Buffer[] = [];
+    const errOut: Buffer[] = [];
+    let code: number | undefined;
+    let signal: string | undefined;
+    const done = new Promise<RunResult>((resolve, reject) => {
+      const handle = { fail: (e: Error) => reject(e) };
+      this.active.add(handle);
+      channel.on('data', (d: Buffer) => {
+        out.push(d);
+        for (const listener of listeners) listener(d.toString('utf8'));
+      });
+      channel.stderr.on('data', (d: Buffer) => errOut.push(d));
+      channel.on('exit', (c: number | null, sig?: string) => {
+        if (typeof c === 'number') code = c;
+        else if (sig) signal = sig;
+      });
+      channel.on('error', () => {
+        // reported through 'close'
+      });
+      channel.on('close', () => {
+        this.active.delete(handle);
+        this.releaseAfterServer();
+        if (code === undefined && signal === undefined) {
+          reject(this.lost ?? new TransportError('command', this.host, `${label} ended without an exit status (sshd dropped it)`));
+          return;
+        }
+        const result: RunResult = { stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(errOut).toString('utf8'), code: code ?? -1, ...(signal ? { signal } : {}) };
+        const refused = sudoRefusal(this.settings.become, this.settings.user, result);
+        if (refused) reject(new TransportError('auth', this.host, refused));
+        else resolve(result);
+      });
+    });
+    done.catch(() => undefined);
+    return {
+      onOutput: (listener) => listeners.push(listener),
+      write: (text) => {
+        if (!this.lost && !this.closed) channel.write(text);
+      },
+      end: () => {
+        if (!this.lost && !this.closed) channel.end();
+      },
+      done,
+    };
+  }
+
+  private collect(channel: ClientChannel, script: string, label: string, timeoutMs: number, idleTimeoutMs?: number): Promise<RunResult> {
     return new Promise<RunResult>((resolve, reject) => {
       const out: Buffer[] = [];
       const errOut: Buffer[] = [];
@@ -533,6 +594,16 @@ export class SshTransport implements Transport {
       let slotFreed = false;
       let timer: NodeJS.Timeout | undefined;
       let grace: NodeJS.Timeout | undefined;
+      let idle: NodeJS.Timeout | undefined;
+      const stillAlive = () => {
+        if (!(idleTimeoutMs! > 0) || done) return;
+        clearTimeout(idle);
+        idle = setTimeout(() => {
+          handle.fail(
+            new TransportError('stalled', this.host, `${label}: nothing arrived from the host for ${seconds(idleTimeoutMs!)} (connection stalled)`),
+          );
+        }, idleTimeoutMs);
+      };
       const freeSlot = (afterServer: boolean) => {
         if (slotFreed) return;
         slotFreed = true;
@@ -551,12 +622,20 @@ export class SshTransport implements Transport {
       const finish = () => {
         done = true;
         clearTimeout(timer);
+        clearTimeout(idle);
         this.active.delete(handle);
       };
       this.active.add(handle);
       const startedAt = Date.now();
-      channel.on('data', (d: Buffer) => out.push(d));
-      channel.stderr.on('data', (d: Buffer) => errOut.push(d));
+      stillAlive();
+      channel.on('data', (d: Buffer) => {
+        out.push(d);
+        stillAlive();
+      });
+      channel.stderr.on('data', (d: Buffer) => {
+        errOut.push(d);
+        stillAlive();
+      });
       channel.on('exit', (c: number | null, sig?: string) => {
         if (typeof c === 'number') code = c;
         else if (sig) signal = sig;

@@ -115,11 +115,13 @@ describe('primitive tasks over real SSH', () => {
     expect(text.stdout).toMatch(new RegExp(`\\n  TOTAL +1 host +${line}\\n$`));
   });
 
-  it('apply creates every piece of state, in three round trips', async () => {
+  it('apply creates every piece of state, in five round trips', async () => {
     const result = await apply();
     expect(result.report.hosts[0]!.error).toBeUndefined();
     expect(result.code).toBe(0);
-    expect(result.report.hosts[0]!.roundTrips).toBe(3);
+    // The host lock, facts, the apply script; then, through a new connection, the
+    // commit-confirmed confirmation and the verifying facts.
+    expect(result.report.hosts[0]!.roundTrips).toBe(5);
     expect(await hostState()).toEqual(converged);
     // The host's /etc is an overlay in its own mount namespace: the machine's is untouched.
     expect(existsSync('/etc/wgplay-e2e/hello.conf')).toBe(false);
@@ -130,7 +132,8 @@ describe('primitive tasks over real SSH', () => {
     const result = await apply();
     expect(result.code).toBe(0);
     expect(changedResources(result.report)).toEqual([]);
-    expect(result.report.hosts[0]!.roundTrips).toBe(1);
+    // The host lock and the facts read under it.
+    expect(result.report.hosts[0]!.roundTrips).toBe(2);
   });
 
   it('plan shows manual drift exactly, exits 2, changes nothing; apply fixes it', async () => {
@@ -226,7 +229,7 @@ describe('primitive tasks over real SSH', () => {
     expect(changedResources(again.report)).toEqual([]);
   });
 
-  it('uses the same three round trips for 100 tasks as for one', async () => {
+  it('uses the same four round trips for 100 tasks as for one', async () => {
     const many = writePlaybook([
       {
         name: 'many files',
@@ -237,7 +240,8 @@ describe('primitive tasks over real SSH', () => {
     const result = await wgplayJson(['apply', many, '-i', inventory]);
     expect(result.code).toBe(0);
     expect(changedResources(result.report)).toHaveLength(100);
-    expect(result.report.hosts[0]!.roundTrips).toBe(3);
+    // Lock, facts, apply, verify: files alone cannot cut SSH, so no confirmation.
+    expect(result.report.hosts[0]!.roundTrips).toBe(4);
     expect((await host.run('ls /etc/wgplay-many | wc -l')).trim()).toBe('100');
   });
 });
