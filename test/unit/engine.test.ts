@@ -197,7 +197,21 @@ describe('several hosts', () => {
   const loaded: LoadedRun = { inventory, hosts: [...inventory.hosts.values()].map((host) => ({ host, tasks: tasks(RULE) })) };
   const transport = (name: string, runner: ScriptRunner): Transport => {
     let roundTrips = 0;
-    return { host: name, get roundTrips() { return roundTrips; }, run: (script) => (roundTrips++, runner.run(script)), close: async () => undefined };
+    return {
+      host: name,
+      get roundTrips() {
+        return roundTrips;
+      },
+      run: (script) => (roundTrips++, runner.run(script)),
+      // The host lock: taken at once, released when wgplay ends it.
+      start: async () => {
+        roundTrips++;
+        let end = () => {};
+        const done = new Promise<{ stdout: string; stderr: string; code: number }>((resolve) => (end = () => resolve({ stdout: 'locked\n', stderr: '', code: 0 })));
+        return { onOutput: (listener: (text: string) => void) => listener('locked\n'), write: () => {}, end, done };
+      },
+      close: async () => undefined,
+    };
   };
 
   it('a host that fails (unreachable, apply error) does not stop the others; exit codes say what happened', async () => {
@@ -212,6 +226,7 @@ describe('several hosts', () => {
     };
     const results = await runHosts(loaded, {
       apply: true,
+      confirmTimeoutSeconds: 0, // commit-confirmed (a second connection) is not what this is about
       forks: 1, // one at a time: gw2 and gw3 run after gw1 failed
       connect: async (name) => {
         if (name === 'gw2') throw new TransportError('unreachable', name, 'connect ECONNREFUSED 192.0.2.12:22');
@@ -219,9 +234,10 @@ describe('several hosts', () => {
       },
     });
     expect(results.map((r) => [r.host, r.status, r.roundTrips])).toEqual([
-      ['gw1', 'failed', 2],
+      // lock, facts, apply (+ verify)
+      ['gw1', 'failed', 3],
       ['gw2', 'unreachable', 0],
-      ['gw3', 'changed', 3],
+      ['gw3', 'changed', 4],
     ]);
     expect(exitCodeFor(results, 'apply')).toBe(EXIT.error + EXIT.unreachable);
     expect(exitCodeFor(results.slice(1), 'apply')).toBe(EXIT.unreachable);
