@@ -58,7 +58,7 @@ const boundaries = Object.entries(MAY_IMPORT).flatMap(([part, allowed]) =>
 );
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'reports/**', '.stryker-tmp/**', '.lab/**'] },
+  { ignores: ['dist/**', 'examples/*/dist/**', 'node_modules/**', 'reports/**', '.stryker-tmp/**', '.lab/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   { files: ['**/*.js', '**/*.mjs'], languageOptions: { globals: globals.node } },

@@ -2,7 +2,7 @@
 // public API (docs/LIBRARY.md); everything else is internal and may change.
 
 // A run: inventory + playbook, from files, text or objects; checked before any host is contacted.
-export { createRun, plan, apply, savePlan, readPlan, jsonReport, type Run, type RunOptions, type RunResult, type PlanResult } from './api/run.js';
+export { createRun, plan, apply, savePlan, readPlan, jsonReport, type Run, type RunOptions, type RunResult, type PlanResult, type HostRunResult } from './api/run.js';
 export { WgplayEvents, type WgplayEventMap, type TaskRef } from './api/events.js';
 export { WgplayError, type Problem } from './errors.js';
 
@@ -22,7 +22,7 @@ export {
 export type { GatewayCustomer } from './modules/gateway/args.js';
 
 // Inventories and playbooks.
-export { loadInventory, parseInventory } from './inventory/index.js';
+export { loadInventory, parseInventory, inventoryFromObject } from './inventory/index.js';
 export type { Inventory, InventoryHost, InventoryGroup, ConnectionSettings } from './inventory/index.js';
 export { loadPlaybook, parsePlaybook, playbookFromObject } from './playbook/index.js';
 export type { Playbook } from './playbook/index.js';

@@ -8,7 +8,7 @@ import type { Inventory } from '../inventory/types.js';
 import { loadPlaybook } from '../playbook/load.js';
 import type { Playbook } from '../playbook/types.js';
 import { buildRunReport, type RunReport } from '../report/json.js';
-import { exitCodeFor, summarizeRun, type RunSummary } from '../report/summary.js';
+import { exitCodeFor, summarize, summarizeRun, type HostSummary, type RunSummary } from '../report/summary.js';
 import type { OpenTransportOptions } from '../transport/index.js';
 import { engineEventsFor, type WgplayEvents } from './events.js';
 
@@ -41,10 +41,13 @@ export interface RunOptions {
   transport?: OpenTransportOptions;
 }
 
+/** A host's result with its counts (summary.create, .change, .delete). */
+export type HostRunResult = HostRun & { summary: HostSummary };
+
 export interface RunResult {
   mode: 'plan' | 'apply';
-  /** Per host: status, tasks with their changes and diffs, error, drift, round trips. */
-  hosts: HostRun[];
+  /** Per host: status, tasks with their changes and diffs, error, drift, round trips, counts. */
+  hosts: HostRunResult[];
   /** Hosts per status; changes to create, change, delete. */
   summary: RunSummary;
   /** What the CLI would exit with: 1 failed or cancelled + 2 changes pending (plan) + 4 unreachable. */
@@ -58,7 +61,7 @@ export interface PlanResult extends RunResult {
 }
 
 function resultOf(mode: 'plan' | 'apply', hosts: HostRun[]): RunResult {
-  return { mode, hosts, summary: summarizeRun(hosts), exitCode: exitCodeFor(hosts, mode) };
+  return { mode, hosts: hosts.map((host) => ({ ...host, summary: summarize(host) })), summary: summarizeRun(hosts), exitCode: exitCodeFor(hosts, mode) };
 }
 
 const hashOf = (value: unknown) => createHash('sha256').update(JSON.stringify(value)).digest('hex');
