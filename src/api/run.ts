@@ -39,6 +39,10 @@ export interface RunOptions {
    */
   signal?: AbortSignal;
   transport?: OpenTransportOptions;
+  /** apply: seconds to wait for another apply's host lock (default 0: fail at once, "host busy"). */
+  lockTimeoutSeconds?: number;
+  /** apply: seconds before a change that could cut SSH rolls itself back unless confirmed over a new connection (default 60). */
+  confirmTimeoutSeconds?: number;
 }
 
 /** A host's result with its counts (summary.create, .change, .delete). */
@@ -69,7 +73,15 @@ const hashOf = (value: unknown) => createHash('sha256').update(JSON.stringify(va
 function runHostsWithEvents(run: Run, apply: boolean, keepBasis: boolean, options: RunOptions): Promise<HostRun[]> {
   const events = engineEventsFor(options.events);
   return inParallel(run.hosts, options.forks, async ({ host, tasks }) => {
-    const result = await runOneHost(host, tasks, { apply, keepBasis, events, signal: options.signal, transport: options.transport });
+    const result = await runOneHost(host, tasks, {
+      apply,
+      keepBasis,
+      events,
+      signal: options.signal,
+      transport: options.transport,
+      lockTimeoutSeconds: options.lockTimeoutSeconds,
+      confirmTimeoutSeconds: options.confirmTimeoutSeconds,
+    });
     options.events?.emit('host:done', { host: host.name, result });
     return result;
   });
@@ -98,8 +110,10 @@ export async function apply(target: Run | PlanResult | SavedPlan, options: RunOp
   const saved = 'saved' in target ? target.saved : checkSavedPlan(target, 'the plan');
   const events = engineEventsFor(options.events);
   const hosts = await inParallel(saved.hosts, options.forks, async (host) => {
-    const result = await withHostConnection(host.host, () => host.connection, { events, signal: options.signal, transport: options.transport }, (transport, overSsh) =>
-      applySavedHost(host, transport, { events, signal: options.signal, overSsh }),
+    // Under the host lock: the fingerprint is compared, and the changes applied, by this run alone.
+    const connectionOptions = { events, signal: options.signal, transport: options.transport, exclusive: true, lockTimeoutSeconds: options.lockTimeoutSeconds, confirmTimeoutSeconds: options.confirmTimeoutSeconds };
+    const result = await withHostConnection(host.host, () => host.connection, connectionOptions, (transport, overSsh, applyOptions) =>
+      applySavedHost(host, transport, { events, signal: options.signal, overSsh, applyOptions }),
     );
     options.events?.emit('host:done', { host: host.host, result });
     return result;
