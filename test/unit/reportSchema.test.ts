@@ -50,6 +50,28 @@ describe('the JSON report, format 1', () => {
     expect(report.errors).toEqual([{ where: 'play.yaml:5:7', message: 'unknown module' }]);
   });
 
+  it('covers wgplay status --json: gateways, each with its tunnels', () => {
+    const status = {
+      format: 1,
+      staleAfterSeconds: 180,
+      exitCode: 2,
+      gateways: [
+        {
+          host: 'gw',
+          status: 'ok',
+          roundTrips: 1,
+          tunnels: [
+            { customer: 'a', interface: 'wg-a', state: 'up', inPlaybook: true, listenPort: 51821, handshakeAgeSeconds: 12, rxBytes: 10, txBytes: 20, endpoint: '203.0.113.9:4000' },
+            { customer: 'b', interface: 'wg-b', state: 'missing', inPlaybook: true, handshakeAgeSeconds: null },
+          ],
+        },
+        { host: 'gw2', status: 'unreachable', error: 'connection refused', roundTrips: 0, tunnels: [] },
+      ],
+    };
+    expect(reportSchemaErrors(status)).toEqual([]);
+    expect(reportSchemaErrors({ ...status, gateways: [{ ...status.gateways[0]!, tunnels: [{ customer: 'a', interface: 'wg-a', state: 'sleeping', inPlaybook: true }] }] })).not.toEqual([]);
+  });
+
   it('refuses what does not follow it: no format, another format, an unknown status or action, an error report without errors', () => {
     const good = buildRunReport([gw1], 'plan', 2);
     const { format: _format, ...noFormat } = good;
