@@ -159,8 +159,9 @@ export function confirmScript(runId: string, afterConfirm: string): string {
   return `set -u
 c=${CONFIRM_DIR}
 if [ "$(cat "$c/armed" 2>/dev/null)" = ${shellQuote(runId)} ] && mv "$c/armed" "$c/confirmed" 2>/dev/null; then
+  # Its whole session (the sleep too). Even before it is gone it can no longer roll back:
+  # \`armed\` is taken.
   kill -TERM -- "-$(cat "$c/timer.pid")" 2>/dev/null
-  while kill -0 "$(cat "$c/timer.pid")" 2>/dev/null; do sleep 0.01; done
   rm -f "$c/timer.pid"
   echo confirmed > "$c/state"
   printf '@@wgplay-confirm confirmed\\n'

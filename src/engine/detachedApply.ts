@@ -21,7 +21,8 @@ export const ALIVE_INTERVAL_S = 1;
 const COLLECT = `wgplay_collect() {
   r=${RUN_DIR}
   [ "$(cat "$r/id" 2>/dev/null)" = "$1" ] || { echo "the apply run $1 is not the host's last one" >&2; return 71; }
-  ( while sleep ${ALIVE_INTERVAL_S}; do printf '%s\\n' '${ALIVE_MARKER}'; done ) & local alive=$!
+  # The sleep holds none of the channel's descriptors: killing the loop ends the command at once.
+  ( while sleep ${ALIVE_INTERVAL_S} </dev/null >/dev/null 2>&1; do printf '%s\\n' '${ALIVE_MARKER}'; done ) & local alive=$!
   [ -n "\${2:-}" ] && wait "$2" 2>/dev/null
   while [ ! -e "$r/rc" ]; do sleep 0.02; done
   kill "$alive" 2>/dev/null; wait "$alive" 2>/dev/null
