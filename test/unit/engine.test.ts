@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { PHASE_MARKER } from '../../src/engine/compile.js';
 import { runHost, type HostResult, type ScriptRunner } from '../../src/engine/run.js';
 import { runHosts, type LoadedRun } from '../../src/engine/runPlaybook.js';
+import { applySavedHost, buildSavedPlan, checkSavedPlan, SAVED_PLAN_KIND } from '../../src/engine/savedPlan.js';
 import { parseInventory } from '../../src/inventory/index.js';
 import { registerSecret } from '../../src/report/redact.js';
 import { renderJsonReport } from '../../src/report/json.js';
@@ -290,5 +291,61 @@ describe('redaction', () => {
       expect(output).toContain('secret content changed (not shown)');
       expect(output).not.toContain('rotated-value');
     }
+  });
+});
+
+describe('saved plans', () => {
+  const inventory = parseInventory('all:\n  vars: { ansible_connection: local }\n  hosts:\n    gw:\n', 'hosts.yaml');
+  const loadedWith = (invocations: TaskInvocation[]): LoadedRun => ({ inventory, hosts: [{ host: inventory.hosts.get('gw')!, tasks: invocations }] });
+  const savedFor = async (host: FakeHost, invocations: TaskInvocation[]) => {
+    const planned = await runHost('gw', host, invocations, { apply: false, keepBasis: true });
+    return buildSavedPlan(loadedWith(invocations), [planned], {});
+  };
+
+  it('applies exactly the saved changes when the host is as it was planned, and verifies', async () => {
+    const host = new FakeHost(EMPTY, (script, self) => {
+      self.facts = WITH_RULE;
+      return { stdout: phasesOf(script).map((p) => PHASE_MARKER + p).join('\n') };
+    });
+    const plan = checkSavedPlan(JSON.parse(JSON.stringify(await savedFor(host, tasks(RULE)))), 'plan.json');
+    const result = await applySavedHost(plan.hosts[0]!, host, {});
+    expect(result).toMatchObject({ status: 'changed', applied: true });
+    expect(host.sent.map((s) => s.kind)).toEqual(['facts', 'facts', 'apply', 'facts']);
+    expect(host.applyScript).toContain('rule add from 10.200.200.1 table 41 priority 100');
+  });
+
+  it('refuses, changing nothing, when the host changed since the plan was made', async () => {
+    const host = new FakeHost(EMPTY);
+    const plan = await savedFor(host, tasks(RULE));
+    host.facts = facts({ capture: 'empty', output: { 'ip-rule inet': [{ priority: 0, src: 'all', table: 'local' }, { priority: 100, src: '10.200.200.7', table: '41' }] } });
+    const result = await applySavedHost(plan.hosts[0]!, host, {});
+    expect(result.status).toBe('failed');
+    expect(result.applied).toBe(false);
+    expect(result.error).toContain('the host changed since the plan was made');
+    expect(host.count('apply')).toBe(0);
+  });
+
+  it('does nothing for a host that had nothing to do, and refuses one that failed at plan time', async () => {
+    const converged = new FakeHost(WITH_RULE);
+    const ok = await applySavedHost((await savedFor(converged, tasks(RULE))).hosts[0]!, converged, {});
+    expect(ok).toMatchObject({ status: 'ok', applied: false });
+    expect(converged.count('apply')).toBe(0);
+    const broken = new FakeHost(EMPTY);
+    const failed = await savedFor(broken, tasks(['sysctl', { key: 'net.ipv4.no_such_key', value: 1, persist: false }]));
+    const refused = await applySavedHost(failed.hosts[0]!, broken, {});
+    expect(refused.status).toBe('failed');
+    expect(refused.error).toContain('not applied: the plan has no changes for this host');
+    expect(broken.count('apply')).toBe(0);
+  });
+
+  it('never saves a secret', async () => {
+    const host = new FakeHost(EMPTY);
+    await expect(savedFor(host, tasks(['file', { path: '/etc/wgplay-case/secret.env', content: 'token=x\n', secret: true }]))).rejects.toThrow(/writes a secret file/);
+  });
+
+  it('reads only its own kind, format and version', () => {
+    expect(() => checkSavedPlan({ kind: 'other' } as never, 'p.json')).toThrow('not a saved plan');
+    expect(() => checkSavedPlan({ kind: SAVED_PLAN_KIND, hosts: [], format: 2 } as never, 'p.json')).toThrow('saved plan format 2');
+    expect(() => checkSavedPlan({ kind: SAVED_PLAN_KIND, hosts: [], format: 1, wgplayVersion: '0.0.0-other' } as never, 'p.json')).toThrow('made by wgplay 0.0.0-other');
   });
 });
