@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { PHASE_MARKER } from '../../src/engine/compile.js';
 import { runHost, type HostResult, type ScriptRunner } from '../../src/engine/run.js';
 import { runHosts, type LoadedRun } from '../../src/engine/runPlaybook.js';
-import { applySavedHost, buildSavedPlan, checkSavedPlan, SAVED_PLAN_KIND } from '../../src/engine/savedPlan.js';
+import { applySavedHost, assertNoSecrets, buildSavedPlan, checkSavedPlan, SAVED_PLAN_KIND } from '../../src/engine/savedPlan.js';
 import { parseInventory } from '../../src/inventory/index.js';
 import { registerSecret } from '../../src/report/redact.js';
 import { renderJsonReport } from '../../src/report/json.js';
@@ -340,7 +340,13 @@ describe('saved plans', () => {
 
   it('never saves a secret', async () => {
     const host = new FakeHost(EMPTY);
-    await expect(savedFor(host, tasks(['file', { path: '/etc/wgplay-case/secret.env', content: 'token=x\n', secret: true }]))).rejects.toThrow(/writes a secret file/);
+    const plan = await savedFor(host, tasks(['file', { path: '/etc/wgplay-case/secret.env', content: 'token=x\n', secret: true }]));
+    expect(() => assertNoSecrets(plan)).toThrow(/writes a secret file/);
+    const harmless = await savedFor(new FakeHost(EMPTY), tasks(RULE));
+    expect(() => assertNoSecrets(harmless)).not.toThrow();
+    // Anything shaped like a private key, wherever it is.
+    const withKey = JSON.parse(JSON.stringify(harmless).replace('+ ip rule', '+ PrivateKey = yAnz5TF+lXXJte14tji3zlMNq+hd2rYUIgJBgB3fBmk= ip rule'));
+    expect(() => assertNoSecrets(withKey)).toThrow('the plan would hold a secret');
   });
 
   it('reads only its own kind, format and version', () => {
