@@ -4,7 +4,7 @@ import { shellQuote } from '../shell.js';
 import { familyOf, interfaceNameProblem, isCidrOrAddress, normalizePrefix } from './netaddr.js';
 import { Defaulted, State, type Validated } from './schema.js';
 import { ipStep, RoutingTable } from './shared/ip.js';
-import { currentRoute, describeConnection, MAY_CUT_SSH, prefixCovers, prefixLengthOf } from './sshPath.js';
+import { currentRoute, describeConnection, describeRouteFact, MAY_CUT_SSH, prefixCovers, takesControllerRoute } from './sshPath.js';
 import { defineTask, type ArgumentProblem } from './types.js';
 
 export const IpRouteSchema = Type.Object(
@@ -70,23 +70,17 @@ export const ipRouteTask = defineTask({
   cutsSsh(args, connection, facts) {
     const controller = connection.clientAddress;
     if (args[MAY_CUT_SSH] || String(args.table ?? 'main') !== 'main' || !prefixCovers(args.to, controller)) return undefined;
-    const now = currentRoute(facts.routes, 'main', controller);
-    const nowText = now ? `ip route ${describeRoute({ to: now.dst, dev: now.dev, via: now.gateway, table: now.table })}` : 'no route';
     const optIn = `; if that is intended, set ${MAY_CUT_SSH}: true on the task`;
     if ((args.state ?? 'present') === 'absent') {
+      const now = currentRoute(facts.routes, 'main', controller);
       if (!now || normalizePrefix(now.dst) !== normalizePrefix(args.to)) return undefined;
       return `removing the route to ${args.to} would cut ${describeConnection(connection)}, which leaves by it${optIn}`;
     }
-    if (now) {
-      const length = prefixLengthOf(args.to, controller);
-      const nowLength = prefixLengthOf(now.dst, controller);
-      if (length < nowLength) return undefined; // the more specific route keeps carrying it
-      const same = (args.dev === undefined || args.dev === now.dev) && (args.via === undefined || args.via === now.gateway);
-      if (length === nowLength && same) return undefined;
-    }
+    const taken = takesControllerRoute(args.to, args, controller, facts.routes);
+    if (!taken) return undefined;
     return (
       `the route to ${args.to} covers the controller's address ${controller}: ${describeConnection(connection)} ` +
-      `would leave by it instead of by ${nowText}${optIn}`
+      `would leave by it instead of by ${describeRouteFact(taken.now)} table main${optIn}`
     );
   },
   plan(args, facts) {

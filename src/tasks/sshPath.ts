@@ -40,6 +40,32 @@ export function currentRoute(routes: RouteFact[], table: string, address: string
   return best;
 }
 
+/**
+ * Would a route in the main table to `to` through `target` become the way to the
+ * controller? Then the route it would replace ("no route" when none), else undefined.
+ * A less specific route leaves the current one in charge; the same route changes nothing.
+ */
+export function takesControllerRoute(
+  to: string,
+  target: { dev?: string; via?: string },
+  controller: string,
+  routes: RouteFact[],
+): { now?: RouteFact } | undefined {
+  if (!prefixCovers(to, controller)) return undefined;
+  const now = currentRoute(routes, 'main', controller);
+  if (now) {
+    const length = prefixLengthOf(to, controller);
+    const nowLength = prefixLengthOf(now.dst, controller);
+    if (length < nowLength) return undefined;
+    const same = (target.dev === undefined || target.dev === now.dev) && (target.via === undefined || target.via === now.gateway);
+    if (length === nowLength && same) return undefined;
+  }
+  return { now };
+}
+
+export const describeRouteFact = (route: RouteFact | undefined) =>
+  route ? `ip route ${[route.dst, route.gateway && `via ${route.gateway}`, route.dev && `dev ${route.dev}`].filter(Boolean).join(' ')}` : 'no route';
+
 /** The opt-in a route or rule task takes to be allowed to move wgplay's SSH path. */
 export const MAY_CUT_SSH = 'may_cut_ssh';
 

@@ -5,6 +5,7 @@ import { familyOf, interfaceNameProblem, isCidrOrAddress, isWireguardKey, normal
 import { Defaulted, State, type Validated } from './schema.js';
 import { planFileAbsent, planFileContent, sha256 } from './shared/files.js';
 import { ipStep, RoutingTable } from './shared/ip.js';
+import { describeConnection, describeRouteFact, MAY_CUT_SSH, prefixCovers, takesControllerRoute } from './sshPath.js';
 import { defineTask, type ArgumentProblem, type Change, type Step } from './types.js';
 
 const PeerSchema = Type.Object(
@@ -44,6 +45,9 @@ export const WireguardInterfaceSchema = Type.Object(
     ),
     mtu: Type.Optional(Type.Integer({ minimum: 1280, maximum: 9000, description: 'The link MTU; omitted: the default.' })),
     peers: Type.Optional(Type.Array(PeerSchema, { description: 'Exactly the peers the interface has; others are removed.' })),
+    may_cut_ssh: Type.Optional(
+      Type.Boolean({ description: "true: this interface's addresses or main-table routes may take wgplay's own SSH connection; refused otherwise (docs/SAFETY.md)." }),
+    ),
     pre_up: Hooks('PreUp'),
     post_up: Hooks('PostUp'),
     pre_down: Hooks('PreDown'),
@@ -295,6 +299,31 @@ export const wireguardInterfaceTask = defineTask({
   },
   claims: (args) => [`WireGuard interface ${args.name}`, ...(args.listen_port !== undefined ? [`UDP listen port ${args.listen_port}`] : [])],
   programs: (args) => (args.state === 'present' ? ['wg', 'ip'] : ['ip']),
+  // Its addresses bring a connected route (and a local one) with them; with table main,
+  // its peers' allowed IPs become routes there: either may take the controller's address.
+  cutsSsh(args, connection, facts) {
+    if (args[MAY_CUT_SSH] || (args.state ?? 'present') === 'absent') return undefined;
+    const controller = connection.clientAddress;
+    const optIn = `; if that is intended, set ${MAY_CUT_SSH}: true on the task`;
+    for (const address of addressesOf(args)) {
+      if (!prefixCovers(address, controller)) continue;
+      const taken = takesControllerRoute(address, { dev: args.name }, controller, facts.routes);
+      if (taken || normalizePrefix(address).split('/')[0] === controller) {
+        return `the address ${address} on ${args.name} covers the controller's address ${controller}: ${describeConnection(connection)} would go into ${args.name}${optIn}`;
+      }
+    }
+    if (!['main', '254'].includes(String(args.table))) return undefined;
+    for (const allowed of (args.peers ?? []).flatMap((peer) => peer.allowed_ips)) {
+      const taken = takesControllerRoute(allowed, { dev: args.name }, controller, facts.routes);
+      if (taken) {
+        return (
+          `the peer route to ${allowed} in table main covers the controller's address ${controller}: ${describeConnection(connection)} ` +
+          `would go into ${args.name} instead of by ${describeRouteFact(taken.now)}${optIn}`
+        );
+      }
+    }
+    return undefined;
+  },
   facts(args) {
     const config = args.state === 'present' ? sha256(renderWgQuickConfig(args)) : undefined;
     return { files: [{ path: keyFileOf(args), wgInterface: args.name }, { path: configFileOf(args.name), expectSha256: config }] };

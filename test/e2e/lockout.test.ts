@@ -116,6 +116,14 @@ describe('nothing wgplay applies can cut its own SSH path', () => {
     await refused(route, inventory, new RegExp(`task "controller via eth0".*: the route to ${controller.replace(/\./g, '\\.')} covers the controller's address`));
     const rule = writePlaybook([{ name: 'divert', hosts: 'gateways', tasks: [{ name: 'everything to 41', ip_rule: { table: 41, priority: 50 } }] }]);
     await refused(rule, inventory, /task "everything to 41".*: the rule from all table 41 priority 50 matches wgplay's SSH connection/);
+    const tunnel = writePlaybook([
+      {
+        name: 'tunnel',
+        hosts: 'gateways',
+        tasks: [{ name: 'controller into a tunnel', wireguard_interface: { name: 'wg-cut', table: 'main', peers: [{ public_key: labVars.customers[0]!.public_key, allowed_ips: [`${controller}/32`] }] } }],
+      },
+    ]);
+    await refused(tunnel, inventory, new RegExp(`task "controller into a tunnel".*: the peer route to ${controller.replace(/\./g, '\\.')}/32 in table main covers the controller's address`));
     // Opted in, it is applied (table 77 is empty: lookups fall through to main, SSH survives).
     const optedIn = writePlaybook([{ name: 'divert', hosts: 'gateways', tasks: [{ name: 'controller in 77', ip_rule: { to: `${controller}/32`, table: 77, priority: 50, may_cut_ssh: true } }] }]);
     const applied = await wgplay(['apply', optedIn, '-i', inventory]);

@@ -5,6 +5,7 @@ import { parseFacts } from '../../src/facts/parseFacts.js';
 import { parseSshConnection } from '../../src/facts/parseSshConnection.js';
 import { ipRouteTask } from '../../src/tasks/ipRoute.js';
 import { ipRuleTask } from '../../src/tasks/ipRule.js';
+import { wireguardInterfaceTask } from '../../src/tasks/wireguardInterface.js';
 import { execFileSync } from 'node:child_process';
 
 const connection = { clientAddress: '172.31.250.1', clientPort: 40022, serverAddress: '172.31.250.2', serverPort: 22, interface: 'mgmt0' };
@@ -32,7 +33,7 @@ describe("wgplay's SSH connection as the host reports it", () => {
 });
 
 describe('routes and rules that would take the SSH connection', () => {
-  const cut = (task: typeof ipRouteTask | typeof ipRuleTask, args: any) => task.cutsSsh!(args, connection, facts);
+  const cut = (task: typeof ipRouteTask | typeof ipRuleTask | typeof wireguardInterfaceTask, args: any) => task.cutsSsh!(args, connection, facts);
 
   it('refuses a route in main that takes over the route to the controller, or removes it', () => {
     expect(cut(ipRouteTask, { to: '172.31.250.1', dev: 'wg-a' })).toMatch(
@@ -60,5 +61,15 @@ describe('routes and rules that would take the SSH connection', () => {
     expect(cut(ipRuleTask, { to: '10.0.0.0/8', table: 41 })).toBeUndefined();
     expect(cut(ipRuleTask, { table: 'main', priority: 100 })).toBeUndefined();
     expect(cut(ipRuleTask, { table: 41, may_cut_ssh: true })).toBeUndefined();
+  });
+
+  it("refuses a WireGuard interface whose addresses or main-table peer routes take the controller's address", () => {
+    const peer = (allowed_ips: string[]) => [{ public_key: 'x', allowed_ips }];
+    expect(cut(wireguardInterfaceTask, { name: 'wg-x', addresses: ['172.31.250.1/32'] })).toMatch(/the address 172\.31\.250\.1\/32 on wg-x covers the controller's address 172\.31\.250\.1/);
+    expect(cut(wireguardInterfaceTask, { name: 'wg-x', addresses: ['172.31.250.5/24'] })).toBeUndefined(); // a /24 loses to mgmt0's /30
+    expect(cut(wireguardInterfaceTask, { name: 'wg-x', table: 'main', peers: peer(['0.0.0.0/0']) })).toBeUndefined(); // less specific than mgmt0's /30
+    expect(cut(wireguardInterfaceTask, { name: 'wg-x', table: 'main', peers: peer(['172.31.250.0/30']) })).toMatch(/the peer route to 172\.31\.250\.0\/30 in table main covers the controller's address/);
+    expect(cut(wireguardInterfaceTask, { name: 'wg-x', table: 41, peers: peer(['172.31.250.0/30']) })).toBeUndefined();
+    expect(cut(wireguardInterfaceTask, { name: 'wg-x', table: 'main', peers: peer(['172.31.250.1/32']), may_cut_ssh: true })).toBeUndefined();
   });
 });
