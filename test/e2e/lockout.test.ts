@@ -209,7 +209,14 @@ describe('what wgplay owns it owns entirely', () => {
     const customers = [...labVars.customers, { name: 'c', public_key: key(3), address: '10.0.0.1', our_address: '10.0.0.2' }, { name: 'd', public_key: key(4), address: '10.0.0.1', our_address: '10.0.0.2' }];
     // d's listen port (51823: c takes the free 51820) is taken by another program on the gateway:
     // wg-c is made, then setting up wg-d fails and the apply stops halfway.
-    const squatter = (await inC('socat -u UDP-RECV:51823 /dev/null </dev/null >/dev/null 2>&1 & echo $!')).trim();
+    const squatter = (
+      await inC(
+        'socat -u UDP-RECV:51823 /dev/null </dev/null >/dev/null 2>&1 & pid=$!; ' +
+          // Bound before the apply starts (socat binds after the shell has moved on).
+          'for i in $(seq 100); do [ -n "$(ss -Huln "sport = :51823")" ] && break; sleep 0.1; done; echo $pid',
+      )
+    ).trim();
+    expect(await inC('ss -Huln "sport = :51823"')).not.toBe('');
     try {
       const failed = await wgplay(['apply', PLAYBOOK, '-i', inventoryWith(customers)]);
       expect(failed.code, failed.stdout + failed.stderr).toBe(1);
