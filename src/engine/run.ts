@@ -9,6 +9,7 @@ import { canonicalFacts, factsFingerprint } from '../facts/fingerprint.js';
 import { findCollisions } from './collisions.js';
 import { applyChanges, type ApplyOptions } from './apply.js';
 import { lastPhase } from './compile.js';
+import { inotifyFactRequest, planInotifyLimit } from './inotify.js';
 import { expandInvocations, moduleFactRequests, type HostContext } from './expand.js';
 import { sshConnectionOf, sshCuts } from './sshPath.js';
 
@@ -36,12 +37,14 @@ function mergeFactRequests(requests: FactRequest[]): FactRequest {
   const files = new Map<string, FileRequest>();
   const sysctls = new Set<string>();
   const nftTables = new Map<string, { family: string; name: string }>();
+  let inotify = false;
   for (const request of requests) {
+    inotify ||= Boolean(request.inotify);
     for (const file of request.files ?? []) files.set(file.path, mergeFileRequests(files.get(file.path), file));
     for (const key of request.sysctls ?? []) sysctls.add(key);
     for (const table of request.nftTables ?? []) nftTables.set(`${table.family} ${table.name}`, table);
   }
-  return { files: [...files.values()], sysctls: [...sysctls], nftTables: [...nftTables.values()] };
+  return { files: [...files.values()], sysctls: [...sysctls], nftTables: [...nftTables.values()], ...(inotify ? { inotify } : {}) };
 }
 
 /** Primitive tasks with their modules looked up once. */
@@ -59,6 +62,7 @@ function factRequestOf(invocations: TaskInvocation[], tasks: PreparedTasks): Fac
   return mergeFactRequests([
     ...moduleFactRequests(invocations),
     ...tasks.map(({ module, invocation }) => module.facts(invocation.args)),
+    inotifyFactRequest(tasks.map((task) => task.invocation)),
   ]);
 }
 
@@ -74,7 +78,9 @@ function covers(have: FactRequest, need: FactRequest): boolean {
         (!file.wgInterface || seen.wgInterface === file.wgInterface) &&
         (seen.expectSha256 === undefined || seen.expectSha256 === file.expectSha256)
       );
-    }) && (need.sysctls ?? []).every((key) => sysctls.has(key))
+    }) &&
+    (need.sysctls ?? []).every((key) => sysctls.has(key)) &&
+    (!need.inotify || Boolean(have.inotify))
   );
 }
 
@@ -138,10 +144,12 @@ export interface PlanHooks {
 
 /**
  * Pure: every task's changes against the facts. A task that cannot plan (a program it
- * declares is missing on the host, or its plan throws) records its error.
+ * declares is missing on the host, or its plan throws) records its error. When the
+ * wireguard-go daemons the plan starts need more inotify instances than the host
+ * allows, one more result raises the limit first (or says why it cannot).
  */
 export function planTasks(tasks: PreparedTasks, facts: HostFacts, hooks: PlanHooks = {}): TaskResult[] {
-  return tasks.map(({ invocation, module }) => {
+  const results = tasks.map(({ invocation, module }) => {
     hooks.start?.(invocation);
     const base = { name: invocation.name, module: invocation.module, origin: invocation.origin };
     let result: TaskResult;
@@ -159,6 +167,9 @@ export function planTasks(tasks: PreparedTasks, facts: HostFacts, hooks: PlanHoo
     hooks.changes?.(result);
     return result;
   });
+  const inotify = planInotifyLimit(tasks.map((task) => task.invocation), facts);
+  if (inotify) hooks.changes?.(inotify);
+  return inotify ? [inotify, ...results] : results;
 }
 
 const hasChanges = (tasks: TaskResult[]) => tasks.some((task) => task.changes.length > 0);

@@ -213,6 +213,15 @@ export function buildFactScript(request: FactRequest = {}): string {
     add(marker('sysctl', key), `if [ -f ${shellQuote(path)} ]; then run cat -- ${shellQuote(path)}; else m rc 1; fi`);
   }
 
+  if (request.inotify) {
+    // One `find` over every process's descriptors (the limit is per user, machine-wide).
+    add(
+      'm inotify',
+      "if [ -d /sys/module/wireguard ]; then echo 'kernel-wireguard 1'; else echo 'kernel-wireguard 0'; fi",
+      `printf 'in-use %s\\n' "$(find /proc/[0-9]*/fd -user "$EUID" -lname 'anon_inode:inotify' 2>/dev/null | wc -l)"`,
+    );
+  }
+
   add('m end', '');
   return lines.join('\n');
 }

@@ -16,6 +16,7 @@
 //                           (empty when not run under sshd)
 //   file "PATH"             one per requested file (see parseFileSection)
 //   sysctl "KEY"            one per requested key: the value, rc != 0 when missing
+//   inotify                 when requested: "kernel-wireguard 0|1", "in-use N"
 //   end                     the script ran to its end
 
 import { WgplayError } from '../errors.js';
@@ -26,7 +27,7 @@ import { parseNftRuleset } from './parseNft.js';
 import { parseSshConnection } from './parseSshConnection.js';
 import { parseWgDump } from './parseWg.js';
 import { splitFactSections, type FactSection } from './sections.js';
-import type { FileFact, HostFacts } from './types.js';
+import type { FileFact, HostFacts, InotifyFact } from './types.js';
 
 const COMMANDS: Record<string, string> = {
   kernel: 'uname -r',
@@ -42,6 +43,12 @@ const COMMANDS: Record<string, string> = {
   'nft-text': 'nft -s -a list ruleset',
   'wg-dump': 'wg show all dump',
 };
+
+function parseInotifySection(lines: string[]): InotifyFact {
+  const field = (name: string) => lines.find((line) => line.startsWith(`${name} `))?.slice(name.length + 1).trim();
+  const inUse = Number(field('in-use'));
+  return { kernelWireguard: field('kernel-wireguard') === '1', instancesInUse: Number.isInteger(inUse) ? inUse : 0 };
+}
 
 export function parseFacts(output: string): HostFacts {
   const sections = splitFactSections(output);
@@ -106,6 +113,8 @@ export function parseFacts(output: string): HostFacts {
   };
   const sshConnection = parseSshConnection(byKey.get('ssh-connection')?.lines ?? []);
   if (sshConnection) facts.sshConnection = sshConnection;
+  const inotify = byKey.get('inotify');
+  if (inotify) facts.inotify = parseInotifySection(inotify.lines);
   if (warnings.length > 0) facts.warnings = warnings;
   return facts;
 }

@@ -154,6 +154,14 @@ export interface SshConnectionFact {
   interface?: string;
 }
 
+/** What limits how many wireguard-go daemons can start: each holds one inotify instance. */
+export interface InotifyFact {
+  /** The kernel has WireGuard (its module is loaded or built in): interfaces need no daemon. */
+  kernelWireguard: boolean;
+  /** inotify instances the fact script's user holds now, over every process of the machine. */
+  instancesInUse: number;
+}
+
 export interface HostFacts {
   links: LinkFact[];
   addresses: AddressFact[];
@@ -168,6 +176,8 @@ export interface HostFacts {
   programs: Record<string, boolean>;
   /** Absent when the script did not run under sshd (a local run) or sshd did not say. */
   sshConnection?: SshConnectionFact;
+  /** Asked for by request.inotify (the check before wireguard-go daemons start). */
+  inotify?: InotifyFact;
   /** `uname -r`, `id -u` etc. for error messages and become decisions. */
   system: { kernel: string; uid: number; hostname: string };
   /**
@@ -205,4 +215,6 @@ export interface FactRequest {
    * table whose elements change by the minute).
    */
   nftTables?: { family: string; name: string }[];
+  /** Report HostFacts.inotify. */
+  inotify?: boolean;
 }

@@ -1,0 +1,89 @@
+// The inotify check before wireguard-go daemons start (src/engine/inotify.ts): planned
+// against facts that show a low limit (this machine's limit is shared by everyone on
+// it and is never lowered by a test), and the fact section read from this machine.
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { compileApplyScript } from '../../src/engine/compile.js';
+import { INOTIFY_LIMIT_KEY } from '../../src/engine/inotify.js';
+import { planTasks, prepareTasks } from '../../src/engine/run.js';
+import { blankFacts } from '../../src/facts/blankFacts.js';
+import { buildFactScript } from '../../src/facts/factScript.js';
+import { parseFacts } from '../../src/facts/parse.js';
+import type { HostFacts } from '../../src/facts/types.js';
+import type { TaskInvocation } from '../../src/tasks/types.js';
+
+const interfaces = (count: number): TaskInvocation[] =>
+  Array.from({ length: count }, (_, index) => ({ name: `wg ${index}`, module: 'wireguard_interface', args: { name: `wg-c${index}` } }));
+
+const factsWith = (limit: string, inUse: number, kernelWireguard = false, more: Partial<HostFacts> = {}) =>
+  blankFacts({
+    sysctls: { [INOTIFY_LIMIT_KEY]: limit },
+    inotify: { kernelWireguard, instancesInUse: inUse },
+    ...more,
+  });
+
+const plan = (invocations: TaskInvocation[], facts: HostFacts) => planTasks(prepareTasks(invocations, facts), facts);
+
+describe('inotify limit before wireguard-go daemons start', () => {
+  it('raises the limit, live and persisted, in the prepare phase, before the first daemon starts', () => {
+    const results = plan(interfaces(200), factsWith('128', 10));
+    const raise = results[0];
+    expect(raise.error).toBeUndefined();
+    expect(raise.name).toContain('200 new wireguard-go daemon(s)');
+    expect(raise.changes.map((change) => change.resource)).toEqual([`sysctl ${INOTIFY_LIMIT_KEY}`, `file /etc/sysctl.d/90-wgplay-${INOTIFY_LIMIT_KEY}.conf`]);
+    expect(raise.changes[0].diff).toBe(`- ${INOTIFY_LIMIT_KEY} = 128\n+ ${INOTIFY_LIMIT_KEY} = 338`);
+    const script = compileApplyScript(results.flatMap((result) => result.changes));
+    const raised = script.indexOf(`sysctl -q -w ${INOTIFY_LIMIT_KEY}=338`);
+    expect(raised).toBeGreaterThan(0);
+    expect(script.indexOf('wgplay_wg_add ')).toBeGreaterThan(raised);
+    expect(script).toContain(`${INOTIFY_LIMIT_KEY} = 338`);
+  });
+
+  it('counts the instances already in use and only the interfaces it creates', () => {
+    const live = factsWith('128', 100, false, {
+      links: [{ name: 'lo', up: true }, ...interfaces(20).map((_, index) => ({ name: `wg-c${index}`, kind: 'tun', up: true }))],
+      wg: Object.fromEntries(interfaces(20).map((_, index) => [`wg-c${index}`, { name: `wg-c${index}`, listenPort: 51820 + index, peers: [] }])),
+    });
+    // 20 exist, 8 are new: 108 <= 128.
+    expect(plan(interfaces(28), live).some((result) => result.name.includes('inotify'))).toBe(false);
+    // 20 exist, 29 new: 129 > 128.
+    expect(plan(interfaces(49), live)[0].name).toContain('29 new wireguard-go daemon(s)');
+  });
+
+  it('changes nothing when the kernel has WireGuard or there is room', () => {
+    expect(plan(interfaces(200), factsWith('128', 10, true)).some((result) => result.module === 'sysctl')).toBe(false);
+    expect(plan(interfaces(100), factsWith('1024', 10)).some((result) => result.module === 'sysctl')).toBe(false);
+  });
+
+  it("refuses, naming the task and the value to set, when the playbook's own sysctl task sets too little", () => {
+    const own: TaskInvocation = { name: 'limit', module: 'sysctl', args: { key: INOTIFY_LIMIT_KEY, value: 150 }, origin: 'play.yaml:3:5' };
+    const results = plan([own, ...interfaces(200)], factsWith('128', 10));
+    expect(results[0].error).toBe(
+      `200 new wireguard-go daemon(s) need 200 inotify instance(s); 10 of ${INOTIFY_LIMIT_KEY} = 128 are in use, and task "limit" (play.yaml:3:5) sets it to 150: set it to at least 210; nothing was changed`,
+    );
+    const enough = plan([{ ...own, args: { key: INOTIFY_LIMIT_KEY, value: 210 } }, ...interfaces(200)], factsWith('128', 10));
+    expect(enough.every((result) => !result.error)).toBe(true);
+    expect(enough.filter((result) => result.module === 'sysctl')).toHaveLength(1);
+  });
+
+  it("reads the limit and the instances in use from this machine's fact script", async () => {
+    // GNU `tail -f` on a file holds one inotify instance of this user while it runs.
+    const folder = mkdtempSync(join(tmpdir(), 'wgplay-inotify-'));
+    writeFileSync(join(folder, 'watched'), '');
+    const tail = spawn('tail', ['-f', join(folder, 'watched')], { stdio: 'ignore' });
+    try {
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      const output = execFileSync('bash', ['-s'], { input: buildFactScript({ inotify: true, sysctls: [INOTIFY_LIMIT_KEY] }), encoding: 'utf8' });
+      const facts = parseFacts(output);
+      expect(facts.sysctls[INOTIFY_LIMIT_KEY]).toBe(readFileSync('/proc/sys/fs/inotify/max_user_instances', 'utf8').trim());
+      expect(facts.inotify?.instancesInUse).toBeGreaterThanOrEqual(1);
+      expect(facts.inotify?.kernelWireguard).toBe(existsSync('/sys/module/wireguard'));
+    } finally {
+      tail.kill();
+      rmSync(folder, { recursive: true, force: true });
+    }
+  });
+});
