@@ -52,12 +52,19 @@ const leftovers = () =>
       'echo "rollback: $(cat /run/wgplay/confirm/state 2>/dev/null)"; echo "lock: $(cat /run/wgplay/apply.owner 2>/dev/null || echo free)"',
   );
 
-/** Kills this host's sshd sessions (every sshd but the listener): the connection dies on the gateway's side. */
-const killSshSessions = () =>
+/**
+ * Inside the host: waits for a new apply run (another run id) to enter its first phase,
+ * then at once kills this host's sshd sessions (every sshd but the listener), so the
+ * connection dies on the gateway's side while the apply script runs (checked and
+ * killed in one script on the host: no round trip in between for the script to finish in). Prints how
+ * many sessions it killed and how many interfaces were up.
+ */
+const cutDuringApply = (oldRun: string) =>
   host.run(
-    'me=$(readlink /proc/self/ns/net); listener=$(cat /run/sshd.pid); n=0; for p in /proc/[0-9]*; do pid=${p#/proc/}; ' +
+    `r=/run/wgplay/run; for i in $(seq 12000); do [ "$(cat $r/id 2>/dev/null)" != ${JSON.stringify(oldRun)} ] && grep -q "^@@wgplay-phase " $r/out 2>/dev/null && [ ! -e $r/rc ] && break; sleep 0.01; done; ` +
+      'me=$(readlink /proc/self/ns/net); listener=$(cat /run/sshd.pid); n=0; for p in /proc/[0-9]*; do pid=${p#/proc/}; ' +
       '[ "$(readlink $p/ns/net 2>/dev/null)" = "$me" ] || continue; [ "$(cat $p/comm 2>/dev/null)" = sshd ] || [ "$(cat $p/comm 2>/dev/null)" = sshd-session ] || continue; ' +
-      '[ "$pid" = "$listener" ] && continue; kill -9 $pid && n=$((n+1)); done; echo $n',
+      '[ "$pid" = "$listener" ] && continue; kill -9 $pid && n=$((n+1)); done; echo "$n $(wg show interfaces | wc -w)"',
   );
 
 beforeAll(async () => {
@@ -75,18 +82,14 @@ describe('the connection dies during an apply', () => {
   it('reports the loss (exit 4, changes listed), and a rerun converges all 52 customers without disturbing the others', async () => {
     const before = await othersState();
     const all = gateway([...OTHERS, ...NEW]);
+    const oldRun = (await host.run('cat /run/wgplay/run/id')).trim();
+    const cut = cutDuringApply(oldRun);
     const child = spawn(process.execPath, [BIN, 'apply', all, '-i', inventory, '--json', '--confirm-timeout', '5'], { stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     child.stdout.on('data', (chunk) => (stdout += chunk));
     const exited = new Promise<number>((resolve) => child.on('close', (code) => resolve(code ?? -1)));
-
-    // Cut once the detached apply script is creating interfaces.
-    for (let i = 0; i < 1200; i++) {
-      if ((await host.exec('grep -q "^@@wgplay-phase links" /run/wgplay/run/out 2>/dev/null && [ ! -e /run/wgplay/run/rc ]')).code === 0) break;
-      await sleep(25);
-    }
-    const interfacesAtCut = (await host.run('wg show interfaces | wc -w')).trim();
-    expect(Number((await killSshSessions()).trim())).toBeGreaterThan(0);
+    const [killed, interfacesAtCut] = (await cut).trim().split(' ').map(Number);
+    expect(killed).toBeGreaterThan(0);
     const code = await exited;
     const report = JSON.parse(stdout) as JsonReport & { hosts: { outcome?: string }[] };
     const h = report.hosts[0]!;
