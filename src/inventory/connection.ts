@@ -24,12 +24,20 @@ const UNSUPPORTED: Record<string, string> = {
     'wgplay runs `sudo -n`, which takes no password: allow the user passwordless sudo (NOPASSWD) or connect as root',
 };
 
-const ALIASES: Record<string, string> = {
-  ansible_ssh_host: 'ansible_host',
-  ansible_ssh_port: 'ansible_port',
-  ansible_ssh_user: 'ansible_user',
-  ansible_private_key_file: 'ansible_ssh_private_key_file',
+// Ansible reads a connection setting from the host's merged variables, whatever level
+// each was written at: its ssh plugin lists the names of each option (`vars:`) and the
+// LAST one defined wins, so ansible_ssh_user beats ansible_user even when ansible_user
+// is written closer to the host. Lowest priority first.
+const SOURCES: Record<string, readonly string[]> = {
+  ansible_host: ['ansible_host', 'ansible_ssh_host'],
+  ansible_port: ['ansible_port', 'ansible_ssh_port'],
+  ansible_user: ['ansible_user', 'ansible_ssh_user'],
+  ansible_ssh_private_key_file: ['ansible_private_key_file', 'ansible_ssh_private_key_file'],
 };
+
+const ALIASES: Record<string, string> = Object.fromEntries(
+  Object.entries(SOURCES).flatMap(([canonical, names]) => names.map((name) => [name, canonical])),
+);
 
 const BOOLEAN_WORDS: Record<string, boolean> = {
   yes: true, on: true, true: true, y: true, '1': true,
@@ -115,10 +123,12 @@ export function checkConnectionVar(name: string, value: unknown): string | undef
   }
 }
 
+/** The setting `name` from merged vars: its highest-priority name that is defined (not null). */
 function pick(vars: Record<string, unknown>, name: string): unknown {
-  if (vars[name] !== undefined && vars[name] !== null) return vars[name];
-  for (const [alias, canonical] of Object.entries(ALIASES)) {
-    if (canonical === name && vars[alias] !== undefined && vars[alias] !== null) return vars[alias];
+  const names = SOURCES[name] ?? [name];
+  for (let i = names.length - 1; i >= 0; i--) {
+    const value = vars[names[i]!];
+    if (value !== undefined && value !== null) return value;
   }
   return undefined;
 }

@@ -6,7 +6,8 @@ export type {
   InventoryHost,
   ValuePosition,
 } from './types.js';
-export { loadInventory, parseInventory, expandHostRange } from './load.js';
+export { loadInventory, loadInventories, parseInventory, inventoryFromObject, type LoadOptions } from './load.js';
+export { expandHostRange, expandHostPattern } from './hostPattern.js';
 export { selectHosts, splitPattern } from './patterns.js';
 export { connectionOf, checkConnectionVar, ansibleBoolean, expandPath } from './connection.js';
 export { inventoryFromObject } from './fromObject.js';

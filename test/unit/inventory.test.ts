@@ -444,6 +444,29 @@ describe('connectionOf', () => {
     });
   });
 
+  it('takes ansible_ssh_user/port/host over ansible_user/port/host wherever each is written, as Ansible does', () => {
+    const inv = parseInventory(
+      [
+        'all:',
+        '  vars: { ansible_ssh_port: 2203 }',
+        '  children:',
+        '    gateways:',
+        '      vars: { ansible_user: deploy, ansible_port: 2201, ansible_host: 127.0.0.1, ansible_ssh_private_key_file: /k/group }',
+        '      hosts:',
+        '        gw1: { ansible_ssh_user: admin, ansible_ssh_host: 127.0.0.2, ansible_private_key_file: /k/host }',
+        '        gw2: { ansible_user: operator, ansible_port: 2204 }',
+      ].join('\n'),
+      'inv.yaml',
+    );
+    expect(connectionOf(inv.hosts.get('gw1')!)).toMatchObject({
+      user: 'admin',
+      address: '127.0.0.2',
+      port: 2203,
+      privateKeyFile: '/k/group',
+    });
+    expect(connectionOf(inv.hosts.get('gw2')!)).toMatchObject({ user: 'operator', address: '127.0.0.1', port: 2203 });
+  });
+
   it('uses group vars for the connection', () => {
     expect(connectionOf(inventory.hosts.get('gw2')!)).toMatchObject({ user: 'deploy', become: true, address: 'gw2' });
     expect(connectionOf(inventory.hosts.get('mon1')!).kind).toBe('local');
