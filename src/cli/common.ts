@@ -11,11 +11,21 @@ export class UsageError extends Error {}
 /** util.parseArgs with errors that end in the command's usage. */
 type Options = NonNullable<Parameters<typeof parseArgs>[0]>['options'] & {};
 
-export function parseCommandLine<T extends Options>(argv: string[], options: T): { values: any; positionals: string[] } {
+/** A usage error that names the option and the --help to read, instead of the whole usage. */
+export class UnknownOptionError extends UsageError {}
+
+export function parseCommandLine<T extends Options>(
+  argv: string[],
+  options: T,
+  command = 'COMMAND',
+): { values: any; positionals: string[] } {
   try {
     return parseArgs({ args: argv, options, allowPositionals: true, strict: true });
   } catch (error) {
-    throw new UsageError((error as Error).message);
+    const message = (error as Error).message;
+    const unknown = /^Unknown option '([^']*)'/.exec(message);
+    if (unknown) throw new UnknownOptionError(`unknown option ${unknown[1]}: see "wgplay ${command} --help" for the options`);
+    throw new UsageError(message);
   }
 }
 
@@ -27,6 +37,10 @@ export function reportError(error: unknown, usage: string, json?: ReportCommand)
   if (json) {
     const problems: Problem[] = error instanceof WgplayError ? error.problems : [{ where: error instanceof UsageError ? 'command line' : '', message: (error as Error).message ?? String(error) }];
     process.stdout.write(renderJsonErrors(json, problems, EXIT.error));
+    return EXIT.error;
+  }
+  if (error instanceof UnknownOptionError) {
+    process.stderr.write(`wgplay: ${error.message}\n`);
     return EXIT.error;
   }
   if (error instanceof UsageError) {
@@ -51,25 +65,48 @@ export function requirePositionals(positionals: string[], names: string[]): stri
   return positionals;
 }
 
-const PLAYBOOK_OPTIONS = {
-  inventory: { type: 'string', short: 'i' },
-  limit: { type: 'string', short: 'l' },
+/** The options every command that reads an inventory takes. */
+export const INVENTORY_OPTIONS = {
+  inventory: { type: 'string', short: 'i', multiple: true },
+  'extra-vars': { type: 'string', short: 'e', multiple: true },
+  verbose: { type: 'boolean', short: 'v', multiple: true },
   help: { type: 'boolean', short: 'h', default: false },
 } as const;
 
+/** Their lines in a command's usage. */
+export const INVENTORY_USAGE = `  -i, --inventory PATH   an Ansible inventory: YAML or INI file, or a folder of them
+                         (required; several -i are merged in order)
+  -e, --extra-vars VARS  key=value ..., @FILE (YAML/JSON) or JSON; over every other variable
+  -v, --verbose          each host's connection (-vv: also known_hosts, become)`;
+
+const PLAYBOOK_OPTIONS = {
+  ...INVENTORY_OPTIONS,
+  limit: { type: 'string', short: 'l' },
+  'list-hosts': { type: 'boolean', default: false },
+} as const;
+
 /**
- * The command line of a command that works on a playbook and an inventory (-i, -l,
- * -h plus its own options). Undefined when it printed its --help.
+ * The command line of a command that works on a playbook and an inventory (-i, -e,
+ * -l, -v, --list-hosts, -h plus its own options). Undefined when it printed its --help.
  */
 export function parsePlaybookCommand(argv: string[], names: string[], usage: string, options: Options = {}) {
-  const { values, positionals } = parseCommandLine(argv, { ...PLAYBOOK_OPTIONS, ...options });
+  const command = /^usage: wgplay (\S+)/.exec(usage)?.[1] ?? 'COMMAND';
+  const { values, positionals } = parseCommandLine(argv, { ...PLAYBOOK_OPTIONS, ...options }, command);
   if (values.help) {
     process.stdout.write(usage);
     return undefined;
   }
   const args = requirePositionals(positionals, names);
-  if (!values.inventory) throw new UsageError('missing -i INVENTORY');
-  return { values, args, inventory: values.inventory as string, limit: values.limit as string | undefined };
+  if (!values.inventory?.length) throw new UsageError('missing -i INVENTORY');
+  return {
+    values,
+    args,
+    inventory: values.inventory as string[],
+    extraVars: (values['extra-vars'] ?? []) as string[],
+    verbosity: ((values.verbose ?? []) as boolean[]).length,
+    listHosts: values['list-hosts'] as boolean,
+    limit: values.limit as string | undefined,
+  };
 }
 
 /** A saved plan's record of an input file: its path and the hash of what was read. */

@@ -18,7 +18,7 @@ export async function runCustomerConfig(argv: string[]): Promise<number> {
     const command = parsePlaybookCommand(argv, ['CUSTOMER', 'PLAYBOOK'], usage);
     if (!command) return 0;
     const [customer, playbook] = command.args;
-    const loaded = loadRun(playbook!, command.inventory, command.limit);
+    const loaded = loadRun(playbook!, command.inventory, command.limit, { extraVars: command.extraVars });
     const gateways = loaded.hosts.flatMap(({ host, tasks }) =>
       tasks
         .filter((task) => task.module === 'wireguard_gateway')

@@ -1,6 +1,7 @@
 import { registerSecret } from '../report/redact.js';
 import { runCustomerConfig } from './customerConfig.js';
 import { runDoc } from './doc.js';
+import { runInventory } from './inventory.js';
 import { runLabCommand } from './lab.js';
 import { runPlanOrApply, runShow } from './run.js';
 import { runValidate } from './validate.js';
@@ -18,6 +19,8 @@ commands:
   validate PLAYBOOK -i INVENTORY   check everything without contacting any host
   customer-config CUSTOMER PLAYBOOK -i INVENTORY
                                    the WireGuard config to hand to a customer
+  inventory -i INVENTORY --list|--host HOST
+                                   the inventory as wgplay reads it (ansible-inventory's JSON)
   lab up|down|status               the seed article's network in namespaces on this machine
   doc [TASK]                       the tasks and modules a playbook can name, and their arguments
 
@@ -41,6 +44,8 @@ export async function main(argv: string[]): Promise<number> {
       return runShow(rest);
     case 'customer-config':
       return runCustomerConfig(rest);
+    case 'inventory':
+      return runInventory(rest);
     case 'lab':
       return runLabCommand(rest);
     case 'doc':

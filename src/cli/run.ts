@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { Listr } from 'listr2';
 import { DEFAULT_CONFIRM_TIMEOUT_S } from '../engine/commitConfirmed.js';
 import type { EngineEvents } from '../engine/run.js';
@@ -6,7 +7,10 @@ import { applySavedHost, buildSavedPlan, readSavedPlan, savedPlanResults, writeS
 import { renderJsonReport } from '../report/json.js';
 import { exitCodeFor } from '../report/summary.js';
 import { renderTextReport } from '../report/text.js';
-import { hashInput, parseCommandLine, parsePlaybookCommand, reportError, requirePositionals, UsageError, wantsJson } from './common.js';
+import { connectionOf } from '../inventory/connection.js';
+import { inventoryListJson } from '../inventory/listJson.js';
+import { hashInput, INVENTORY_USAGE, parseCommandLine, parsePlaybookCommand, reportError, requirePositionals, UsageError, wantsJson } from './common.js';
+import { describeConnection, listHosts } from './hostLines.js';
 
 const APPLY_OPTIONS_HELP = `
       --lock-timeout S   wait up to S seconds for another apply on the same host to end
@@ -28,8 +32,9 @@ the drift shown, nothing changed).`
 }
 
 options:
-  -i, --inventory FILE   Ansible-style YAML inventory (required)
+${INVENTORY_USAGE}
   -l, --limit PATTERN    only these hosts (all, a group, a host, a:b, !x, &y)
+      --list-hosts       print the hosts each play would run on; contact none
   -f, --forks N          hosts in parallel (default 5)${command === 'apply' ? `\n  -C, --check            dry run: plan only, exit 2 when changes are pending${APPLY_OPTIONS_HELP}` : '\n  -o, --out FILE         save the plan, for `wgplay apply FILE` (and `wgplay show FILE`)'}
   -D, --diff             show diffs (plan always does)
       --rebuild-record   modules read their records (the gateway's /var/lib/wgplay/gateway.json) back
@@ -99,14 +104,26 @@ export async function runPlanOrApply(command: 'plan' | 'apply', argv: string[]):
     const mode = apply ? 'apply' : 'plan';
     const out = values.out as string | undefined;
 
-    const loaded = loadRun(playbook, parsed.inventory, parsed.limit);
+    const loaded = loadRun(playbook, parsed.inventory, parsed.limit, { extraVars: parsed.extraVars });
+    if (parsed.listHosts) {
+      process.stdout.write(listHosts(loaded.plays));
+      return 0;
+    }
+    if (parsed.verbosity > 0) {
+      for (const { host } of loaded.hosts) process.stderr.write(`${describeConnection(connectionOf(host), parsed.verbosity)}\n`);
+    }
     const jobs = loaded.hosts.map(({ host, tasks }): HostJob => ({
       name: host.name,
       run: (events) => runOneHost(host, tasks, { apply, events, keepBasis: out !== undefined, rebuildRecord: values['rebuild-record'], ...applyOptions }),
     }));
     const results = await runJobs(jobs, forks, values.json);
     if (out !== undefined) {
-      const inputs = { playbook: hashInput(playbook), inventory: hashInput(parsed.inventory), ...(parsed.limit ? { limit: parsed.limit } : {}) };
+      // The inventory as read (every source, group_vars, host_vars, -e): what the plan was made from.
+      const inventory = {
+        name: parsed.inventory.join(','),
+        sha256: createHash('sha256').update(JSON.stringify(inventoryListJson(loaded.inventory))).digest('hex'),
+      };
+      const inputs = { playbook: hashInput(playbook), inventory, ...(parsed.limit ? { limit: parsed.limit } : {}) };
       writeSavedPlan(out, buildSavedPlan(loaded, results, inputs));
     }
     const exitCode = exitCodeFor(results, mode);

@@ -1,9 +1,13 @@
+import { dirname } from 'node:path';
 import { WgplayError } from '../errors.js';
 import { connectionOf } from '../inventory/connection.js';
-import { loadInventory } from '../inventory/load.js';
+import { parseExtraVars } from '../inventory/extraVars.js';
+import { groupNamesOf, groupsVariable } from '../inventory/listJson.js';
+import { loadInventories } from '../inventory/load.js';
 import { selectHosts } from '../inventory/patterns.js';
 import type { ConnectionSettings, Inventory, InventoryHost } from '../inventory/types.js';
 import { loadPlaybook, resolvePlaybook, type Playbook } from '../playbook/index.js';
+import type { ExtraVars } from '../playbook/resolve.js';
 import type { TaskInvocation } from '../tasks/types.js';
 import { openTransport, TransportError, type OpenTransportOptions, type Transport } from '../transport/index.js';
 import { findCollisions } from './collisions.js';
@@ -15,6 +19,8 @@ import { runHost, type EngineEvents, type HostResult } from './run.js';
 
 export interface LoadedRun {
   inventory: Inventory;
+  /** Each play with the hosts it runs on (after --limit), for --list-hosts. */
+  plays: { name: string; pattern: string; hosts: string[] }[];
   /** The hosts to run on, in inventory order, each with its templated, validated tasks. */
   hosts: { host: InventoryHost; tasks: TaskInvocation[] }[];
 }
@@ -24,17 +30,43 @@ export interface LoadedRun {
  * parse, every task's arguments validate on every host, connection settings are sane,
  * no two tasks of a host fight over one resource.
  */
-export function loadRun(playbookPath: string, inventoryPath: string, limit?: string): LoadedRun {
-  const inventory = loadInventory(inventoryPath);
-  return prepareRun(inventory, loadPlaybook(playbookPath), limit);
+export function loadRun(
+  playbookPath: string,
+  inventoryPaths: string | readonly string[],
+  limit?: string,
+  options: { /** -e values, as written on the command line. */ extraVars?: readonly string[] } = {},
+): LoadedRun {
+  const extraVars = parseExtraVars(options.extraVars ?? []);
+  const inventory = loadInventories(typeof inventoryPaths === 'string' ? [inventoryPaths] : inventoryPaths, {
+    playbookDir: dirname(playbookPath),
+    extraVars,
+  });
+  return prepareRun(inventory, loadPlaybook(playbookPath), limit, { extraVars });
 }
 
 /** loadRun for an inventory and a playbook already loaded (from text or objects, by a library user). */
-export function prepareRun(inventory: Inventory, playbook: Playbook, limit?: string): LoadedRun {
-  const hostVars = [...inventory.hosts.values()].map((host) => ({ name: host.name, vars: host.vars, groups: host.groups, varOrigins: host.varOrigins }));
+export function prepareRun(
+  inventory: Inventory,
+  playbook: Playbook,
+  limit?: string,
+  options: { /** -e variables (already in the inventory's host vars): they also beat play vars. */ extraVars?: ExtraVars } = {},
+): LoadedRun {
+  const extraVars = options.extraVars;
+  const hostVars = [...inventory.hosts.values()].map((host) => ({
+    name: host.name,
+    vars: host.vars,
+    groups: host.groups,
+    groupNames: groupNamesOf(host),
+    varOrigins: host.varOrigins,
+  }));
   const limited = limit ? new Set(selectHosts(inventory, limit).map((host) => host.name)) : undefined;
   const select = (pattern: string) => selectHosts(inventory, pattern).map((host) => host.name);
-  const perHost = resolvePlaybook(playbook, hostVars, select, { limit: limited });
+  const perHost = resolvePlaybook(playbook, hostVars, select, { limit: limited, extraVars, groups: groupsVariable(inventory) });
+  const plays = playbook.plays.map((play) => ({
+    name: play.name,
+    pattern: play.hosts,
+    hosts: [...new Set(select(play.hosts))].filter((name) => !limited || limited.has(name)),
+  }));
   const hosts = [...perHost.entries()].map(([name, tasks]) => ({ host: inventory.hosts.get(name)!, tasks }));
   if (limit && hosts.length === 0) {
     throw new WgplayError([{ where: '--limit', message: `"${limit}" selects none of the hosts the playbook runs on` }]);
@@ -48,7 +80,7 @@ export function prepareRun(inventory: Inventory, playbook: Playbook, limit?: str
     }
   });
   if (problems.length > 0) throw new WgplayError(problems);
-  return { inventory, hosts };
+  return { inventory, plays, hosts };
 }
 
 export interface HostRunOptions {

@@ -1,7 +1,8 @@
 import { homedir, userInfo } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
 import { WgplayError } from '../errors.js';
-import type { ConnectionSettings, HostKeyPolicy, InventoryHost } from './types.js';
+import { shellSplit } from './shellWords.js';
+import type { ConnectionSettings, HostKeyPolicy, InventoryHost, JumpHost } from './types.js';
 
 // The host variables wgplay reads to reach a host: Ansible's connection variables
 // (with their older ansible_ssh_* aliases) plus wgplay_*. Checked where they are
@@ -114,6 +115,15 @@ export function checkConnectionVar(name: string, value: unknown): string | undef
       return value === 'ssh' || value === 'local'
         ? undefined
         : `${name} must be "ssh" or "local", not ${describe(value)}`;
+    case 'ansible_ssh_common_args':
+    case 'ansible_ssh_extra_args':
+      if (typeof value !== 'string') return `${name} must be a string of ssh options, not ${describe(value)}`;
+      try {
+        sshArgs(value);
+        return undefined;
+      } catch (e) {
+        return `${name}: ${(e as Error).message}`;
+      }
     case 'wgplay_host_key_policy':
       return value === 'strict' || value === 'accept-new'
         ? undefined
@@ -131,6 +141,78 @@ function pick(vars: Record<string, unknown>, name: string): unknown {
     if (value !== undefined && value !== null) return value;
   }
   return undefined;
+}
+
+/** What wgplay takes from ssh options written for OpenSSH: ProxyJump and host key settings. */
+interface SshArgs {
+  jump?: string;
+  strictHostKeyChecking?: string;
+  userKnownHostsFile?: string;
+}
+
+const OPTIONS_WITH_VALUE = /^-[bcDEeFIiLlmOoPpQRSWw]$/;
+
+/**
+ * ansible_ssh_common_args / ansible_ssh_extra_args as ssh reads them (the first value
+ * of an option wins). ProxyJump (-J, -o ProxyJump=) is followed; ProxyCommand, which
+ * would run a program, is refused; other options are ignored.
+ */
+function sshArgs(text: string): SshArgs {
+  let words: string[];
+  try {
+    words = shellSplit(text, false);
+  } catch (e) {
+    throw new Error(`cannot read ${JSON.stringify(text)}: ${(e as Error).message}`);
+  }
+  const out: SshArgs = {};
+  for (let i = 0; i < words.length; i++) {
+    const word = words[i]!;
+    if (word === '-J' || (word.startsWith('-J') && word.length > 2)) {
+      const value = word === '-J' ? words[++i] : word.slice(2);
+      if (!value) throw new Error('-J needs a jump host ([user@]host[:port])');
+      out.jump ??= value;
+    } else if (word === '-o' || (word.startsWith('-o') && word.length > 2)) {
+      const option = word === '-o' ? words[++i] : word.slice(2);
+      if (!option) throw new Error('-o needs an option (-o ProxyJump=host)');
+      const m = /^\s*(\w+)\s*(?:=|\s)\s*(.*)$/.exec(option);
+      if (!m) throw new Error(`"-o ${option}" is not an option=value`);
+      const key = m[1]!.toLowerCase();
+      const value = m[2]!.trim();
+      if (key === 'proxyjump') out.jump ??= value;
+      else if (key === 'proxycommand') throw new Error('ProxyCommand is not supported (it runs a program): use ProxyJump (-J host)');
+      else if (key === 'stricthostkeychecking') out.strictHostKeyChecking ??= value.toLowerCase();
+      else if (key === 'userknownhostsfile') out.userKnownHostsFile ??= value;
+    } else if (OPTIONS_WITH_VALUE.test(word)) {
+      i++;
+    }
+  }
+  if (out.strictHostKeyChecking !== undefined && !['yes', 'ask', 'accept-new'].includes(out.strictHostKeyChecking)) {
+    throw new Error(`StrictHostKeyChecking=${out.strictHostKeyChecking} is not supported: wgplay always checks host keys (use accept-new to trust a first key)`);
+  }
+  return out;
+}
+
+/** "[user@]host[:port]" or "[user@][v6addr]:port", one ProxyJump hop. */
+export function parseJumpSpec(spec: string): { user?: string; address: string; port: number } {
+  const m = /^(?:([^@\s]+)@)?(?:\[([^\]]+)\]|([^:@\s\[\]]+))(?::(\d+))?$/.exec(spec.trim());
+  if (!m) throw new Error(`"${spec}" is not a jump host ([user@]host[:port])`);
+  const port = m[4] === undefined ? 22 : Number(m[4]);
+  if (port < 1 || port > 65535) throw new Error(`jump host "${spec}": port ${port} is not from 1 to 65535`);
+  return { ...(m[1] ? { user: m[1] } : {}), address: m[2] ?? m[3]!, port };
+}
+
+/** The jump hops written in the host's ssh arguments ("none" or nothing: none). */
+function jumpHostsOf(vars: Record<string, unknown>, knownHostsFile: string, hostKeyPolicy: HostKeyPolicy): JumpHost[] | undefined {
+  // Ansible puts ssh_common_args before ssh_extra_args; ssh takes the first ProxyJump.
+  const args = [vars.ansible_ssh_common_args, vars.ansible_ssh_extra_args]
+    .filter((v): v is string => typeof v === 'string')
+    .map(sshArgs);
+  const jump = args.find((a) => a.jump !== undefined)?.jump;
+  if (jump === undefined || jump.toLowerCase() === 'none') return undefined;
+  return jump.split(',').map((spec) => {
+    const hop = parseJumpSpec(spec);
+    return { spec, address: hop.address, port: hop.port, user: hop.user ?? currentUser(), knownHostsFile, hostKeyPolicy };
+  });
 }
 
 /** "~" and "~/x" expanded to the home directory; relative paths made absolute (cwd). */
@@ -166,6 +248,18 @@ export function connectionOf(host: InventoryHost): ConnectionSettings {
   const key = pick(v, 'ansible_ssh_private_key_file');
   const knownHosts = pick(v, 'wgplay_known_hosts_file');
   const become = pick(v, 'ansible_become');
+  const args = [v.ansible_ssh_common_args, v.ansible_ssh_extra_args].filter((a): a is string => typeof a === 'string').map(sshArgs);
+  const strict = args.find((a) => a.strictHostKeyChecking !== undefined)?.strictHostKeyChecking;
+  const argsKnownHosts = args.find((a) => a.userKnownHostsFile !== undefined)?.userKnownHostsFile;
+  const knownHostsFile =
+    typeof knownHosts === 'string'
+      ? expandPath(knownHosts)
+      : argsKnownHosts !== undefined
+        ? expandPath(argsKnownHosts)
+        : join(homedir(), '.ssh', 'known_hosts');
+  const hostKeyPolicy: HostKeyPolicy =
+    (pick(v, 'wgplay_host_key_policy') as HostKeyPolicy | undefined) ?? (strict === 'accept-new' ? 'accept-new' : 'strict');
+  const jumpHosts = jumpHostsOf(v, knownHostsFile, hostKeyPolicy);
   return {
     host: host.name,
     kind: pick(v, 'ansible_connection') === 'local' ? 'local' : 'ssh',
@@ -175,10 +269,8 @@ export function connectionOf(host: InventoryHost): ConnectionSettings {
     privateKeyFile: typeof key === 'string' ? expandPath(key) : undefined,
     become: become === undefined ? false : (ansibleBoolean(become) as boolean),
     becomeUser: 'root',
-    knownHostsFile:
-      typeof knownHosts === 'string'
-        ? expandPath(knownHosts)
-        : join(homedir(), '.ssh', 'known_hosts'),
-    hostKeyPolicy: (pick(v, 'wgplay_host_key_policy') as HostKeyPolicy | undefined) ?? 'strict',
+    knownHostsFile,
+    hostKeyPolicy,
+    ...(jumpHosts ? { jumpHosts } : {}),
   };
 }

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { isMap } from 'yaml';
 import { WgplayError, type Problem } from '../errors.js';
 import { checkConnectionVar } from './connection.js';
-import { shellSplit } from './iniSource.js';
+import { shellSplit } from './shellWords.js';
 import type { VarsLayer } from './varsFiles.js';
 import { kind, YamlFile } from './yamlFile.js';
 
@@ -41,7 +41,7 @@ export function parseExtraVars(options: readonly string[]): VarsLayer {
     } else {
       let words: string[];
       try {
-        words = shellSplit(option.replace(/#/g, '\\#'));
+        words = shellSplit(option, false);
       } catch (e) {
         problems.push({ where, message: `cannot read "${option}": ${(e as Error).message}` });
         return;

@@ -57,6 +57,19 @@ export interface Inventory {
 
 export type HostKeyPolicy = 'strict' | 'accept-new';
 
+/** One ProxyJump hop: an SSH server the connection goes through, checked like any host. */
+export interface JumpHost {
+  /** As written ("jump@bastion:2222"). */
+  spec: string;
+  address: string;
+  port: number;
+  user: string;
+  /** The hop's key (its ssh_config IdentityFile); undefined: the target host's key, or ssh-agent. */
+  privateKeyFile?: string;
+  knownHostsFile: string;
+  hostKeyPolicy: HostKeyPolicy;
+}
+
 /** How to reach one host, from its merged vars (see connection.ts). */
 export interface ConnectionSettings {
   /** Inventory name of the host, for messages. */
@@ -79,4 +92,6 @@ export interface ConnectionSettings {
   knownHostsFile: string;
   /** wgplay_host_key_policy, "strict" by default. */
   hostKeyPolicy: HostKeyPolicy;
+  /** ProxyJump hops, first to last (from ansible_ssh_common_args/extra_args or ssh_config). */
+  jumpHosts?: JumpHost[];
 }

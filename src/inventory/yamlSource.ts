@@ -70,7 +70,9 @@ class YamlInventory {
           );
           continue;
         }
-        if (this.builder.addChild('all', name, file.where(pair.key as Node))) this.groupBody(name, value, pair.key as Node);
+        // A top-level group is a child of all only if it ends up with no other parent
+        // (Ansible's reconcile), unlike one written under all.children.
+        if (this.builder.checkGroupName(name, file.where(pair.key as Node))) this.groupBody(name, value, pair.key as Node);
       }
     }
     this.builder.problems.push(...file.problems);

@@ -7,6 +7,7 @@ import { WgplayError, type Problem } from '../errors.js';
 import { findModule, findTask } from '../catalog.js';
 import type { TaskInvocation } from '../tasks/types.js';
 import { FAILED, Scope, SourceMap, escapePointer, locate, pointerToPath, renderNode, toNode, type Hop, type Located, type VarDef } from './template.js';
+import type { ValuePosition } from '../inventory/types.js';
 import type { HostVars, Play, Playbook, PlaybookTask, SelectHosts } from './types.js';
 import { validateArgs, type ArgumentIssue } from './validate.js';
 
@@ -28,10 +29,18 @@ export function resolvePlaybook(
   playbook: Playbook,
   hosts: HostVars[],
   selectHosts: SelectHosts,
-  options: { /** Only these hosts (--limit): the others are neither templated nor checked. */ limit?: ReadonlySet<string> } = {},
+  options: {
+    /** Only these hosts (--limit): the others are neither templated nor checked. */
+    limit?: ReadonlySet<string>;
+    /** -e variables: over play vars, as in Ansible. */
+    extraVars?: ExtraVars;
+    /** The `groups` variable, when the inventory computed it (empty groups too). */
+    groups?: Record<string, string[]>;
+  } = {},
 ): Map<string, TaskInvocation[]> {
   const byName = new Map(hosts.map((h) => [h.name, h]));
-  const groups = groupsVariable(hosts);
+  const groups = options.groups ?? groupsVariable(hosts);
+  const extraVars = options.extraVars;
   const result = new Map<string, TaskInvocation[]>();
   const problems: Problem[] = [];
 
@@ -61,7 +70,7 @@ export function resolvePlaybook(
       }
       targets.push(hostName);
       const hostProblems: HostProblem[] = [];
-      const invocations = resolveForHost(play, host, groups, hostProblems);
+      const invocations = resolveForHost(play, host, groups, hostProblems, extraVars);
       const list = result.get(hostName) ?? [];
       list.push(...invocations);
       result.set(hostName, list);
@@ -130,7 +139,13 @@ function groupsVariable(hosts: HostVars[]): Record<string, string[]> {
   return groups;
 }
 
-function scopeFor(play: Play, host: HostVars, groups: Record<string, string[]>, problems: Problem[]): Scope {
+/** -e variables with where each is written. */
+export interface ExtraVars {
+  vars: Record<string, unknown>;
+  origins: Map<string, ValuePosition>;
+}
+
+function scopeFor(play: Play, host: HostVars, groups: Record<string, string[]>, problems: Problem[], extraVars?: ExtraVars): Scope {
   const defs = new Map<string, VarDef>();
   let order = 0;
   for (const [name, value] of Object.entries(host.vars)) {
@@ -151,9 +166,18 @@ function scopeFor(play: Play, host: HostVars, groups: Record<string, string[]>, 
       order: order++,
     });
   }
+  for (const [name, value] of Object.entries(extraVars?.vars ?? {})) {
+    const position = extraVars!.origins.get(name);
+    defs.set(name, {
+      node: toNode(value, `-e ${name}`, position),
+      origin: { kind: 'host', host: host.name, located: position !== undefined },
+      label: name,
+      order: order++,
+    });
+  }
   const magic: Record<string, unknown> = {
     inventory_hostname: host.name,
-    group_names: [...(host.groups ?? [])],
+    group_names: host.groupNames ?? (host.groups ?? []).filter((g) => g !== 'all').sort(),
     groups,
   };
   for (const [name, value] of Object.entries(magic)) {
@@ -162,8 +186,14 @@ function scopeFor(play: Play, host: HostVars, groups: Record<string, string[]>, 
   return new Scope(defs, problems);
 }
 
-function resolveForHost(play: Play, host: HostVars, groups: Record<string, string[]>, problems: HostProblem[]): TaskInvocation[] {
-  const scope = scopeFor(play, host, groups, problems);
+function resolveForHost(
+  play: Play,
+  host: HostVars,
+  groups: Record<string, string[]>,
+  problems: HostProblem[],
+  extraVars?: ExtraVars,
+): TaskInvocation[] {
+  const scope = scopeFor(play, host, groups, problems, extraVars);
   const invocations: TaskInvocation[] = [];
   for (const task of play.tasks) {
     const invocation = resolveTask(task, scope, problems);

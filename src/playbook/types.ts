@@ -74,6 +74,8 @@ export interface HostVars {
   vars: Record<string, unknown>;
   /** Groups the host belongs to; feeds the `group_names` and `groups` variables. */
   groups?: string[];
+  /** Ansible's group_names (sorted, without "all"), when the inventory computed it. */
+  groupNames?: string[];
   /**
    * Where the inventory writes each of `vars` (InventoryHost.varOrigins). With it, a bad
    * value that came from an inventory variable is reported where the inventory writes

@@ -65,7 +65,7 @@ describe.skipIf(!hasAnsible && !process.env.CI)('inventories read as Ansible rea
     differences('--list', list, ours.list, mismatches);
     if (ours.error) mismatches.push(`wgplay inventory --list failed: ${ours.error}`);
 
-    for (const host of [...magic.keys()].slice(0, 2)) {
+    for (const host of [...magic.keys()].slice(0, 1)) {
       const theirs = await ansibleHost(dir, spec.args, host);
       differences(`--host ${host}`, theirs, await wgplayHost(dir, spec.args, host), mismatches);
     }

@@ -1,49 +1,63 @@
-// Throwaway: main's code as it was (loadInventory of the first -i) in the oracle's shapes.
-import { join } from 'node:path';
-import { connectionOf, loadInventory } from '../../src/inventory/index.js';
-import type { Connection } from './ansibleOracle.js';
+// wgplay's side of the oracle: `wgplay inventory ... --list / --host` run as an
+// operator would (same arguments, in the case's folder), and the magic variables and
+// connections of the same command line read through the library.
+import { isAbsolute, join } from 'node:path';
+import { inventoryOfArgs } from '../../src/cli/inventory.js';
+import { connectionOf } from '../../src/inventory/connection.js';
+import { magicVariables } from '../../src/inventory/listJson.js';
+import type { Inventory } from '../../src/inventory/types.js';
+import { run, type Connection } from './ansibleOracle.js';
 
-function load(dir: string, args: string[]) {
-  return loadInventory(join(dir, args[args.indexOf('-i') + 1]!));
+const BIN = new URL('../../bin/wgplay.js', import.meta.url).pathname;
+
+async function cli(dir: string, args: string[]): Promise<{ value?: unknown; error?: string }> {
+  const result = await run(process.execPath, [BIN, 'inventory', ...args], dir);
+  if (result.code !== 0) return { error: result.stderr.trim() };
+  return { value: JSON.parse(result.stdout) };
 }
-export async function wgplayList(dir: string, args: string[]) {
-  try {
-    const inv = load(dir, args);
-    const list: Record<string, any> = { _meta: { hostvars: {} } };
-    for (const h of inv.hosts.values()) if (Object.keys(h.vars).length) list._meta.hostvars[h.name] = h.vars;
-    for (const g of inv.groups.values()) {
-      const e: Record<string, unknown> = {};
-      if (g.name !== 'all' && g.hosts.length) e.hosts = g.hosts;
-      if (g.children.length) e.children = g.children;
-      if (Object.keys(e).length) list[g.name] = e;
-    }
-    return { list };
-  } catch (e) {
-    return { list: undefined, error: (e as Error).message.split('\n')[0] };
-  }
+
+export async function wgplayList(dir: string, args: string[]): Promise<{ list?: unknown; error?: string }> {
+  const { value, error } = await cli(dir, [...args, '--list']);
+  return { list: value, error };
 }
-export async function wgplayHost(dir: string, args: string[], host: string) {
-  try { return load(dir, args).hosts.get(host)?.vars; } catch { return undefined; }
+
+export async function wgplayHost(dir: string, args: string[], host: string): Promise<unknown> {
+  const { value, error } = await cli(dir, [...args, '--host', host]);
+  return error ?? value;
 }
-export async function wgplayMagic(dir: string, args: string[]) {
+
+/** The same arguments with the case's paths made absolute (the library reads from this process's cwd). */
+function inventoryOf(dir: string, args: string[]): Inventory {
+  const absolute = (p: string) => (isAbsolute(p) ? p : join(dir, p));
+  const out = args.map((arg, i) => {
+    const option = args[i - 1];
+    if (option === '-i' || option === '--playbook-dir') return absolute(arg);
+    if (option === '-e' && arg.startsWith('@')) return `@${absolute(arg.slice(1))}`;
+    return arg;
+  });
+  return inventoryOfArgs(out);
+}
+
+export async function wgplayMagic(dir: string, args: string[]): Promise<Map<string, unknown>> {
   const out = new Map<string, unknown>();
   try {
-    const inv = load(dir, args);
-    const groups: Record<string, string[]> = {};
-    for (const g of inv.groups.values()) groups[g.name] = [...inv.hosts.values()].filter((h) => h.groups.includes(g.name)).map((h) => h.name);
-    for (const h of inv.hosts.values()) out.set(h.name, { inventory_hostname: h.name, group_names: h.groups, groups });
-  } catch { /* nothing */ }
+    const inventory = inventoryOf(dir, args);
+    for (const host of inventory.hosts.values()) out.set(host.name, magicVariables(inventory, host));
+  } catch (e) {
+    out.set('(error)', (e as Error).message);
+  }
   return out;
 }
-export async function wgplayConnections(dir: string, args: string[]) {
+
+export async function wgplayConnections(dir: string, args: string[]): Promise<Map<string, Connection>> {
   const out = new Map<string, Connection>();
-  try {
-    for (const h of load(dir, args).hosts.values()) {
-      const c = connectionOf(h);
-      const conn: Connection = { user: c.user, address: c.address, port: c.port };
-      if (c.privateKeyFile) conn.key = c.privateKeyFile;
-      out.set(h.name, conn);
-    }
-  } catch { /* nothing */ }
+  const inventory = inventoryOf(dir, args);
+  for (const host of inventory.hosts.values()) {
+    const c = connectionOf(host);
+    const connection: Connection = { user: c.user, address: c.address, port: c.port };
+    if (c.privateKeyFile) connection.key = c.privateKeyFile;
+    if (c.jumpHosts) connection.jump = c.jumpHosts.map((j) => j.spec).join(',');
+    out.set(host.name, connection);
+  }
   return out;
 }

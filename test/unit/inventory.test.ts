@@ -170,7 +170,8 @@ describe('loadInventory', () => {
       'inv.yaml',
     );
     expect(inv.hosts.get('gw1')!.groups).toEqual(['all', 'gateways']);
-    expect(inv.groups.get('all')!.children).toEqual(['gateways', 'empty', 'other', 'ungrouped']);
+    // As Ansible: "ungrouped" first, then the top-level groups that have no other parent.
+    expect(inv.groups.get('all')!.children).toEqual(['ungrouped', 'gateways', 'empty', 'other']);
     expect(inv.hosts.get('gw1')!.vars).toEqual({ a: 1 });
     expect(inv.groups.get('empty')!.hosts).toEqual([]);
   });
@@ -212,7 +213,9 @@ describe('loadInventory', () => {
     expect(problemsOf(() => loadInventory('fixtures/inventory/nope.yaml'))).toEqual([
       'fixtures/inventory/nope.yaml: inventory file not found',
     ]);
-    expect(problemsOf(() => loadInventory('fixtures/inventory'))[0]).toContain('is a directory');
+    expect(problemsOf(() => loadInventory('fixtures/inventory/ansible/nope/'))).toEqual([
+      'fixtures/inventory/ansible/nope/: inventory file not found',
+    ]);
   });
 
   it('reports malformed YAML with file:line:col', () => {
@@ -278,7 +281,7 @@ describe('loadInventory', () => {
       'i.yaml:2:13: children of group "all" must be a mapping of group names (each followed by ":"), not a list',
     ]);
     expect(problemsOf(() => parseInventory('- all\n', 'i.yaml'))).toEqual([
-      'i.yaml:1:1: the inventory must be a mapping starting with "all:", not a list',
+      'i.yaml:1:1: the inventory must be a mapping starting with "all:" (or an INI inventory), not a list',
     ]);
     expect(problemsOf(() => parseInventory('', 'i.yaml'))).toEqual([
       'i.yaml: the inventory is empty (it should start with "all:")',
