@@ -9,7 +9,8 @@ if [ "$(id -u)" -ne 0 ]; then
   exit 1
 fi
 
-packages=(wireguard-go wireguard-tools nftables openssh-server openssh-client iproute2 util-linux procps curl socat busybox ca-certificates sudo)
+# ansible-core: the oracle the inventory tests compare wgplay with (test/e2e/inventoryOracle.test.ts).
+packages=(wireguard-go wireguard-tools nftables openssh-server openssh-client iproute2 util-linux procps curl socat busybox ca-certificates sudo ansible-core)
 missing=()
 for package in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q 'install ok installed' || missing+=("$package")

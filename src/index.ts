@@ -22,7 +22,7 @@ export {
 export type { GatewayCustomer } from './modules/gateway/args.js';
 
 // Inventories and playbooks.
-export { loadInventory, parseInventory, inventoryFromObject } from './inventory/index.js';
+export { loadInventory, loadInventories, parseInventory, inventoryFromObject } from './inventory/index.js';
 export type { Inventory, InventoryHost, InventoryGroup, ConnectionSettings } from './inventory/index.js';
 export { loadPlaybook, parsePlaybook, playbookFromObject } from './playbook/index.js';
 export type { Playbook } from './playbook/index.js';

@@ -10,4 +10,3 @@ export { loadInventory, loadInventories, parseInventory, inventoryFromObject, ty
 export { expandHostRange, expandHostPattern } from './hostPattern.js';
 export { selectHosts, splitPattern } from './patterns.js';
 export { connectionOf, checkConnectionVar, ansibleBoolean, expandPath } from './connection.js';
-export { inventoryFromObject } from './fromObject.js';
