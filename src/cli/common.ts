@@ -70,13 +70,24 @@ export const INVENTORY_OPTIONS = {
   inventory: { type: 'string', short: 'i', multiple: true },
   'extra-vars': { type: 'string', short: 'e', multiple: true },
   verbose: { type: 'boolean', short: 'v', multiple: true },
+  'ssh-config': { type: 'string', short: 'F' },
   help: { type: 'boolean', short: 'h', default: false },
 } as const;
+
+/**
+ * -e values plus -F FILE, which is the variable wgplay_ssh_config for every host
+ * (under any -e that sets it).
+ */
+export function extraVarsOf(values: { 'extra-vars'?: string[]; 'ssh-config'?: string }): string[] {
+  const sshConfig = values['ssh-config'] === undefined ? [] : [JSON.stringify({ wgplay_ssh_config: values['ssh-config'] })];
+  return [...sshConfig, ...(values['extra-vars'] ?? [])];
+}
 
 /** Their lines in a command's usage. */
 export const INVENTORY_USAGE = `  -i, --inventory PATH   an Ansible inventory: YAML or INI file, or a folder of them
                          (required; several -i are merged in order)
   -e, --extra-vars VARS  key=value ..., @FILE (YAML/JSON) or JSON; over every other variable
+  -F, --ssh-config FILE  the ssh_config to read (default ~/.ssh/config; or wgplay_ssh_config)
   -v, --verbose          each host's connection (-vv: also known_hosts, become)`;
 
 const PLAYBOOK_OPTIONS = {
@@ -102,7 +113,7 @@ export function parsePlaybookCommand(argv: string[], names: string[], usage: str
     values,
     args,
     inventory: values.inventory as string[],
-    extraVars: (values['extra-vars'] ?? []) as string[],
+    extraVars: extraVarsOf(values),
     verbosity: ((values.verbose ?? []) as boolean[]).length,
     listHosts: values['list-hosts'] as boolean,
     limit: values.limit as string | undefined,

@@ -4,7 +4,7 @@ import { parseExtraVars } from '../inventory/extraVars.js';
 import { hostJson, inventoryListJson } from '../inventory/listJson.js';
 import { loadInventories } from '../inventory/load.js';
 import type { Inventory } from '../inventory/types.js';
-import { INVENTORY_OPTIONS, INVENTORY_USAGE, parseCommandLine, reportError, UsageError } from './common.js';
+import { extraVarsOf, INVENTORY_OPTIONS, INVENTORY_USAGE, parseCommandLine, reportError, UsageError } from './common.js';
 import { describeConnection } from './hostLines.js';
 
 const usage = `usage: wgplay inventory -i INVENTORY (--list | --host HOST) [options]
@@ -30,11 +30,16 @@ const OPTIONS = {
 } as const;
 
 /** The inventory the command line names: -i (several), -e, --playbook-dir. */
-export function inventoryOfCommandLine(values: { inventory?: string[]; 'extra-vars'?: string[]; 'playbook-dir'?: string }): Inventory {
+export function inventoryOfCommandLine(values: {
+  inventory?: string[];
+  'extra-vars'?: string[];
+  'ssh-config'?: string;
+  'playbook-dir'?: string;
+}): Inventory {
   if (!values.inventory?.length) throw new UsageError('missing -i INVENTORY');
   return loadInventories(values.inventory, {
     playbookDir: values['playbook-dir'] ?? '.',
-    extraVars: parseExtraVars(values['extra-vars'] ?? []),
+    extraVars: parseExtraVars(extraVarsOf(values)),
   });
 }
 

@@ -2,6 +2,7 @@ import { homedir, userInfo } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
 import { WgplayError } from '../errors.js';
 import { shellSplit } from './shellWords.js';
+import { expandTokens, sshConfigFor, sshConfigPath, type SshConfigValues } from './sshConfig.js';
 import type { ConnectionSettings, HostKeyPolicy, InventoryHost, JumpHost } from './types.js';
 
 // The host variables wgplay reads to reach a host: Ansible's connection variables
@@ -98,6 +99,8 @@ export function checkConnectionVar(name: string, value: unknown): string | undef
       return nonEmptyString(name, value, 'the path of a private key file');
     case 'wgplay_known_hosts_file':
       return nonEmptyString(name, value, 'the path of a known_hosts file');
+    case 'wgplay_ssh_config':
+      return nonEmptyString(name, value, 'the path of an ssh_config file');
     case 'ansible_become':
       return ansibleBoolean(value) === undefined
         ? `${name} must be a boolean (true/false, yes/no), not ${describe(value)}`
@@ -146,6 +149,8 @@ function pick(vars: Record<string, unknown>, name: string): unknown {
 /** What wgplay takes from ssh options written for OpenSSH: ProxyJump and host key settings. */
 interface SshArgs {
   jump?: string;
+  /** -F FILE: the ssh_config to read. */
+  configFile?: string;
   strictHostKeyChecking?: string;
   userKnownHostsFile?: string;
 }
@@ -182,6 +187,8 @@ function sshArgs(text: string): SshArgs {
       else if (key === 'proxycommand') throw new Error('ProxyCommand is not supported (it runs a program): use ProxyJump (-J host)');
       else if (key === 'stricthostkeychecking') out.strictHostKeyChecking ??= value.toLowerCase();
       else if (key === 'userknownhostsfile') out.userKnownHostsFile ??= value;
+    } else if (word === '-F') {
+      out.configFile ??= words[++i];
     } else if (OPTIONS_WITH_VALUE.test(word)) {
       i++;
     }
@@ -194,25 +201,11 @@ function sshArgs(text: string): SshArgs {
 
 /** "[user@]host[:port]" or "[user@][v6addr]:port", one ProxyJump hop. */
 export function parseJumpSpec(spec: string): { user?: string; address: string; port: number } {
-  const m = /^(?:([^@\s]+)@)?(?:\[([^\]]+)\]|([^:@\s\[\]]+))(?::(\d+))?$/.exec(spec.trim());
+  const m = /^(?:([^@\s]+)@)?(?:\[([^\]]+)\]|([^:@\s[\]]+))(?::(\d+))?$/.exec(spec.trim());
   if (!m) throw new Error(`"${spec}" is not a jump host ([user@]host[:port])`);
   const port = m[4] === undefined ? 22 : Number(m[4]);
   if (port < 1 || port > 65535) throw new Error(`jump host "${spec}": port ${port} is not from 1 to 65535`);
   return { ...(m[1] ? { user: m[1] } : {}), address: m[2] ?? m[3]!, port };
-}
-
-/** The jump hops written in the host's ssh arguments ("none" or nothing: none). */
-function jumpHostsOf(vars: Record<string, unknown>, knownHostsFile: string, hostKeyPolicy: HostKeyPolicy): JumpHost[] | undefined {
-  // Ansible puts ssh_common_args before ssh_extra_args; ssh takes the first ProxyJump.
-  const args = [vars.ansible_ssh_common_args, vars.ansible_ssh_extra_args]
-    .filter((v): v is string => typeof v === 'string')
-    .map(sshArgs);
-  const jump = args.find((a) => a.jump !== undefined)?.jump;
-  if (jump === undefined || jump.toLowerCase() === 'none') return undefined;
-  return jump.split(',').map((spec) => {
-    const hop = parseJumpSpec(spec);
-    return { spec, address: hop.address, port: hop.port, user: hop.user ?? currentUser(), knownHostsFile, hostKeyPolicy };
-  });
 }
 
 /** "~" and "~/x" expanded to the home directory; relative paths made absolute (cwd). */
@@ -231,7 +224,21 @@ function currentUser(): string {
   }
 }
 
-/** How to reach `host`, from its merged variables. Throws WgplayError on a bad one. */
+/** The ssh_config policy word as wgplay's; "no"/"off" refused (wgplay always checks host keys). */
+function policyOf(word: string | undefined, where: string): HostKeyPolicy | undefined {
+  if (word === undefined) return undefined;
+  if (word === 'accept-new') return 'accept-new';
+  if (word === 'yes' || word === 'ask') return 'strict';
+  throw new WgplayError([
+    { where, message: `StrictHostKeyChecking ${word} is not supported: wgplay always checks host keys (use accept-new to trust a first key)` },
+  ]);
+}
+
+/**
+ * How to reach `host`, from its merged variables and the ssh_config (wgplay_ssh_config,
+ * or ~/.ssh/config): as with Ansible, which passes its variables to ssh as options,
+ * the inventory wins and ssh_config fills in what it leaves out. Throws WgplayError.
+ */
 export function connectionOf(host: InventoryHost): ConnectionSettings {
   const problems: string[] = [];
   for (const [name, value] of Object.entries(host.vars)) {
@@ -242,35 +249,94 @@ export function connectionOf(host: InventoryHost): ConnectionSettings {
     throw new WgplayError(problems.map((message) => ({ where: `host ${host.name}`, message })));
   }
   const v = host.vars;
+  const home = homedir();
+  const local = currentUser();
   const address = pick(v, 'ansible_host');
   const p = pick(v, 'ansible_port');
   const user = pick(v, 'ansible_user');
   const key = pick(v, 'ansible_ssh_private_key_file');
   const knownHosts = pick(v, 'wgplay_known_hosts_file');
   const become = pick(v, 'ansible_become');
+  const namedConfig = pick(v, 'wgplay_ssh_config');
   const args = [v.ansible_ssh_common_args, v.ansible_ssh_extra_args].filter((a): a is string => typeof a === 'string').map(sshArgs);
-  const strict = args.find((a) => a.strictHostKeyChecking !== undefined)?.strictHostKeyChecking;
-  const argsKnownHosts = args.find((a) => a.userKnownHostsFile !== undefined)?.userKnownHostsFile;
-  const knownHostsFile =
+  const first = <K extends keyof SshArgs>(k: K) => args.find((a) => a[k] !== undefined)?.[k];
+
+  const destination = typeof address === 'string' ? address.trim() : host.name;
+  const configFile = sshConfigPath(typeof namedConfig === 'string' ? expandPath(namedConfig) : first('configFile') && expandPath(first('configFile')!), home);
+  const lookup = (name: string): SshConfigValues => {
+    if (!configFile) return { identityFiles: [] };
+    try {
+      return sshConfigFor(configFile, name);
+    } catch (e) {
+      throw new WgplayError([{ where: configFile, message: (e as Error).message }]);
+    }
+  };
+  const config = lookup(destination);
+  const where = configFile ?? `host ${host.name}`;
+  if (config.proxyCommand && !config.proxyJump && first('jump') === undefined && config.proxyCommand.toLowerCase() !== 'none') {
+    throw new WgplayError([{ where, message: `host ${host.name}: ProxyCommand is not supported (it runs a program): use ProxyJump` }]);
+  }
+  const configPort = config.port === undefined ? undefined : port(config.port);
+  if (config.port !== undefined && configPort === undefined) {
+    throw new WgplayError([{ where, message: `host ${host.name}: Port ${config.port} is not a port number` }]);
+  }
+  const finalPort = p === undefined ? (configPort ?? 22) : (port(p) as number);
+  const finalUser = typeof user === 'string' ? user : config.user ? expandTokens(config.user, { h: destination, d: home, u: local, r: local }) : local;
+  const tokens = { h: destination, d: home, u: local, r: finalUser };
+  const knownHostsOf = (c: SshConfigValues) =>
     typeof knownHosts === 'string'
       ? expandPath(knownHosts)
-      : argsKnownHosts !== undefined
-        ? expandPath(argsKnownHosts)
-        : join(homedir(), '.ssh', 'known_hosts');
-  const hostKeyPolicy: HostKeyPolicy =
-    (pick(v, 'wgplay_host_key_policy') as HostKeyPolicy | undefined) ?? (strict === 'accept-new' ? 'accept-new' : 'strict');
-  const jumpHosts = jumpHostsOf(v, knownHostsFile, hostKeyPolicy);
+      : first('userKnownHostsFile') !== undefined
+        ? expandPath(first('userKnownHostsFile')!)
+        : c.userKnownHostsFile !== undefined
+          ? expandPath(expandTokens(c.userKnownHostsFile, tokens), home)
+          : join(home, '.ssh', 'known_hosts');
+  const policyFor = (c: SshConfigValues): HostKeyPolicy =>
+    (pick(v, 'wgplay_host_key_policy') as HostKeyPolicy | undefined) ??
+    policyOf(first('strictHostKeyChecking'), `host ${host.name}`) ??
+    policyOf(c.strictHostKeyChecking, where) ??
+    'strict';
+  const configKey = config.identityFiles[0];
+  const privateKeyFile =
+    typeof key === 'string' ? expandPath(key) : configKey !== undefined ? expandPath(expandTokens(configKey, tokens), home) : undefined;
+
+  const jump = first('jump') ?? config.proxyJump;
+  let jumpHosts: JumpHost[] | undefined;
+  if (jump !== undefined && jump.toLowerCase() !== 'none') {
+    jumpHosts = jump.split(',').map((spec) => {
+      let hop: ReturnType<typeof parseJumpSpec>;
+      try {
+        hop = parseJumpSpec(spec);
+      } catch (e) {
+        throw new WgplayError([{ where: `host ${host.name}`, message: `ProxyJump: ${(e as Error).message}` }]);
+      }
+      // Each hop is a destination of its own for ssh_config (its HostName, User, Port, key).
+      const hc = lookup(hop.address);
+      const hopUser = hop.user ?? hc.user ?? local;
+      const hopTokens = { h: hop.address, d: home, u: local, r: hopUser };
+      const hopKey = hc.identityFiles[0];
+      return {
+        spec,
+        address: hc.hostname ? expandTokens(hc.hostname, hopTokens) : hop.address,
+        port: spec.match(/:\d+$/) ? hop.port : hc.port !== undefined ? (port(hc.port) ?? 22) : 22,
+        user: hopUser,
+        ...(hopKey !== undefined ? { privateKeyFile: expandPath(expandTokens(hopKey, hopTokens), home) } : {}),
+        knownHostsFile: knownHostsOf(hc),
+        hostKeyPolicy: policyFor(hc),
+      };
+    });
+  }
   return {
     host: host.name,
     kind: pick(v, 'ansible_connection') === 'local' ? 'local' : 'ssh',
-    address: typeof address === 'string' ? address.trim() : host.name,
-    port: p === undefined ? 22 : (port(p) as number),
-    user: typeof user === 'string' ? user : currentUser(),
-    privateKeyFile: typeof key === 'string' ? expandPath(key) : undefined,
+    address: config.hostname ? expandTokens(config.hostname, tokens) : destination,
+    port: finalPort,
+    user: finalUser,
+    privateKeyFile,
     become: become === undefined ? false : (ansibleBoolean(become) as boolean),
     becomeUser: 'root',
-    knownHostsFile,
-    hostKeyPolicy,
+    knownHostsFile: knownHostsOf(config),
+    hostKeyPolicy: policyFor(config),
     ...(jumpHosts ? { jumpHosts } : {}),
   };
 }

@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import ssh2 from 'ssh2';
+import type { Duplex } from 'node:stream';
 import type { AnyAuthMethod, ClientChannel, ConnectConfig, ParsedKey } from 'ssh2';
 import type { ConnectionSettings } from '../inventory/types.js';
 import {
@@ -224,6 +225,13 @@ function unreachable(settings: ConnectionSettings, err: Error & { level?: string
   return new TransportError('unreachable', settings.host, message);
 }
 
+/** A channel from `hop` to address:port (what `ssh -J` opens), as a stream for the next connection. */
+function forwardOut(hop: Client, address: string, port: number): Promise<Duplex> {
+  return new Promise((resolve, reject) => {
+    hop.forwardOut('127.0.0.1', 0, address, port, (err, channel) => (err ? reject(err) : resolve(channel)));
+  });
+}
+
 /** One SSH connection to a host, reused for every run, with at most N channels open. */
 export class SshTransport implements Transport {
   readonly host: string;
@@ -237,6 +245,8 @@ export class SshTransport implements Transport {
     private readonly client: Client,
     readonly settings: ConnectionSettings,
     private readonly options: Required<Pick<SshOptions, 'maxChannels' | 'commandTimeoutMs'>>,
+    /** The jump hosts' connections, first hop first: closed after the host's. */
+    private readonly hops: Client[] = [],
   ) {
     this.host = settings.host;
     this.slots = new Slots(options.maxChannels);
@@ -258,8 +268,62 @@ export class SshTransport implements Transport {
     return this.count;
   }
 
-  /** Connects, verifies the host key, authenticates. Throws TransportError. */
+  /**
+   * Connects, verifies the host key, authenticates. Through ProxyJump hops, each hop
+   * is one SSH connection (its host key verified against its known_hosts like any
+   * host's) whose forwarded channel carries the next. Throws TransportError.
+   */
   static async connect(settings: ConnectionSettings, options: SshOptions = {}): Promise<SshTransport> {
+    const hops: Client[] = [];
+    const closeHops = () => {
+      for (const hop of hops.reverse()) hop.end();
+    };
+    let sock: Duplex | undefined;
+    try {
+      const jumps = settings.jumpHosts ?? [];
+      for (const [index, jump] of jumps.entries()) {
+        const hopSettings: ConnectionSettings = {
+          host: settings.host,
+          kind: 'ssh',
+          address: jump.address,
+          port: jump.port,
+          user: jump.user,
+          privateKeyFile: jump.privateKeyFile ?? settings.privateKeyFile,
+          become: false,
+          becomeUser: 'root',
+          knownHostsFile: jump.knownHostsFile,
+          hostKeyPolicy: jump.hostKeyPolicy,
+        };
+        let hop: Client;
+        try {
+          hop = await SshTransport.openClient(hopSettings, options, sock);
+        } catch (e) {
+          if (!(e instanceof TransportError)) throw e;
+          throw new TransportError(e.kind, settings.host, `jump host ${jump.spec}: ${e.problems.map((p) => p.message).join("; ")}`);
+        }
+        hops.push(hop);
+        const next = jumps[index + 1] ?? settings;
+        sock = await forwardOut(hop, next.address, next.port).catch((e: Error) => {
+          throw new TransportError(
+            'unreachable',
+            settings.host,
+            `jump host ${jump.spec} could not reach ${next.address}:${next.port}: ${e.message}`,
+          );
+        });
+      }
+      const client = await SshTransport.openClient(settings, options, sock);
+      return new SshTransport(client, settings, {
+        maxChannels: Math.max(1, options.maxChannels ?? DEFAULT_MAX_CHANNELS),
+        commandTimeoutMs: options.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS,
+      }, hops);
+    } catch (e) {
+      closeHops();
+      throw e;
+    }
+  }
+
+  /** One SSH connection (over `sock` when it goes through a jump host), ready. */
+  private static async openClient(settings: ConnectionSettings, options: SshOptions, sock?: Duplex): Promise<Client> {
     const env = options.env ?? process.env;
     const connectTimeoutMs = options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
     const host = settings.host;
@@ -350,6 +414,7 @@ export class SshTransport implements Transport {
     const config: ConnectConfig = {
       host: settings.address,
       port: settings.port,
+      ...(sock ? { sock } : {}),
       username: settings.user,
       readyTimeout: connectTimeoutMs,
       keepaliveInterval: 15_000,
@@ -433,10 +498,7 @@ export class SshTransport implements Transport {
     });
     client.removeAllListeners('error');
     client.removeAllListeners('close');
-    return new SshTransport(client, settings, {
-      maxChannels: Math.max(1, options.maxChannels ?? DEFAULT_MAX_CHANNELS),
-      commandTimeoutMs: options.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS,
-    });
+    return client;
   }
 
   async run(script: string, options: RunOptions = {}): Promise<RunResult> {
@@ -710,5 +772,9 @@ export class SshTransport implements Transport {
       this.client.on('error', () => {});
       this.client.end();
     });
+    for (const hop of [...this.hops].reverse()) {
+      hop.on('error', () => {});
+      hop.end();
+    }
   }
 }

@@ -31,7 +31,9 @@ export interface RunResult {
   stderr: string;
 }
 
-// Ansible reads no configuration file of this machine's (an empty one) and never waits long.
+// Ansible reads no configuration file of this machine's (an empty one), and its ssh
+// plugin runs /bin/false instead of ssh: it prints the exact ssh command line it would
+// run (-vvv), and nothing is ever sent anywhere.
 const emptyConfig = join(mkdtempSync(join(tmpdir(), 'wgplay-ansible-')), 'ansible.cfg');
 writeFileSync(emptyConfig, '');
 const ANSIBLE_ENV = {
@@ -44,6 +46,7 @@ const ANSIBLE_ENV = {
   ANSIBLE_INVENTORY_UNPARSED_WARNING: 'False',
   ANSIBLE_DEPRECATION_WARNINGS: 'False',
   ANSIBLE_SSH_RETRIES: '0',
+  ANSIBLE_SSH_EXECUTABLE: '/bin/false',
 };
 
 export function run(command: string, args: string[], cwd: string, env: NodeJS.ProcessEnv = {}): Promise<RunResult> {
@@ -162,8 +165,8 @@ export function connectionOfSshCommand(words: string[], defaultUser: string): Co
 }
 
 /**
- * The connection `ansible -m ping -vvv` opens to each of `hosts` (one at a time, so
- * each host's lines are its own). The pings fail: nothing listens there.
+ * The connection `ansible -m ping -vvv` would open to each of `hosts` (one at a time,
+ * so each host's lines are its own): its ssh command line, run as /bin/false.
  */
 export async function ansibleConnections(
   cwd: string,
@@ -175,7 +178,7 @@ export async function ansibleConnections(
   const connections = new Map<string, Connection>();
   let exec: string[] | undefined;
   for (const line of result.stdout.split('\n')) {
-    const execMatch = /^<[^>]*> SSH: EXEC (ssh .*)$/.exec(line);
+    const execMatch = /^<[^>]*> SSH: EXEC (\/bin\/false .*)$/.exec(line);
     if (execMatch && exec === undefined) exec = shellWords(execMatch[1]!);
     const done = /^(\S+) \| (UNREACHABLE!|FAILED!|SUCCESS)/.exec(line);
     if (done) {

@@ -1,8 +1,9 @@
 // INI inventories, group_vars/host_vars, -e, vaulted values and ssh arguments: the
 // parts of reading an inventory that the Ansible oracle (test/e2e/inventoryOracle)
 // cannot show, because Ansible refuses them or wgplay refuses what Ansible accepts.
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { main } from '../../src/cli/main.js';
@@ -243,5 +244,90 @@ describe('the command line', () => {
       'wgplay: unknown option --frobnicate: see "wgplay plan --help" for the options\n',
       'wgplay: unknown option --lsit: see "wgplay inventory --help" for the options\n',
     ]);
+  });
+});
+
+describe('ssh_config (wgplay_ssh_config, -F, ~/.ssh/config), with `ssh -G` as the oracle', () => {
+  const hasSsh = existsSync('/usr/bin/ssh');
+  const config = [
+    'Host bastion',
+    '  HostName 127.0.0.5',
+    '  Port 2205',
+    '  User jump',
+    '  IdentityFile ~/.ssh/bastion_key',
+    'Host gw* !gw9',
+    '  HostName %h.gateways.test',
+    '  Port 2200',
+    '  User ops',
+    '  IdentityFile ~/.ssh/gw_key',
+    '  ProxyJump bastion,hop@127.0.0.6:2206',
+    '  UserKnownHostsFile /etc/wgplay/known_hosts /etc/wgplay/other',
+    '  StrictHostKeyChecking accept-new',
+    'Host *',
+    '  User fallback',
+    '  IdentityFile ~/.ssh/other',
+    '',
+  ].join('\n');
+
+  /** What ssh itself resolves for a destination, given the options Ansible would pass. */
+  function sshG(file: string, destination: string, options: string[]): Record<string, string> {
+    const out = execFileSync('ssh', ['-G', '-F', file, ...options, destination], { encoding: 'utf8', env: { ...process.env, HOME: homedir() } });
+    const values: Record<string, string> = {};
+    for (const line of out.split('\n')) {
+      const [key, ...rest] = line.split(' ');
+      if (key && !(key.toLowerCase() in values)) values[key.toLowerCase()] = rest.join(' ');
+    }
+    return values;
+  }
+
+  it.skipIf(!hasSsh && !process.env.CI)('resolves hosts as ssh does, inventory variables winning as Ansible passes them', () => {
+    const dir = tree({ ssh_config: config });
+    const file = join(dir, 'ssh_config');
+    const inv = parseInventory(
+      [
+        'all:',
+        `  vars: { wgplay_ssh_config: ${file} }`,
+        '  hosts:',
+        '    gw1:',
+        '    gw2: { ansible_port: 2299, ansible_user: admin, ansible_ssh_private_key_file: /k/gw2 }',
+        '    gw9: { ansible_host: 127.0.0.9 }',
+        "    gw3: { ansible_ssh_common_args: '-o ProxyJump=127.0.0.7' }",
+      ].join('\n'),
+      'i.yaml',
+    );
+    const ansibleOptions: Record<string, string[]> = {
+      gw1: [],
+      gw2: ['-o', 'Port=2299', '-o', 'User=admin', '-o', 'IdentityFile=/k/gw2'],
+      gw9: [],
+      gw3: ['-o', 'ProxyJump=127.0.0.7'],
+    };
+    for (const host of inv.hosts.values()) {
+      const c = connectionOf(host);
+      const destination = String(host.vars.ansible_host ?? host.name);
+      const ssh = sshG(file, destination, ansibleOptions[host.name]!);
+      const key = ssh.identityfile?.replace(/^~/, homedir());
+      expect(
+        { address: c.address, port: c.port, user: c.user, key: c.privateKeyFile, jump: c.jumpHosts?.map((j) => j.spec).join(',') ?? 'none' },
+        host.name,
+      ).toEqual({ address: ssh.hostname, port: Number(ssh.port), user: ssh.user, key, jump: (ssh.proxyjump ?? 'none').replace(/\[([0-9.]+)\]/g, '$1') });
+      if (ssh.stricthostkeychecking === 'accept-new') expect(c.hostKeyPolicy).toBe('accept-new');
+      if (ssh.userknownhostsfile?.startsWith('/etc/wgplay')) expect(c.knownHostsFile).toBe(ssh.userknownhostsfile.split(' ')[0]);
+    }
+    // Each hop is resolved through the same file.
+    expect(connectionOf(inv.hosts.get('gw1')!).jumpHosts).toMatchObject([
+      { spec: 'bastion', address: '127.0.0.5', port: 2205, user: 'jump', privateKeyFile: join(homedir(), '.ssh/bastion_key') },
+      { spec: 'hop@127.0.0.6:2206', address: '127.0.0.6', port: 2206, user: 'hop' },
+    ]);
+  });
+
+  it('refuses what it cannot do safely, naming the file', () => {
+    const dir = tree({ ssh_config: 'Host a\n  ProxyCommand nc %h %p\nHost b\n  StrictHostKeyChecking no\n' });
+    const file = join(dir, 'ssh_config');
+    const inv = parseInventory(`all:\n  vars: { wgplay_ssh_config: ${file} }\n  hosts: { a:, b:, c: { wgplay_ssh_config: /nonexistent/config } }\n`, 'i.yaml');
+    expect(problemsOf(() => connectionOf(inv.hosts.get('a')!))).toEqual([`${file}: host a: ProxyCommand is not supported (it runs a program): use ProxyJump`]);
+    expect(problemsOf(() => connectionOf(inv.hosts.get('b')!))).toEqual([
+      `${file}: StrictHostKeyChecking no is not supported: wgplay always checks host keys (use accept-new to trust a first key)`,
+    ]);
+    expect(problemsOf(() => connectionOf(inv.hosts.get('c')!))).toEqual(['/nonexistent/config: ssh_config file not found']);
   });
 });
