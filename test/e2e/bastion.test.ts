@@ -71,6 +71,9 @@ function bastionSshConfig(knownHostsFile: string): string {
   );
 }
 
+/** The bastion as known_hosts names it ("[addr]:port", or the address for port 22). */
+const bastionName = () => (bastion.ssh.port === 22 ? bastion.ssh.host : `[${bastion.ssh.host}]:${bastion.ssh.port}`);
+
 const cli = (args: string[]) => wgplay(args, { HOME: home, SSH_AUTH_SOCK: undefined, WGPLAY_SSH_KEY_PASSPHRASE: undefined });
 const marker = async () => (await gw.exec('cat /etc/wgplay-bastion/hello.conf')).stdout;
 
@@ -142,8 +145,10 @@ describe.skipIf(!isRoot && !process.env.CI)('a gateway reachable only through a 
     });
     const result = await cli(['apply', playbook, '-i', inventory, '--json']);
     const host = JSON.parse(result.stdout).hosts[0];
-    expect(host.status).toBe('unreachable');
-    expect(host.error).toContain(`jump host root@${bastion.ssh.host}:${bastion.ssh.port}: unknown host key: [${bastion.ssh.host}]:${bastion.ssh.port} is not in ${onlyGateway}`);
+    // A refused host key fails the host (it is not merely unreachable), exit 1.
+    expect(host.status).toBe('failed');
+    expect(result.code & 1).toBe(1);
+    expect(host.error).toContain(`jump host root@${bastion.ssh.host}:${bastion.ssh.port}: unknown host key: ${bastionName()} is not in ${onlyGateway}`);
     expect((await gw.exec('test -e /etc/wgplay-bastion')).code).not.toBe(0);
   });
 
@@ -152,13 +157,13 @@ describe.skipIf(!isRoot && !process.env.CI)('a gateway reachable only through a 
     const [, type, key] = readFileSync(gw.ssh.knownHostsPath, 'utf8').trim().split(/\s+/);
     const forged = write(
       'known_hosts',
-      `[${bastion.ssh.host}]:${bastion.ssh.port} ${type} ${key}\n${readFileSync(gw.ssh.knownHostsPath, 'utf8')}`,
+      `${bastionName()} ${type} ${key}\n${readFileSync(gw.ssh.knownHostsPath, 'utf8')}`,
     );
     const inventory = gatewayInventory({ wgplay_ssh_config: bastionSshConfig(forged), wgplay_known_hosts_file: forged });
     const result = await cli(['apply', playbook, '-i', inventory, '--json']);
     const host = JSON.parse(result.stdout).hosts[0];
-    expect(host.status).toBe('unreachable');
-    expect(host.error).toContain(`jump host bastion: HOST KEY CHANGED for [${bastion.ssh.host}]:${bastion.ssh.port}`);
+    expect(host.status).toBe('failed');
+    expect(host.error).toContain(`jump host bastion: HOST KEY CHANGED for ${bastionName()}`);
     expect((await gw.exec('test -e /etc/wgplay-bastion')).code).not.toBe(0);
   });
 });
