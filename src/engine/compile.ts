@@ -4,17 +4,37 @@ import { PHASES, STAGES, type Change, type Phase, type Step } from '../tasks/typ
 /** A marker line the apply script prints as it enters each phase; the last one seen says where it stopped. */
 export const PHASE_MARKER = '@@wgplay-phase ';
 
+/** Where each wireguard-go daemon wgplay starts writes its errors, for as long as it runs. */
+export const DAEMON_LOG_DIR = '/run/wgplay/wireguard-go';
+
 /**
  * Helpers the steps call. wgplay_wg_add creates a WireGuard interface: in the kernel
  * when it has WireGuard, else with wireguard-go (as wg-quick does); once the kernel has
  * said no, later interfaces go straight to wireguard-go (each refusal costs ~30 ms).
+ * wireguard-go forks, and the daemon only keeps an output when LOG_LEVEL is set: its
+ * errors (e.g. "Failed to listen on uapi socket: too many open files", after the
+ * starting process has already returned 0) go to its log, and when the script fails,
+ * the logs of the daemons it started are printed to stderr, so the report shows the
+ * daemon's own words, not only the "Connection reset by peer" of the next `wg set`.
+ * The banner wireguard-go prints on every start (lines drawn with box characters) is left out.
  */
 const APPLY_PRELUDE = `wgplay_kernel_wg=maybe
+wgplay_daemons=()
 wgplay_wg_add() {
   if [ "$wgplay_kernel_wg" != no ] && ip link add dev "$1" type wireguard 2>/dev/null; then wgplay_kernel_wg=yes; return; fi
   wgplay_kernel_wg=no
-  wireguard-go "$1" </dev/null >/dev/null 2>&1
-}`;
+  [ -d ${DAEMON_LOG_DIR} ] || mkdir -p ${DAEMON_LOG_DIR}
+  wgplay_daemons+=("$1")
+  LOG_LEVEL=error wireguard-go "$1" </dev/null >"${DAEMON_LOG_DIR}/$1.log" 2>&1
+}
+wgplay_daemon_errors() {
+  local name said
+  for name in "\${wgplay_daemons[@]}"; do
+    said=$(grep -av -e '^┌' -e '^│' -e '^└' "${DAEMON_LOG_DIR}/$name.log" 2>/dev/null) || true
+    [ -z "$said" ] || printf 'wireguard-go %s said:\\n%s\\n' "$name" "$said" >&2
+  done
+}
+trap '[ "$?" = 0 ] || wgplay_daemon_errors' EXIT`;
 
 /**
  * The steps of `phases`, in order: in each, shell steps, then one `ip -batch`, then one

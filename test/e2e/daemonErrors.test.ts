@@ -1,0 +1,59 @@
+// A wireguard-go daemon that fails to start reports its own error, not only the
+// "Connection reset by peer" of the `wg set` after it. Both ways it fails, made to
+// happen inside a lab host only: the starting process (its UAPI socket path is a
+// non-empty folder in the host's private /run), and the forked daemon (out of file
+// descriptors, the error a machine out of inotify instances gives; the machine's
+// inotify limit is shared, so it is never lowered).
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { compileApplyScript } from '../../src/engine/compile.js';
+import { startTestHost, type TestHost } from './harness.js';
+import { wgplayJson, writePlaybook } from './wgplayCli.js';
+
+let host: TestHost;
+let inventory: string;
+
+beforeAll(async () => {
+  host = await startTestHost({ name: 'wgd' });
+  inventory = host.writeInventory();
+});
+
+afterAll(async () => {
+  await host?.destroy();
+});
+
+describe('a wireguard-go daemon that fails to start', () => {
+  it("fails the apply with wireguard-go's own words; once the cause is gone, apply converges", async () => {
+    await host.run('mkdir -p /run/wireguard/wg-fail.sock/in-the-way');
+    const playbook = writePlaybook([{ name: 'one tunnel', hosts: 'all', tasks: [{ name: 'tunnel', wireguard_interface: { name: 'wg-fail', listen_port: 51830 } }] }], 'daemon-errors.yaml');
+    const failed = await wgplayJson(['apply', playbook, '-i', inventory]);
+    expect(failed.code).not.toBe(0);
+    const error = failed.report.hosts[0]?.error ?? '';
+    expect(error).toContain('apply failed in phase "links"');
+    expect(error).toContain('wireguard-go wg-fail said:');
+    expect(error).toContain('UAPI listen error: remove /var/run/wireguard/wg-fail.sock: directory not empty');
+    expect(error).not.toContain('┌');
+
+    await host.run('rm -rf /run/wireguard/wg-fail.sock');
+    const applied = await wgplayJson(['apply', playbook, '-i', inventory]);
+    expect(applied.code).toBe(0);
+    expect((await host.run('wg show wg-fail listen-port')).trim()).toBe('51830');
+  });
+
+  it('prints the error of a daemon that died after its starting process returned 0', async () => {
+    // 16 descriptors: enough for the starting process, not for the forked daemon (its
+    // UAPI listener or its sockets, depending on what the shell itself holds).
+    const script = compileApplyScript([
+      {
+        resource: 'wireguard interface wg-late',
+        action: 'create',
+        diff: '+ wireguard interface wg-late',
+        steps: [{ kind: 'shell', phase: 'links', script: 'ulimit -n 16\nwgplay_wg_add wg-late\nsleep 0.5\nwg set wg-late listen-port 51831' }],
+      },
+    ]);
+    const result = await host.exec(script);
+    expect(result.code).not.toBe(0);
+    // `wg set` ran: the starting process had returned 0 (set -e), and the daemon was gone.
+    expect(result.stderr).toContain('Unable to modify interface');
+    expect(result.stderr).toMatch(/wireguard-go wg-late said:\nERROR: \(wg-late\) .*too many open files/);
+  });
+});
