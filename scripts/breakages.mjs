@@ -4,7 +4,7 @@
 // 13 runs of the unit suite; `npm run breakages -- 3 9` tries those alone).
 // A breakage whose code no longer exists fails the run: rewrite it for the new code.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 
@@ -36,6 +36,8 @@ function scratchCopy(breakage) {
     copyFileSync(join(root, file), join(scratch, file));
   }
   symlinkSync(join(root, 'node_modules'), join(scratch, 'node_modules'));
+  // The package test packs the built product: built from the unbroken sources (`npm run build` first).
+  if (existsSync(join(root, 'dist'))) cpSync(join(root, 'dist'), join(scratch, 'dist'), { recursive: true });
   if (breakage) {
     const [, file, code, broken] = breakage;
     writeFileSync(join(scratch, file), readFileSync(join(root, file), 'utf8').replace(code, broken));
