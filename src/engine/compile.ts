@@ -52,7 +52,14 @@ function compilePhases(steps: Step[], phases: readonly Phase[], delimiter: strin
     if (inPhase.length === 0) continue;
     out.push(`printf '%s\\n' '${PHASE_MARKER}${phase}'`);
     const of = <K extends Step['kind']>(kind: K) => inPhase.filter((step): step is Extract<Step, { kind: K }> => step.kind === kind);
-    for (const step of of('shell')) out.push(step.script);
+    const ran = new Set<string>();
+    for (const step of of('shell')) {
+      if (step.once !== undefined) {
+        if (ran.has(step.once)) continue;
+        ran.add(step.once);
+      }
+      out.push(step.script);
+    }
     const ipLines = of('ip').map((step) => step.line);
     if (ipLines.length) out.push(`ip -batch - <<'${delimiter}'`, ...ipLines, delimiter);
     const nftLines = of('nft').map((step) => step.line);

@@ -1,4 +1,5 @@
 import { buildFactScript, mergeFileRequests } from '../facts/factScript.js';
+import { nftTableKey } from '../facts/nftBoot.js';
 import { parseFacts } from '../facts/parse.js';
 import type { FactRequest, FileRequest, HostFacts, SshConnectionFact } from '../facts/types.js';
 import { findTask } from '../catalog.js';
@@ -38,13 +39,15 @@ function mergeFactRequests(requests: FactRequest[]): FactRequest {
   const sysctls = new Set<string>();
   const nftTables = new Map<string, { family: string; name: string }>();
   let inotify = false;
+  const nftBootFiles = new Map<string, { family: string; name: string }>();
   for (const request of requests) {
     inotify ||= Boolean(request.inotify);
     for (const file of request.files ?? []) files.set(file.path, mergeFileRequests(files.get(file.path), file));
     for (const key of request.sysctls ?? []) sysctls.add(key);
     for (const table of request.nftTables ?? []) nftTables.set(`${table.family} ${table.name}`, table);
+    for (const table of request.nftBootFiles ?? []) nftBootFiles.set(nftTableKey(table), table);
   }
-  return { files: [...files.values()], sysctls: [...sysctls], nftTables: [...nftTables.values()], ...(inotify ? { inotify } : {}) };
+  return { files: [...files.values()], sysctls: [...sysctls], nftTables: [...nftTables.values()], nftBootFiles: [...nftBootFiles.values()], ...(inotify ? { inotify } : {}) };
 }
 
 /** Primitive tasks with their modules looked up once. */
@@ -76,11 +79,13 @@ function covers(have: FactRequest, need: FactRequest): boolean {
         seen !== undefined &&
         (!file.wgKey || seen.wgKey) &&
         (!file.wgInterface || seen.wgInterface === file.wgInterface) &&
-        (seen.expectSha256 === undefined || seen.expectSha256 === file.expectSha256)
+        (seen.expectSha256 === undefined || seen.expectSha256 === file.expectSha256) &&
+        (!seen.statOnly || file.statOnly)
       );
     }) &&
     (need.sysctls ?? []).every((key) => sysctls.has(key)) &&
-    (!need.inotify || Boolean(have.inotify))
+    (!need.inotify || Boolean(have.inotify)) &&
+    (need.nftBootFiles ?? []).every((table) => (have.nftBootFiles ?? []).some((seen) => nftTableKey(seen) === nftTableKey(table)))
   );
 }
 

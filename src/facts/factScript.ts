@@ -19,6 +19,7 @@ import { WgplayError } from '../errors.js';
 import { shellQuote } from '../shell.js';
 
 export { shellQuote };
+import { nftBootFileOf, nftBootTextCommand, nftTableKey } from './nftBoot.js';
 import type { FactRequest, FileRequest } from './types.js';
 
 export const FACT_MARKER = '@@wgplay';
@@ -100,9 +101,18 @@ ssh_connection() {
 # diff). Per-file processes would cost seconds at a few hundred files.
 files_facts() {
   local i f n=\${#F[@]} k
-  local -a exists=() regular=() st=() sh=()
-  local -A stat_of=() sha_of=() live_key=()
-  for ((i = 0; i < n; i++)); do [ -e "\${F[i]}" ] && exists+=("$i"); done
+  local -a exists=() regular=() st=() sh=() links=() lt=()
+  local -A stat_of=() sha_of=() live_key=() link_of=()
+  for ((i = 0; i < n; i++)); do
+    if [ -L "\${F[i]}" ]; then links+=("$i"); [ -e "\${F[i]}" ] || { stat_of[$i]='dangling'; continue; }; fi
+    [ -e "\${F[i]}" ] && exists+=("$i")
+  done
+  if [ "\${#links[@]}" -gt 0 ]; then
+    mapfile -d '' -t lt < <(for i in "\${links[@]}"; do printf '%s\0' "\${F[i]}"; done | xargs -0 sh -c 'find -P "$@" -maxdepth 0 -printf "%l\\0"' find 2>/dev/null)
+    if [ "\${#lt[@]}" -eq "\${#links[@]}" ]; then
+      for i in "\${!links[@]}"; do link_of[\${links[i]}]=\${lt[i]}; done
+    fi
+  fi
   if [ "\${#exists[@]}" -gt 0 ]; then
     mapfile -t st < <(for i in "\${exists[@]}"; do printf '%s\0' "\${F[i]}"; done | xargs -0 stat -L -c '%F|%a|%U|%G|%s' -- 2>/dev/null)
     if [ "\${#st[@]}" -eq "\${#exists[@]}" ]; then
@@ -125,6 +135,8 @@ files_facts() {
     f=\${F[i]}
     m file "\${J[i]}"
     if [ -z "\${stat_of[$i]+set}" ]; then echo missing; continue; fi
+    [ -n "\${link_of[$i]}" ] && [[ \${link_of[$i]} != *$'\n'* ]] && printf 'link %s\n' "\${link_of[$i]}"
+    if [ "\${stat_of[$i]}" = dangling ]; then echo 'type other'; continue; fi
     IFS='|' read -r t mode owner group size <<< "\${stat_of[$i]}"
     case $t in 'regular file'|'regular empty file') echo 'type file' ;; directory) echo 'type directory' ;; *) echo 'type other' ;; esac
     printf 'mode %s\nowner %s\ngroup %s\nsize %s\n' "$mode" "$owner" "$group" "$size"
@@ -154,6 +166,7 @@ export function mergeFileRequests(previous: FileRequest | undefined, file: FileR
     secret: Boolean(previous.secret || file.secret),
     wgKey: Boolean(previous.wgKey || file.wgKey),
     wgInterface: previous.wgInterface ?? file.wgInterface,
+    statOnly: Boolean(previous.statOnly && file.statOnly),
     // Content is skipped only when every asker expects the same content.
     expectSha256: previous.expectSha256 === file.expectSha256 ? file.expectSha256 : undefined,
     contentLimit: Math.max(previous.contentLimit ?? FILE_CONTENT_LIMIT, file.contentLimit ?? FILE_CONTENT_LIMIT),
@@ -168,6 +181,7 @@ export function buildFactScript(request: FactRequest = {}): string {
   add('m kernel', 'run uname -r');
   add('m uid', 'run id -u');
   add('m hostname', 'run uname -n');
+  add('m clock', "printf '%(%s)T\\n' -1");
   add('m programs');
   add(`for p in ${FACT_PROGRAMS.join(' ')}; do if have "$p"; then echo "$p 1"; else echo "$p 0"; fi; done`);
   add('m ip-link', 'run ip -j -d link show');
@@ -199,7 +213,7 @@ export function buildFactScript(request: FactRequest = {}): string {
       array('F', list.map((file) => file.path)),
       // The marker argument, JSON-quoted here so that the script prints it verbatim.
       array('J', list.map((file) => `${FACT_MARKER} file ${JSON.stringify(file.path)}`.slice(`${FACT_MARKER} file `.length))),
-      array('S', list.map((file) => (file.secret || file.wgKey || file.wgInterface ? '1' : '0'))),
+      array('S', list.map((file) => (file.secret || file.statOnly || file.wgKey || file.wgInterface ? '1' : '0'))),
       array('K', list.map((file) => (file.wgKey ? '1' : '0'))),
       array('I', list.map((file) => file.wgInterface ?? '')),
       array('E', list.map((file) => file.expectSha256 ?? '')),
@@ -219,6 +233,23 @@ export function buildFactScript(request: FactRequest = {}): string {
       'm inotify',
       "if [ -d /sys/module/wireguard ]; then echo 'kernel-wireguard 1'; else echo 'kernel-wireguard 0'; fi",
       `printf 'in-use %s\\n' "$(find /proc/[0-9]*/fd -user "$EUID" -lname 'anon_inode:inotify' 2>/dev/null | wc -l)"`,
+    );
+  }
+
+  const bootFiles = new Map((request.nftBootFiles ?? []).map((table) => [nftTableKey(table), table]));
+  for (const [key, table] of bootFiles) {
+    const path = shellQuote(nftBootFileOf(table));
+    // Content travels only when the file and the live table differ (for the diff).
+    add(
+      marker('nft-boot', key),
+      `if b_live=$(${nftBootTextCommand(table)} 2>/dev/null); then echo 'live present'; else echo 'live missing'; b_live=; fi`,
+      `if [ -f ${path} ]; then`,
+      `  echo 'file present'; b_file=$(< ${path})`,
+      `  if [ -n "$b_live" ] && [ "$b_file" = "$b_live" ]; then echo 'matches yes'; else`,
+      `    echo 'matches no'; echo file-content; printf '%s\n' "$b_file" | base64`,
+      `    [ -z "$b_live" ] || { echo live-content; printf '%s\n' "$b_live" | base64; }`,
+      '  fi',
+      "else echo 'file missing'; fi",
     );
   }
 

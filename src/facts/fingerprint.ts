@@ -1,6 +1,6 @@
 // What a saved plan depends on: the facts its tasks read, as canonical lines (one per
 // link, address, rule, route, WireGuard interface and peer, nftables table the tasks
-// name, file and sysctl they asked for), and their hash. Counters and times that move
+// name, file, sysctl and nftables boot file they asked for), and their hash. Counters and times that move
 // on their own are left out (handshakes, bytes, the endpoint a roaming peer was last
 // seen at, IPv6 link-local addresses and the kernel's local routes); so are tables no
 // task reads (a fail2ban set changing by the minute).
@@ -60,6 +60,11 @@ export function canonicalFacts(facts: HostFacts, request: FactRequest): string[]
     if (file) lines.push(line('file', { ...file, content: undefined }));
   }
   for (const key of request.sysctls ?? []) lines.push(line('sysctl', { key, value: facts.sysctls[key] ?? null }));
+  for (const table of request.nftBootFiles ?? []) {
+    const boot = facts.nftBootFiles[`${table.family} ${table.name}`];
+    // Whether it matches the live table says it all; its text is covered by the table's lines.
+    if (boot) lines.push(line('nft-boot-file', { ...boot, content: undefined, liveContent: undefined }));
+  }
   for (const [program, present] of Object.entries(facts.programs)) lines.push(line('program', { program, present }));
   return lines.sort();
 }

@@ -4,4 +4,4 @@ export { splitFactSections, type FactSection } from './sections.js';
 export { parseIpAddresses, parseIpLinks, parseIpRoutes, parseIpRules } from './parseIp.js';
 export { parseNftRuleset, parseNftText, normalizeNftWhitespace, nftValueText } from './parseNft.js';
 export { parseWgDump } from './parseWg.js';
-export { parseFileSection, parsePrograms, parseSysctlSection } from './parseFiles.js';
+export { parseFileSection, parseNftBootSection, parsePrograms, parseSysctlSection } from './parseFiles.js';

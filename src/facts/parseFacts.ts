@@ -17,17 +17,20 @@
 //   file "PATH"             one per requested file (see parseFileSection)
 //   sysctl "KEY"            one per requested key: the value, rc != 0 when missing
 //   inotify                 when requested: "kernel-wireguard 0|1", "in-use N"
+//   clock                   the host's time, Unix seconds
+//   nft-boot "FAMILY NAME"  one per requested table: its boot file against the live table
+//                           (see parseNftBootSection)
 //   end                     the script ran to its end
 
 import { WgplayError } from '../errors.js';
 import { FACT_FORMAT_VERSION } from './factScript.js';
-import { parseFileSection, parsePrograms, parseSysctlSection } from './parseFiles.js';
+import { parseFileSection, parseNftBootSection, parsePrograms, parseSysctlSection } from './parseFiles.js';
 import { parseIpAddresses, parseIpLinks, parseIpRoutes, parseIpRules } from './parseIp.js';
 import { parseNftRuleset } from './parseNft.js';
 import { parseSshConnection } from './parseSshConnection.js';
 import { parseWgDump } from './parseWg.js';
 import { splitFactSections, type FactSection } from './sections.js';
-import type { FileFact, HostFacts, InotifyFact } from './types.js';
+import type { FileFact, HostFacts, InotifyFact, NftBootFileFact } from './types.js';
 
 const COMMANDS: Record<string, string> = {
   kernel: 'uname -r',
@@ -66,7 +69,7 @@ export function parseFacts(output: string): HostFacts {
   const warnings: string[] = [];
   const byKey = new Map<string, FactSection>();
   for (const section of sections) {
-    if (section.name === 'file' || section.name === 'sysctl') continue;
+    if (section.name === 'file' || section.name === 'sysctl' || section.name === 'nft-boot') continue;
     byKey.set(section.argument === undefined ? section.name : `${section.name} ${section.argument}`, section);
   }
   /** The body of a command section; "" when the command is absent or failed (with a warning). */
@@ -86,8 +89,11 @@ export function parseFacts(output: string): HostFacts {
 
   const files = new Map<string, FileFact>();
   const sysctls = new Map<string, string | null>();
+  const nftBootFiles = new Map<string, NftBootFileFact>();
   for (const section of sections) {
-    if (section.name === 'file' && section.argument !== undefined) {
+    if (section.name === 'nft-boot' && section.argument !== undefined) {
+      nftBootFiles.set(section.argument, parseNftBootSection(section.argument, section.lines));
+    } else if (section.name === 'file' && section.argument !== undefined) {
       files.set(section.argument, parseFileSection(section.argument, section.lines));
     } else if (section.name === 'sysctl' && section.argument !== undefined) {
       sysctls.set(section.argument, parseSysctlSection(section.lines, section.rc));
@@ -95,6 +101,7 @@ export function parseFacts(output: string): HostFacts {
   }
 
   const uid = body('uid').trim();
+  const clock = (byKey.get('clock')?.lines ?? []).join('').trim();
   const facts: HostFacts = {
     links: parseIpLinks(body('ip-link')),
     addresses: parseIpAddresses(body('ip-addr')),
@@ -104,11 +111,13 @@ export function parseFacts(output: string): HostFacts {
     wg: parseWgDump(body('wg-dump')),
     files: Object.fromEntries(files),
     sysctls: Object.fromEntries(sysctls),
+    nftBootFiles: Object.fromEntries(nftBootFiles),
     programs: parsePrograms(byKey.get('programs')?.lines ?? []),
     system: {
       kernel: body('kernel').trim(),
       uid: /^\d+$/.test(uid) ? Number(uid) : -1,
       hostname: body('hostname').trim(),
+      clock: /^\d+$/.test(clock) ? Number(clock) : Math.floor(Date.now() / 1000),
     },
   };
   const sshConnection = parseSshConnection(byKey.get('ssh-connection')?.lines ?? []);

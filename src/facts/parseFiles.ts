@@ -1,6 +1,7 @@
-// Parsers for the fact script's `file`, `sysctl` and `programs` sections.
+// Parsers for the fact script's `file`, `nft-boot`, `sysctl` and `programs` sections.
 
-import type { FileFact } from './types.js';
+import { nftBootFileOf } from './nftBoot.js';
+import type { FileFact, NftBootFileFact } from './types.js';
 
 /**
  * A `file` section: "missing", or lines `type file|directory|other`, `mode 600`,
@@ -41,6 +42,9 @@ export function parseFileSection(path: string, lines: string[]): FileFact {
       case 'wg-pubkey':
         if (/^[A-Za-z0-9+/]{43}=$/.test(value)) fact.wgPublicKey = value;
         break;
+      case 'link':
+        fact.linkTarget = value;
+        break;
       case 'wg-key-matches':
         fact.wgKeyMatchesInterface = value === 'yes';
         break;
@@ -53,6 +57,37 @@ export function parseFileSection(path: string, lines: string[]): FileFact {
     const decoded = decodeUtf8(Buffer.from(content.join(''), 'base64'));
     if (decoded !== undefined) fact.content = decoded;
   }
+  return fact;
+}
+
+/**
+ * An `nft-boot` section ("inet wgplay_nat"): `live present|missing`, `file present|missing`,
+ * `matches yes|no`, then, when they differ, `file-content` and `live-content`, each
+ * followed by base64 lines.
+ */
+export function parseNftBootSection(key: string, lines: string[]): NftBootFileFact {
+  const [family = '', name = ''] = key.split(' ');
+  const fact: NftBootFileFact = { path: nftBootFileOf({ family, name }), exists: false, live: false, matchesLive: false };
+  const blocks: Record<'file-content' | 'live-content', string[]> = { 'file-content': [], 'live-content': [] };
+  let block: string[] | undefined;
+  for (const line of lines) {
+    if (line === 'file-content' || line === 'live-content') {
+      block = blocks[line];
+    } else if (block) {
+      block.push(line.trim());
+    } else if (line === 'live present') {
+      fact.live = true;
+    } else if (line === 'file present') {
+      fact.exists = true;
+    } else if (line === 'matches yes') {
+      fact.matchesLive = true;
+    }
+  }
+  const text = (base64: string[]) => (base64.length ? decodeUtf8(Buffer.from(base64.join(''), 'base64')) : undefined);
+  const content = text(blocks['file-content']);
+  const liveContent = text(blocks['live-content']);
+  if (content !== undefined) fact.content = content;
+  if (liveContent !== undefined) fact.liveContent = liveContent;
   return fact;
 }
 

@@ -139,6 +139,21 @@ export interface FileFact {
   wgPublicKey?: string;
   /** For request.wgInterface: whether the live interface's private key is this file's. */
   wgKeyMatchesInterface?: boolean;
+  /** When the path is a symbolic link: where it points (as `readlink` prints it). */
+  linkTarget?: string;
+}
+
+/** The boot file of an nftables table wgplay persists (see nftBoot.ts), checked against the live table on the host. */
+export interface NftBootFileFact {
+  path: string;
+  exists: boolean;
+  /** The table exists in the live ruleset. */
+  live: boolean;
+  /** The file holds exactly what dumping the live table now would write. */
+  matchesLive: boolean;
+  /** When they differ: the file's content and what it would be, for the diff. */
+  content?: string;
+  liveContent?: string;
 }
 
 /** wgplay's own SSH connection as the host saw it (`SSH_CONNECTION`), addresses canonical. */
@@ -179,7 +194,10 @@ export interface HostFacts {
   /** Asked for by request.inotify (the check before wireguard-go daemons start). */
   inotify?: InotifyFact;
   /** `uname -r`, `id -u` etc. for error messages and become decisions. */
-  system: { kernel: string; uid: number; hostname: string };
+  /** Boot files of persisted nftables tables, by "family name" (requested in FactRequest.nftBootFiles). */
+  nftBootFiles: Record<string, NftBootFileFact>;
+  /** `clock`: the host's time (Unix seconds) when the facts were read, for handshake ages. */
+  system: { kernel: string; uid: number; hostname: string; clock: number };
   /**
    * Commands that ran but failed (e.g. "nft -j list ruleset exited with status 1"): the
    * matching lists are empty because they could not be read, not because the host has
@@ -192,6 +210,8 @@ export interface FileRequest {
   path: string;
   /** Never read the content (only existence, mode, owner, hash). */
   secret?: boolean;
+  /** Only whether it exists, its type, mode, owner and link target are needed: no content is sent. */
+  statOnly?: boolean;
   /** The file holds a WireGuard private key: also report its public key (a process per file). Implies secret. */
   wgKey?: boolean;
   /**
@@ -217,4 +237,6 @@ export interface FactRequest {
   nftTables?: { family: string; name: string }[];
   /** Report HostFacts.inotify. */
   inotify?: boolean;
+  /** nftables tables whose boot file (nftBoot.ts) is compared with the live table. */
+  nftBootFiles?: { family: string; name: string }[];
 }

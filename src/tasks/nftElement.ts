@@ -1,6 +1,8 @@
 import { Type, type Static } from '@sinclair/typebox';
-import type { NftSetFact } from '../facts/types.js';
-import { Defaulted, State, StringOrNumber } from './schema.js';
+import { nftTableKey } from '../facts/nftBoot.js';
+import type { HostFacts, NftSetFact } from '../facts/types.js';
+import { nftBootDumpStep } from './nftPersist.js';
+import { Defaulted, State, StringOrNumber, type Validated } from './schema.js';
 import { NFT_NAME, NftFamily, nftElementText } from './shared/nft.js';
 import { defineTask, type ArgumentProblem, type Change, type Step } from './types.js';
 
@@ -17,6 +19,7 @@ export const NftElementSchema = Type.Object(
 );
 
 export type NftElementArgs = Static<typeof NftElementSchema>;
+type Args = Validated<typeof NftElementSchema>;
 
 /** Element text the way nft prints it: addresses, prefixes, ranges, numbers and names. */
 const ELEMENT_VALUE = /^[A-Za-z0-9_.:/-]{1,64}$/;
@@ -41,36 +44,49 @@ export const nftElementTask = defineTask({
   },
   claims: (args) => [`nftables element ${args.key} of ${args.family} ${args.table} ${args.set}`],
   programs: () => ['nft'],
-  facts: (args) => ({ nftTables: [{ family: args.family, name: args.table }] }),
+  // The table it reads, and whether that table has a boot file: then a changed element has it rewritten too.
+  facts: (args) => ({ nftTables: [{ family: args.family, name: args.table }], nftBootFiles: [{ family: args.family, name: args.table }] }),
   plan(args, facts) {
-    const family = args.family;
-    const set = findNftSet(facts, family, args.table, args.set);
-    const key = String(args.key);
-    const value = args.value === undefined ? undefined : String(args.value);
-    const current = set?.elements.find((element) => element.key === key);
-    const where = `${family} ${args.table} ${args.set}`;
-    const render = (k: string, v: string | undefined) =>
-      nftElementText(k, set?.keyType) + (v === undefined ? '' : ` : ${nftElementText(v, set?.valueType)}`);
-    const shown = (k: string, v: string | undefined) => (v === undefined ? k : `${k} : ${v}`);
-    const resource = `nft element ${where} ${key}`;
-    const add: Step = { kind: 'nft', phase: 'firewall', stage: 'element additions', line: `add element ${where} { ${render(key, value)} }` };
-    // Deleting takes the key alone, for sets and maps alike.
-    const del: Step = { kind: 'nft', phase: 'firewall', stage: 'element deletions', line: `delete element ${where} { ${render(key, undefined)} }` };
-
-    if (args.state === 'absent') {
-      if (!current) return [];
-      return [{ resource, action: 'delete', diff: `- ${where} ${shown(key, current.value)}`, steps: [del] }];
-    }
-    if (!current) {
-      return [{ resource, action: 'create', diff: `+ ${where} ${shown(key, value)}`, steps: [add] }];
-    }
-    if (current.value === value) return [];
-    const change: Change = {
-      resource,
-      action: 'update',
-      diff: `- ${where} ${shown(key, current.value)}\n+ ${where} ${shown(key, value)}`,
-      steps: [del, add],
-    };
-    return [change];
+    return withBootFile(args, facts, planElement(args, facts));
   },
 });
+
+/** A table wgplay persists (its boot file exists) gets its boot file rewritten after an element changes. */
+function withBootFile(args: Args, facts: HostFacts, changes: Change[]): Change[] {
+  const table = { family: args.family, name: args.table };
+  if (!facts.nftBootFiles[nftTableKey(table)]?.exists) return changes;
+  const dump = nftBootDumpStep(table);
+  return changes.map((change) => ({ ...change, steps: [...change.steps, dump] }));
+}
+
+function planElement(args: Args, facts: HostFacts): Change[] {
+  const family = args.family;
+  const set = findNftSet(facts, family, args.table, args.set);
+  const key = String(args.key);
+  const value = args.value === undefined ? undefined : String(args.value);
+  const current = set?.elements.find((element) => element.key === key);
+  const where = `${family} ${args.table} ${args.set}`;
+  const render = (k: string, v: string | undefined) =>
+    nftElementText(k, set?.keyType) + (v === undefined ? '' : ` : ${nftElementText(v, set?.valueType)}`);
+  const shown = (k: string, v: string | undefined) => (v === undefined ? k : `${k} : ${v}`);
+  const resource = `nft element ${where} ${key}`;
+  const add: Step = { kind: 'nft', phase: 'firewall', stage: 'element additions', line: `add element ${where} { ${render(key, value)} }` };
+  // Deleting takes the key alone, for sets and maps alike.
+  const del: Step = { kind: 'nft', phase: 'firewall', stage: 'element deletions', line: `delete element ${where} { ${render(key, undefined)} }` };
+
+  if (args.state === 'absent') {
+    if (!current) return [];
+    return [{ resource, action: 'delete', diff: `- ${where} ${shown(key, current.value)}`, steps: [del] }];
+  }
+  if (!current) {
+    return [{ resource, action: 'create', diff: `+ ${where} ${shown(key, value)}`, steps: [add] }];
+  }
+  if (current.value === value) return [];
+  const change: Change = {
+    resource,
+    action: 'update',
+    diff: `- ${where} ${shown(key, current.value)}\n+ ${where} ${shown(key, value)}`,
+    steps: [del, add],
+  };
+  return [change];
+}

@@ -1,5 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox';
-import type { NftSetFact, NftTableFact } from '../facts/types.js';
+import type { HostFacts, NftSetFact, NftTableFact } from '../facts/types.js';
+import { nftPersistFacts, planNftNotPersisted, planNftPersisted } from './nftPersist.js';
 import { Defaulted, Enum, State, StringOrNumber, type Validated } from './schema.js';
 import { unifiedDiff } from './shared/files.js';
 import { NFT_NAME, NftFamily, nftElementText } from './shared/nft.js';
@@ -64,6 +65,14 @@ export const NftTableSchema = Type.Object(
     family: Defaulted(NftFamily, 'inet'),
     name: Type.String({ pattern: NFT_NAME, description: 'Name of the table.' }),
     state: State('the table'),
+    persist: Defaulted(
+      Type.Boolean({
+        description:
+          'Comes back at boot: the table as applied (with the elements nft_element tasks manage) in /etc/wgplay/nftables/FAMILY-NAME.nft, ' +
+          'loaded early at boot by the one-shot unit wgplay-nft-FAMILY-NAME.service. false: neither exists.',
+      }),
+      true,
+    ),
     sets: Type.Optional(Type.Array(NftSetSchema, { description: 'Named sets.' })),
     maps: Type.Optional(Type.Array(NftMapSchema, { description: 'Named maps.' })),
     chains: Type.Optional(Type.Array(NftChainSchema, { description: 'Chains, in order.' })),
@@ -221,32 +230,41 @@ export const nftTableTask = defineTask({
   },
   claims: (args) => [`nftables table ${args.family} ${args.name}`],
   programs: () => ['nft'],
-  facts: (args) => ({ nftTables: [{ family: args.family, name: args.name }] }),
+  facts: (args) => ({ nftTables: [{ family: args.family, name: args.name }], ...nftPersistFacts({ family: args.family, name: args.name }) }),
   plan(args, facts) {
-    const family = args.family;
-    const live = facts.nftTables.find((table) => table.family === family && table.name === args.name);
-    const resource = `nft table ${family} ${args.name}`;
-    if (args.state === 'absent') {
-      if (!live) return [];
-      return [
-        {
-          resource,
-          action: 'delete',
-          diff: renderLiveNftTable(live).split('\n').map((line) => `- ${line}`).join('\n'),
-          steps: [{ kind: 'nft', phase: 'firewall', stage: 'table deletions', line: `delete table ${family} ${args.name}` }],
-        },
-      ];
-    }
-    if (live && nftTableDifference(args, live) === undefined) return [];
-    const desired = renderNftTable(args, live);
-    // "add table" first so that "delete table" never fails on a fresh host; all in one transaction.
-    const line = `add table ${family} ${args.name}\ndelete table ${family} ${args.name}\n${desired}`;
-    const change: Change = {
+    const table = { family: args.family, name: args.name };
+    const changes = planLiveTable(args, facts);
+    const persisted = args.state === 'present' && args.persist;
+    changes.push(...(persisted ? planNftPersisted(table, facts, changes.length > 0) : planNftNotPersisted(table, facts)));
+    return changes;
+  },
+});
+
+function planLiveTable(args: Args, facts: HostFacts): Change[] {
+  const family = args.family;
+  const live = facts.nftTables.find((table) => table.family === family && table.name === args.name);
+  const resource = `nft table ${family} ${args.name}`;
+  if (args.state === 'absent') {
+    if (!live) return [];
+    return [
+      {
+        resource,
+        action: 'delete',
+        diff: renderLiveNftTable(live).split('\n').map((line) => `- ${line}`).join('\n'),
+        steps: [{ kind: 'nft', phase: 'firewall', stage: 'table deletions', line: `delete table ${family} ${args.name}` }],
+      },
+    ];
+  }
+  if (live && nftTableDifference(args, live) === undefined) return [];
+  const desired = renderNftTable(args, live);
+  // "add table" first so that "delete table" never fails on a fresh host; all in one transaction.
+  const line = `add table ${family} ${args.name}\ndelete table ${family} ${args.name}\n${desired}`;
+  return [
+    {
       resource,
       action: live ? 'update' : 'create',
       diff: unifiedDiff(live ? `${resource} (live)` : '/dev/null', `${resource} (desired)`, live ? renderLiveNftTable(live) + '\n' : '', desired + '\n'),
       steps: [{ kind: 'nft', phase: 'firewall', stage: 'tables', line }],
-    };
-    return [change];
-  },
-});
+    },
+  ];
+}

@@ -8,7 +8,12 @@ export const SysctlSchema = Type.Object(
   {
     key: Type.String({ pattern: '^[A-Za-z0-9_-]+([./][A-Za-z0-9_-]+)+$', description: 'The kernel parameter, e.g. net.ipv4.ip_forward.' }),
     value: StringOrNumber({ description: 'Its value (lists as the kernel prints them, e.g. "51820-51899").' }),
-    persist: Defaulted(Type.Boolean({ description: 'Also write it under /etc/sysctl.d so it survives a reboot.' }), true),
+    persist: Defaulted(
+      Type.Boolean({
+        description: 'Also write it under /etc/sysctl.d so it survives a reboot (loaded early at boot, before the network and any wireguard-go binds a port).',
+      }),
+      true,
+    ),
   },
   { additionalProperties: false },
 );
@@ -60,6 +65,7 @@ export const sysctlTask = defineTask({
         ...planFileContent(
           { path, content: persistedContent(args), mode: '0644', owner: 'root', group: 'root', secret: false },
           facts.files[path],
+          'persist',
         ),
       );
     }

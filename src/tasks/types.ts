@@ -13,8 +13,10 @@ import type { Validated } from './schema.js';
  *   routing   ip rules and routes (they need the interfaces to exist)
  *   firewall  the nftables transaction
  *   teardown  interfaces and files removed (after their rules, routes and elements)
- *   persist   files for the next boot (wg-quick units, a persisted ruleset): when the
- *             apply arms a commit-confirmed rollback, these run only once it is
+ *   persist   what the next boot runs: wg-quick files, unit files and their enable
+ *             links, nftables boot files dumped from the live tables, sysctl.d files;
+ *             last, so that it records the live state the phases before it made. When
+ *             the apply arms a commit-confirmed rollback, these run only once it is
  *             confirmed over a new SSH connection (src/engine/commitConfirmed.ts), so a
  *             rolled-back change does not come back at the next boot
  */
@@ -28,6 +30,9 @@ export type Phase = (typeof PHASES)[number];
  *             one's port and key change; then its peers change
  *   firewall  whole tables are replaced; then elements are deleted, then added (an
  *             element that changes value is deleted and re-added); tables are deleted last
+ *   persist   files are written; then nftables boot files are dumped from the live
+ *             tables; then boot files of tables no longer persisted are removed (after
+ *             any dump); then units are enabled or disabled; then systemd is told
  */
 export const STAGES = {
   prepare: [],
@@ -35,7 +40,7 @@ export const STAGES = {
   routing: [],
   firewall: ['tables', 'element deletions', 'element additions', 'table deletions'],
   teardown: [],
-  persist: [],
+  persist: ['files', 'nft dumps', 'nft dump removals', 'unit links', 'daemon reload'],
 } as const satisfies Record<Phase, readonly string[]>;
 export type Stage<P extends Phase> = (typeof STAGES)[P][number];
 
@@ -44,8 +49,12 @@ type Placement = { [P in Phase]: { phase: P; stage?: Stage<P> } }[Phase];
 
 export type Step = Placement &
   (
-    /** Bash lines run as they are (with `set -e`). */
-    | { kind: 'shell'; script: string }
+    /**
+     * Bash lines run as they are (with `set -e`). Steps with the same `once` key run
+     * once per script, at the first one's place (several tasks may need one table's
+     * boot file rewritten, or systemd told about new units).
+     */
+    | { kind: 'shell'; script: string; once?: string }
     /** One line for `ip -batch -`, e.g. "rule add from 10.200.200.1 table 41 priority 100". */
     | { kind: 'ip'; line: string }
     /** One command for `nft -f -`, e.g. "add element inet t s { 51821 }". */

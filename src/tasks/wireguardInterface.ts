@@ -6,6 +6,7 @@ import { Defaulted, State, type Validated } from './schema.js';
 import { planFileAbsent, planFileContent, sha256 } from './shared/files.js';
 import { ipStep, RoutingTable } from './shared/ip.js';
 import { describeConnection, describeRouteFact, MAY_CUT_SSH, prefixCovers, takesControllerRoute } from './sshPath.js';
+import { planUnitDisabled, planUnitEnabled, wantsLinkOf } from './systemd.js';
 import { defineTask, type ArgumentProblem, type Change, type Step } from './types.js';
 
 const PeerSchema = Type.Object(
@@ -38,6 +39,14 @@ export const WireguardInterfaceSchema = Type.Object(
       Type.Boolean({ description: 'Generate the key on the host when the file is missing. The key never leaves the host.' }),
       true,
     ),
+    persist: Defaulted(
+      Type.Boolean({
+        description:
+          'Comes back at boot: the wg-quick file /etc/wireguard/NAME.conf and wg-quick@NAME.service enabled (multi-user.target). ' +
+          'false: neither exists, the interface lives until the next reboot.',
+      }),
+      true,
+    ),
     table: Type.Optional(
       Type.Union([RoutingTable('A routing table.'), Type.Literal('off')], {
         description: "Routing table for the peers' allowed IPs (wg-quick's Table); omitted or off: no routes.",
@@ -63,6 +72,31 @@ type Args = Validated<typeof WireguardInterfaceSchema>;
 export const keyFileOf = (args: Pick<WireguardInterfaceArgs, 'name' | 'private_key_file'>) =>
   args.private_key_file ?? `/etc/wireguard/${args.name}.key`;
 export const configFileOf = (name: string) => `/etc/wireguard/${name}.conf`;
+
+/** Where wireguard-tools installs wg-quick's template unit; `systemctl enable` links to the first. */
+export const WG_QUICK_TEMPLATE_UNITS = ['/lib/systemd/system/wg-quick@.service', '/usr/lib/systemd/system/wg-quick@.service'];
+const unitLinkOf = (name: string) => ({ unit: `wg-quick@${name}.service`, wantedBy: 'multi-user.target' });
+const persisted = (args: Args) => args.state === 'present' && args.persist;
+
+/** The wg-quick file and the enabled unit that bring the interface back at boot, or their absence. */
+function planBootConfig(args: Args, facts: HostFacts): Change[] {
+  const config = configFileOf(args.name);
+  if (!persisted(args)) {
+    return [...planUnitDisabled(unitLinkOf(args.name), facts), ...planFileAbsent(config, facts.files[config], 'persist')];
+  }
+  const template = WG_QUICK_TEMPLATE_UNITS.find((path) => facts.files[path]?.exists);
+  if (!template) {
+    throw new Error(`wg-quick@.service is not installed on this host (looked in ${WG_QUICK_TEMPLATE_UNITS.join(', ')}); install wireguard-tools or set persist: false`);
+  }
+  return [
+    ...planFileContent(
+      { path: config, content: renderWgQuickConfig(args), mode: '0600', owner: 'root', group: 'root', secret: false },
+      facts.files[config],
+      'persist',
+    ),
+    ...planUnitEnabled({ ...unitLinkOf(args.name), unitFile: template }, facts, WG_QUICK_TEMPLATE_UNITS),
+  ];
+}
 
 const addressesOf = (args: Pick<WireguardInterfaceArgs, 'addresses'>) => (args.addresses ?? []).map(withPrefix);
 const sortedIps = (ips: string[]) => ips.map(withPrefix).sort().join(',');
@@ -298,7 +332,7 @@ export const wireguardInterfaceTask = defineTask({
     return problems;
   },
   claims: (args) => [`WireGuard interface ${args.name}`, ...(args.listen_port !== undefined ? [`UDP listen port ${args.listen_port}`] : [])],
-  programs: (args) => (args.state === 'present' ? ['wg', 'ip'] : ['ip']),
+  programs: (args) => (args.state === 'present' ? (args.persist ? ['wg', 'ip', 'wg-quick'] : ['wg', 'ip']) : ['ip']),
   // Its addresses bring a connected route (and a local one) with them; with table main,
   // its peers' allowed IPs become routes there: either may take the controller's address.
   cutsSsh(args, connection, facts) {
@@ -325,8 +359,15 @@ export const wireguardInterfaceTask = defineTask({
     return undefined;
   },
   facts(args) {
-    const config = args.state === 'present' ? sha256(renderWgQuickConfig(args)) : undefined;
-    return { files: [{ path: keyFileOf(args), wgInterface: args.name }, { path: configFileOf(args.name), expectSha256: config }] };
+    const config = persisted(args) ? sha256(renderWgQuickConfig(args)) : undefined;
+    return {
+      files: [
+        { path: keyFileOf(args), wgInterface: args.name },
+        { path: configFileOf(args.name), expectSha256: config, statOnly: !persisted(args) },
+        { path: wantsLinkOf(unitLinkOf(args.name)), statOnly: true },
+        ...(persisted(args) ? WG_QUICK_TEMPLATE_UNITS.map((path) => ({ path, statOnly: true })) : []),
+      ],
+    };
   },
   plan(args, facts) {
     const keyFile = keyFileOf(args);
@@ -341,7 +382,7 @@ export const wireguardInterfaceTask = defineTask({
           steps: [{ kind: 'shell', phase: 'teardown', script: `ip link del dev ${shellQuote(args.name)}` }],
         });
       }
-      changes.push(...planFileAbsent(configFileOf(args.name), facts.files[configFileOf(args.name)]));
+      changes.push(...planBootConfig(args, facts));
       changes.push(...planFileAbsent(keyFile, facts.files[keyFile]));
       return changes;
     }
@@ -380,12 +421,7 @@ export const wireguardInterfaceTask = defineTask({
     changes.push(...planLink(args, facts));
     changes.push(...planPeers(args, facts.wg[args.name]));
     changes.push(...planTableRoutes(args, facts));
-    changes.push(
-      ...planFileContent(
-        { path: configFileOf(args.name), content: renderWgQuickConfig(args), mode: '0600', owner: 'root', group: 'root', secret: false },
-        facts.files[configFileOf(args.name)],
-      ),
-    );
+    changes.push(...planBootConfig(args, facts));
     return changes;
   },
 });

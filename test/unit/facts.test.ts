@@ -35,7 +35,7 @@ describe('parseFacts on a populated gateway (fixtures/facts/facts-populated.txt)
   const facts = parseFacts(populatedOutput);
 
   it('reads system facts and programs', () => {
-    expect(facts.system).toEqual({ kernel: '6.18.44-fc-v782', uid: 0, hostname: 'vm' });
+    expect(facts.system).toMatchObject({ kernel: '6.18.44-fc-v782', uid: 0, hostname: 'vm' });
     expect(facts.programs).toMatchObject({ wg: true, 'wireguard-go': true, nft: true, ip: true, sysctl: true, 'wg-quick': true });
     expect(facts.warnings).toBeUndefined();
   });
@@ -524,6 +524,27 @@ describe.skipIf(!canRunNamespaces && !process.env.CI)('the fact script on this m
     expect(facts.files[key].content).toBeUndefined();
     expect(output).not.toContain(privateKey.trim());
     expect(facts.files[join(dir, 'missing $(x)')]).toEqual({ path: join(dir, 'missing $(x)'), exists: false });
+  });
+
+  it('reads where symbolic links point, dangling ones too, and compares a boot file with its live table', () => {
+    const dir = scratch();
+    const target = join(dir, 'wg-quick@.service');
+    writeFileSync(target, '[Service]\n');
+    symlinkSync(target, join(dir, "wg-quick@wg-a.service"));
+    symlinkSync(join(dir, 'gone $(touch PWNED4)'), join(dir, 'dangling'));
+    const table = { family: 'inet', name: 'wgplay_t' };
+    const files = [join(dir, 'wg-quick@wg-a.service'), join(dir, 'dangling'), target].map((path) => ({ path, statOnly: true }));
+    // Without a private /etc, the boot file is missing: the comparison still runs on the live table.
+    const script = buildFactScript({ files, nftBootFiles: [table] });
+    const facts = parseFacts(runInNamespace(`nft add table inet wgplay_t\n${script}`));
+    expect(existsSync(join(dir, 'PWNED4'))).toBe(false);
+    expect(facts.files[join(dir, 'wg-quick@wg-a.service')]).toMatchObject({ exists: true, type: 'file', linkTarget: target });
+    expect(facts.files[join(dir, 'dangling')]).toEqual({ path: join(dir, 'dangling'), exists: true, type: 'other', linkTarget: join(dir, 'gone $(touch PWNED4)') });
+    expect(facts.files[target]).toMatchObject({ exists: true, type: 'file' });
+    expect(facts.files[target]!.linkTarget).toBeUndefined();
+    expect(facts.files[target]!.content).toBeUndefined();
+    expect(facts.nftBootFiles['inet wgplay_t']).toEqual({ path: '/etc/wgplay/nftables/inet-wgplay_t.nft', exists: false, live: true, matchesLive: false });
+    expect(facts.system.clock).toBeGreaterThan(1_700_000_000);
   });
 
   it('does not stop when nft and wg are absent', () => {

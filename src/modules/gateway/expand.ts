@@ -36,6 +36,8 @@ function filterTable(args: GatewayArgs): NftTableArgs {
   return {
     family: 'inet',
     name: tableNames(args).filter,
+    // Back at boot, before the interfaces: the filter must not be missing for a moment.
+    persist: true,
     sets: [
       { name: 'wg_ifaces', type: 'ifname' },
       { name: 'wg_ports', type: 'inet_service' },
@@ -66,6 +68,7 @@ function natTable(args: GatewayArgs): NftTableArgs {
   return {
     family: 'inet',
     name: tableNames(args).nat,
+    persist: true,
     maps: (Object.keys(NAT_MAPS) as NatMap[]).map((name) => ({ name, type: 'ifname', value_type: 'ipv4_addr' })),
     chains: Object.values(NAT_MAPS).map((map) => ({
       name: map.chain,
