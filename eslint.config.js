@@ -26,6 +26,8 @@ const MAY_IMPORT = {
   engine: ['errors', 'shell', 'net', 'inventory', 'facts', 'tasks', 'modules', 'catalog', 'playbook', 'transport', 'results', 'report', 'version'],
   // The library's functions (plan, apply, events, typed tasks) on top of the engine.
   api: ['errors', 'shell', 'net', 'inventory', 'facts', 'tasks', 'modules', 'catalog', 'playbook', 'transport', 'results', 'report', 'engine', 'version'],
+  // `wgplay status`: the engine's loading and expansion, the fact script, no apply.
+  status: ['errors', 'shell', 'net', 'inventory', 'facts', 'tasks', 'modules', 'catalog', 'playbook', 'transport', 'results', 'report', 'engine'],
   lab: ['errors', 'shell'],
 };
 const PARTS = [...Object.keys(MAY_IMPORT), 'cli'];

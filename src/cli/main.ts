@@ -4,6 +4,7 @@ import { runDoc } from './doc.js';
 import { runInventory } from './inventory.js';
 import { runLabCommand } from './lab.js';
 import { runPlanOrApply, runShow } from './run.js';
+import { runStatus } from './status.js';
 import { runValidate } from './validate.js';
 import { WGPLAY_VERSION } from '../version.js';
 
@@ -17,6 +18,7 @@ commands:
   apply FILE                       apply a saved plan exactly (refused if a host changed since)
   show FILE                        print a saved plan as plan did
   validate PLAYBOOK -i INVENTORY   check everything without contacting any host
+  status PLAYBOOK -i INVENTORY     every customer's tunnel: up, handshake, bytes (exit 2 when one is down)
   customer-config CUSTOMER PLAYBOOK -i INVENTORY
                                    the WireGuard config to hand to a customer
   inventory -i INVENTORY --list|--host HOST
@@ -42,6 +44,8 @@ export async function main(argv: string[]): Promise<number> {
       return runValidate(rest);
     case 'show':
       return runShow(rest);
+    case 'status':
+      return runStatus(rest);
     case 'customer-config':
       return runCustomerConfig(rest);
     case 'inventory':

@@ -4,7 +4,7 @@ import { parseFacts } from '../facts/parse.js';
 import type { FactRequest, FileRequest, HostFacts, SshConnectionFact } from '../facts/types.js';
 import { findTask } from '../catalog.js';
 import type { HostResult, PlanBasis, TaskResult } from '../results.js';
-import { PROGRAM_PACKAGES, type TaskInvocation } from '../tasks/types.js';
+import { PROGRAM_PACKAGES, type Change, type Step, type TaskInvocation } from '../tasks/types.js';
 import { formatProblem } from '../errors.js';
 import { canonicalFacts, factsFingerprint } from '../facts/fingerprint.js';
 import { findCollisions } from './collisions.js';
@@ -154,27 +154,36 @@ export interface PlanHooks {
  * allows, one more result raises the limit first (or says why it cannot).
  */
 export function planTasks(tasks: PreparedTasks, facts: HostFacts, hooks: PlanHooks = {}): TaskResult[] {
-  const results = tasks.map(({ invocation, module }) => {
+  const planned = tasks.map(({ invocation, module }): TaskResult => {
     hooks.start?.(invocation);
     const base = { name: invocation.name, module: invocation.module, origin: invocation.origin };
-    let result: TaskResult;
     const missing = module.programs(invocation.args).find((program) => facts.programs[program] === false);
-    if (missing) {
-      result = { ...base, changes: [], error: `${PROGRAM_PACKAGES[missing]} (the \`${missing}\` program) is not installed on this host` };
-      hooks.changes?.(result);
-      return result;
-    }
+    if (missing) return { ...base, changes: [], error: `${PROGRAM_PACKAGES[missing]} (the \`${missing}\` program) is not installed on this host` };
     try {
-      result = { ...base, changes: module.plan(invocation.args, facts) };
+      return { ...base, changes: module.plan(invocation.args, facts) };
     } catch (error) {
-      result = { ...base, changes: [], error: (error as Error).message };
+      return { ...base, changes: [], error: (error as Error).message };
     }
-    hooks.changes?.(result);
-    return result;
   });
   const inotify = planInotifyLimit(tasks.map((task) => task.invocation), facts);
-  if (inotify) hooks.changes?.(inotify);
-  return inotify ? [inotify, ...results] : results;
+  const results = withoutRepeatedChanges(inotify ? [inotify, ...planned] : planned);
+  for (const result of results) hooks.changes?.(result);
+  return results;
+}
+
+/**
+ * A change made only of `once` steps that another change already carries (a table's
+ * boot file that differs from the live table because an element drifted, when the
+ * element's own change rewrites that file) is not shown twice: the other change says
+ * what happens. Its diff against a drifted live table would only mislead.
+ */
+function withoutRepeatedChanges(planned: TaskResult[]): TaskResult[] {
+  const onceOf = (step: Step) => (step.kind === 'shell' ? step.once : undefined);
+  const carried = new Set(
+    planned.flatMap((task) => task.changes.filter((change) => change.steps.some((step) => onceOf(step) === undefined)).flatMap((change) => change.steps.map(onceOf))),
+  );
+  const repeated = (change: Change) => change.steps.length > 0 && change.steps.every((step) => carried.has(onceOf(step)) && onceOf(step) !== undefined);
+  return planned.map((task) => (task.changes.some(repeated) ? { ...task, changes: task.changes.filter((change) => !repeated(change)) } : task));
 }
 
 const hasChanges = (tasks: TaskResult[]) => tasks.some((task) => task.changes.length > 0);

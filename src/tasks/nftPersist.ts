@@ -46,11 +46,14 @@ export function nftBootDumpStep(table: NftTableName): Step {
     phase: 'persist',
     stage: 'nft dumps',
     once: `nft boot file ${nftTableKey(table)}`,
+    // Not when the table is gone (deleted in this run): its boot file is removed instead.
     script: [
-      `mkdir -p -- ${shellQuote(path.slice(0, path.lastIndexOf('/')))}`,
-      `${nftBootTextCommand(table)} > ${tmp}`,
-      `chmod 0644 ${tmp}`,
-      `mv -f -- ${tmp} ${shellQuote(path)}`,
+      `if nft list table ${shellQuote(table.family)} ${shellQuote(table.name)} > /dev/null 2>&1; then`,
+      `  mkdir -p -- ${shellQuote(path.slice(0, path.lastIndexOf('/')))}`,
+      `  ${nftBootTextCommand(table)} > ${tmp}`,
+      `  chmod 0644 ${tmp}`,
+      `  mv -f -- ${tmp} ${shellQuote(path)}`,
+      'fi',
     ].join('\n'),
   };
 }
