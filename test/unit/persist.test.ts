@@ -2,6 +2,8 @@
 // their units, sysctl.d files; all in the apply script's last phase ("persist").
 import { describe, expect, it } from 'vitest';
 import { compileApplyScript } from '../../src/engine/compile.js';
+import { planTasks } from '../../src/engine/run.js';
+import { validateArgs } from '../../src/playbook/validate.js';
 import { blankFacts } from '../../src/facts/blankFacts.js';
 import { buildFactScript } from '../../src/facts/factScript.js';
 import { parseFileSection, parseNftBootSection } from '../../src/facts/parse.js';
@@ -150,6 +152,31 @@ describe('nft_table: the boot file and its unit', () => {
     // Not persisted by wgplay (no boot file): no boot file appears.
     const unmanaged = nftElementTask.plan({ table: 'wgplay_nat', set: 'inbound_dnat', key: 'wg-b', value: '10.200.200.2' }, blankFacts({ nftTables: [live] }));
     expect(compileApplyScript(unmanaged)).not.toContain('nft -s list table');
+  });
+});
+
+describe('a boot file that differs because an element drifted', () => {
+  it('is not reported apart: the element change rewrites it (and says what happens)', () => {
+    const BOOT = '/etc/wgplay/nftables/inet-wgplay_nat.nft';
+    const live: NftTableFact = { family: 'inet', name: 'wgplay_nat', chains: [], sets: [{ kind: 'map', name: 'inbound_dnat', keyType: 'ifname', valueType: 'ipv4_addr', flags: [], elements: [] }] };
+    const unit = '/etc/systemd/system/wgplay-nft-inet-wgplay_nat.service';
+    const link = '/etc/systemd/system/sysinit.target.wants/wgplay-nft-inet-wgplay_nat.service';
+    const facts = blankFacts({
+      nftTables: [live],
+      files: { [unit]: file(unit, { sha256: sha256(renderNftBootUnit(live)) }), [link]: file(link, { linkTarget: unit }) },
+      // Someone deleted wg-a's element by hand: the boot file (still right) differs from the live table.
+      nftBootFiles: { 'inet wgplay_nat': { path: BOOT, exists: true, live: true, matchesLive: false, content: '"wg-a" : 10.200.200.1', liveContent: '' } },
+    });
+    const invocation = (module: string, args: Record<string, unknown>) => {
+      validateArgs(module, (module === 'nft_table' ? nftTableContract : nftElementContract).schema, undefined, args);
+      return { invocation: { name: module, module, args }, module: module === 'nft_table' ? nftTableContract : nftElementContract };
+    };
+    const table = invocation('nft_table', { name: 'wgplay_nat', maps: [{ name: 'inbound_dnat', type: 'ifname', value_type: 'ipv4_addr' }] });
+    const element = invocation('nft_element', { table: 'wgplay_nat', set: 'inbound_dnat', key: 'wg-a', value: '10.200.200.1' });
+    expect(planTasks([table], facts).flatMap((task) => task.changes.map((change) => change.resource))).toEqual([`nft boot file ${BOOT}`]);
+    const both = planTasks([table, element], facts);
+    expect(both.flatMap((task) => task.changes.map((change) => change.resource))).toEqual(['nft element inet wgplay_nat inbound_dnat wg-a']);
+    expect(compileApplyScript(both.flatMap((task) => task.changes))).toContain(`> ${BOOT}.wgplay-tmp`);
   });
 });
 
