@@ -84,10 +84,9 @@ function planBootConfig(args: Args, facts: HostFacts): Change[] {
   if (!persisted(args)) {
     return [...planUnitDisabled(unitLinkOf(args.name), facts), ...planFileAbsent(config, facts.files[config], 'persist')];
   }
-  const template = WG_QUICK_TEMPLATE_UNITS.find((path) => facts.files[path]?.exists);
-  if (!template) {
-    throw new Error(`wg-quick@.service is not installed on this host (looked in ${WG_QUICK_TEMPLATE_UNITS.join(', ')}); install wireguard-tools or set persist: false`);
-  }
+  // Debian's place when the host has none (no systemd): the link is harmless there, and
+  // right as soon as wireguard-tools' unit is installed.
+  const template = WG_QUICK_TEMPLATE_UNITS.find((path) => facts.files[path]?.exists) ?? WG_QUICK_TEMPLATE_UNITS[0]!;
   return [
     ...planFileContent(
       { path: config, content: renderWgQuickConfig(args), mode: '0600', owner: 'root', group: 'root', secret: false },

@@ -74,11 +74,14 @@ describe('wireguard_interface: the wg-quick file and wg-quick@NAME.service', () 
     ]);
   });
 
-  it('says what is missing when wg-quick or its unit is not installed', () => {
-    const noTemplate = liveFacts({ [TEMPLATE]: { path: TEMPLATE, exists: false } });
-    expect(() => wireguardInterfaceTask.plan(args, noTemplate)).toThrow(/wg-quick@\.service is not installed .*persist: false/);
+  it('needs wg-quick; links to where the host has its unit, to Debian\'s place when it has none', () => {
     expect(() => wireguardInterfaceTask.plan(args, { ...liveFacts({}), programs: { wg: true, ip: true, 'wg-quick': false } })).toThrow('wireguard-tools (the `wg-quick` program) is not installed');
-    expect(() => wireguardInterfaceTask.plan({ ...args, persist: false }, noTemplate)).not.toThrow();
+    expect(() => wireguardInterfaceTask.plan({ ...args, persist: false }, { ...liveFacts({}), programs: { wg: true, ip: true, 'wg-quick': false } })).not.toThrow();
+    const usrLib = '/usr/lib/systemd/system/wg-quick@.service';
+    const onlyUsrLib = liveFacts({ [TEMPLATE]: { path: TEMPLATE, exists: false }, [usrLib]: file(usrLib) });
+    expect(wireguardInterfaceTask.plan(args, onlyUsrLib).find((change) => change.resource.startsWith('systemd'))!.diff).toBe(`+ ${LINK_A} -> ${usrLib}`);
+    const none = liveFacts({ [TEMPLATE]: { path: TEMPLATE, exists: false } });
+    expect(wireguardInterfaceTask.plan(args, none).find((change) => change.resource.startsWith('systemd'))!.diff).toBe(`+ ${LINK_A} -> ${TEMPLATE}`);
   });
 });
 
