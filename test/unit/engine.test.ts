@@ -71,7 +71,7 @@ describe('runHost', () => {
       { apply: true },
     );
     const script = host.applyScript!;
-    expect(phasesOf(script)).toEqual(['prepare', 'links', 'routing', 'firewall', 'boot', 'done']);
+    expect(phasesOf(script)).toEqual(['prepare', 'links', 'routing', 'firewall', 'persist', 'done']);
     expect(script.match(/^ip -batch /gm)).toHaveLength(1);
     expect(script.match(/^nft -f /gm)).toHaveLength(1);
     const at = (text: string) => {
