@@ -67,8 +67,11 @@ describe('commit-confirmed', () => {
     expect(h.error).toMatch(/nft table inet cutssh removed/);
     expect(h.error).toMatch(/route 10\.77\.0\.0\/24 dev lo table 77.*: removed/);
     expect((result.report.hosts[0] as { outcome?: string }).outcome).toBe('rolled-back');
-    // The changes are still listed: a rolled-back apply never reads as "0 changes".
-    expect(h.tasks.flatMap((task) => task.changes)).toHaveLength(2);
+    // The changes are still listed: a rolled-back apply never reads as "0 changes" (the
+    // table, its boot file, unit and enable link, the route).
+    expect(h.tasks.flatMap((task) => task.changes)).toHaveLength(5);
+    // The persist phase waits for the confirmation: nothing of the rolled-back table comes back at boot.
+    expect(await host.run('ls /etc/wgplay/nftables/inet-cutssh.nft /etc/systemd/system/wgplay-nft-inet-cutssh.service 2>&1 || true')).toMatch(/No such file[\s\S]*No such file/);
     const log = await host.run('cat /run/wgplay/confirm/rollback.log');
     console.log(`cut-SSH apply with --confirm-timeout 3: wgplay reported the rollback after ${tookMs} ms; rollback on the host ${/took (\d+) ms/.exec(log)?.[1]} ms`);
 

@@ -203,6 +203,8 @@ describe('the overlapping-customers gateway', () => {
 
     // A 4 MB download from host A, paced over ~6 s, running across the apply.
     await inHost('a', "setsid socat TCP-LISTEN:9000,reuseaddr SYSTEM:'for i in $(seq 1 40); do head -c 100000 /dev/zero; sleep 0.15; done' >/dev/null 2>&1 < /dev/null &");
+    // The gateway connects only once A listens (on a loaded machine socat takes a while to start).
+    await inHost('a', 'for i in $(seq 100); do ss -Hltn "sport = :9000" | grep -q . && exit 0; sleep 0.1; done; exit 1');
     await inC('(socat -u TCP:10.100.100.1:9000 - | wc -c > /run/transfer.bytes; echo done >> /run/transfer.bytes) >/dev/null 2>&1 < /dev/null &');
     await new Promise((resolve) => setTimeout(resolve, 1000));
     const applied = await wgplayJson(['apply', PLAYBOOK, '-i', inventoryABD]);
