@@ -1,7 +1,7 @@
 // wgplay for Node deploy tools: a run from files, text or objects; plan; apply a run or
 // exactly a plan; events per host and task; cancellation with an AbortSignal.
 import { createHash } from 'node:crypto';
-import { inParallel, loadRun, prepareRun, runOneHost, withHostConnection, type HostRun, type LoadedRun } from '../engine/runPlaybook.js';
+import { inParallel, loadRun, prepareRun, resolveRun, runOneHost, withHostConnection, type HostRun, type LoadedRun } from '../engine/runPlaybook.js';
 import { applySavedHost, buildSavedPlan, checkSavedPlan, readSavedPlan, writeSavedPlan, type SavedPlan } from '../engine/savedPlan.js';
 import { loadInventory } from '../inventory/load.js';
 import type { Inventory } from '../inventory/types.js';
@@ -9,6 +9,7 @@ import { loadPlaybook } from '../playbook/load.js';
 import type { Playbook } from '../playbook/types.js';
 import { buildRunReport, type RunReport } from '../report/json.js';
 import { exitCodeFor, summarize, summarizeRun, type HostSummary, type RunSummary } from '../report/summary.js';
+import type { ResolveOptions } from '../net/index.js';
 import type { OpenTransportOptions } from '../transport/index.js';
 import { engineEventsFor, type WgplayEvents } from './events.js';
 
@@ -43,6 +44,8 @@ export interface RunOptions {
   lockTimeoutSeconds?: number;
   /** apply: seconds before a change that could cut SSH rolls itself back unless confirmed over a new connection (default 60). */
   confirmTimeoutSeconds?: number;
+  /** How endpoint names are resolved on the controller (default: the system's resolver, 2 s timeout). */
+  resolve?: ResolveOptions;
 }
 
 /** A host's result with its counts (summary.create, .change, .delete). */
@@ -70,9 +73,11 @@ function resultOf(mode: 'plan' | 'apply', hosts: HostRun[]): RunResult {
 
 const hashOf = (value: unknown) => createHash('sha256').update(JSON.stringify(value)).digest('hex');
 
-function runHostsWithEvents(run: Run, apply: boolean, keepBasis: boolean, options: RunOptions): Promise<HostRun[]> {
+async function runHostsWithEvents(run: Run, apply: boolean, keepBasis: boolean, options: RunOptions): Promise<HostRun[]> {
   const events = engineEventsFor(options.events);
-  return inParallel(run.hosts, options.forks, async ({ host, tasks }) => {
+  // Endpoint names resolved (each once) before any host is contacted.
+  const resolved = await resolveRun(run, options.resolve);
+  return inParallel(resolved.hosts, options.forks, async ({ host, tasks }) => {
     const result = await runOneHost(host, tasks, {
       apply,
       keepBasis,
@@ -81,6 +86,7 @@ function runHostsWithEvents(run: Run, apply: boolean, keepBasis: boolean, option
       transport: options.transport,
       lockTimeoutSeconds: options.lockTimeoutSeconds,
       confirmTimeoutSeconds: options.confirmTimeoutSeconds,
+      resolve: options.resolve,
     });
     options.events?.emit('host:done', { host: host.name, result });
     return result;

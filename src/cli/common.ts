@@ -51,7 +51,8 @@ export function reportError(error: unknown, usage: string, json?: ReportCommand)
     process.stderr.write(redact(`wgplay: nothing was changed on any host:\n${error.problems.map((p) => `  ${formatProblem(p)}`).join('\n')}\n`));
     return EXIT.error;
   }
-  process.stderr.write(redact(`wgplay: ${(error as Error).stack ?? String(error)}\n`));
+  // No stack trace for the operator: the message, and where to report it.
+  process.stderr.write(redact(`wgplay: internal error: ${(error as Error)?.message ?? String(error)} (please report this with the command that caused it)\n`));
   return EXIT.error;
 }
 

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { Listr } from 'listr2';
 import { DEFAULT_CONFIRM_TIMEOUT_S } from '../engine/commitConfirmed.js';
 import type { EngineEvents } from '../engine/run.js';
-import { inParallel, loadRun, runOneHost, withHostConnection, type HostRun } from '../engine/runPlaybook.js';
+import { inParallel, loadRun, resolveRun, runOneHost, withHostConnection, type HostRun } from '../engine/runPlaybook.js';
 import { applySavedHost, buildSavedPlan, readSavedPlan, savedPlanResults, writeSavedPlan, type SavedPlan } from '../engine/savedPlan.js';
 import { renderJsonReport } from '../report/json.js';
 import { exitCodeFor } from '../report/summary.js';
@@ -104,7 +104,7 @@ export async function runPlanOrApply(command: 'plan' | 'apply', argv: string[]):
     const mode = apply ? 'apply' : 'plan';
     const out = values.out as string | undefined;
 
-    const loaded = loadRun(playbook, parsed.inventory, parsed.limit, { extraVars: parsed.extraVars });
+    const loaded = await resolveRun(loadRun(playbook, parsed.inventory, parsed.limit, { extraVars: parsed.extraVars }));
     if (parsed.listHosts) {
       process.stdout.write(listHosts(loaded.plays));
       return 0;

@@ -1,4 +1,4 @@
-import { loadRun } from '../engine/runPlaybook.js';
+import { loadRun, resolveRun } from '../engine/runPlaybook.js';
 import { REPORT_FORMAT } from '../report/json.js';
 import { connectionOf } from '../inventory/connection.js';
 import { INVENTORY_USAGE, parsePlaybookCommand, reportError, wantsJson } from './common.js';
@@ -21,7 +21,7 @@ export async function runValidate(argv: string[]): Promise<number> {
   try {
     const command = parsePlaybookCommand(argv, ['PLAYBOOK'], usage, { json: { type: 'boolean', default: false } });
     if (!command) return 0;
-    const loaded = loadRun(command.args[0]!, command.inventory, command.limit, { extraVars: command.extraVars });
+    const loaded = await resolveRun(loadRun(command.args[0]!, command.inventory, command.limit, { extraVars: command.extraVars }));
     if (command.listHosts) {
       process.stdout.write(listHosts(loaded.plays));
       return 0;

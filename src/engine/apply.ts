@@ -1,3 +1,4 @@
+import { scrubKeys } from '../net/index.js';
 import { TransportError, type RunResult } from '../transport/types.js';
 import type { Change } from '../tasks/types.js';
 import { armScript, confirmScript, parseConfirm, rollbackScope } from './commitConfirmed.js';
@@ -78,7 +79,7 @@ export async function applyChanges(
       const afterConfirm = compileAfterConfirm(changes);
       const confirmation = await fresh.run(confirmScript(runId, afterConfirm ? `${afterConfirm} || exit $?` : ''), { label: 'confirm' });
       const outcome = parseConfirm(confirmation.stdout);
-      if (!outcome) throw new Error(`the confirmation printed no outcome (exit ${confirmation.code}): ${confirmation.stderr.trim()}`);
+      if (!outcome) throw new Error(`the confirmation printed no outcome (exit ${confirmation.code}): ${scrubKeys(confirmation.stderr.trim())}`);
       if (!outcome.confirmed) {
         await fresh.close().catch(() => undefined);
         return { kind: 'rolled-back', restored: outcome.rolledBack, result };

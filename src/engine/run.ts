@@ -7,10 +7,13 @@ import type { HostResult, PlanBasis, TaskResult } from '../results.js';
 import { PROGRAM_PACKAGES, type Change, type Step, type TaskInvocation } from '../tasks/types.js';
 import { formatProblem } from '../errors.js';
 import { canonicalFacts, factsFingerprint } from '../facts/fingerprint.js';
+import { scrubKeys, type ResolveOptions } from '../net/index.js';
+import { checkInvocations } from '../playbook/validate.js';
 import { findCollisions } from './collisions.js';
 import { applyChanges, type ApplyOptions } from './apply.js';
 import { lastPhase } from './compile.js';
 import { inotifyFactRequest, planInotifyLimit } from './inotify.js';
+import { resolveEndpointNames } from './endpoints.js';
 import { expandInvocations, moduleFactRequests, type HostContext } from './expand.js';
 import { sshConnectionOf, sshCuts } from './sshPath.js';
 
@@ -40,19 +43,31 @@ function mergeFactRequests(requests: FactRequest[]): FactRequest {
   const nftTables = new Map<string, { family: string; name: string }>();
   let inotify = false;
   const nftBootFiles = new Map<string, { family: string; name: string }>();
+  const nftCanonical = new Map<string, { family: string; name: string; text: string }>();
   for (const request of requests) {
     inotify ||= Boolean(request.inotify);
     for (const file of request.files ?? []) files.set(file.path, mergeFileRequests(files.get(file.path), file));
     for (const key of request.sysctls ?? []) sysctls.add(key);
     for (const table of request.nftTables ?? []) nftTables.set(`${table.family} ${table.name}`, table);
     for (const table of request.nftBootFiles ?? []) nftBootFiles.set(nftTableKey(table), table);
+    for (const table of request.nftCanonical ?? []) nftCanonical.set(`${table.family} ${table.name}`, table);
   }
-  return { files: [...files.values()], sysctls: [...sysctls], nftTables: [...nftTables.values()], nftBootFiles: [...nftBootFiles.values()], ...(inotify ? { inotify } : {}) };
+  return {
+    files: [...files.values()],
+    sysctls: [...sysctls],
+    nftTables: [...nftTables.values()],
+    nftBootFiles: [...nftBootFiles.values()],
+    ...(inotify ? { inotify } : {}),
+    ...(nftCanonical.size > 0 ? { nftCanonical: [...nftCanonical.values()] } : {}),
+  };
 }
 
-/** Primitive tasks with their modules looked up once. */
+/**
+ * Primitive tasks with their modules looked up once. The tasks a module made are
+ * validated like a playbook's (a module's bug is refused, not sent to the host).
+ */
 export function prepareTasks(invocations: TaskInvocation[], facts?: HostFacts, host: HostContext = {}) {
-  return expandInvocations(invocations, facts, host).map((invocation) => {
+  return checkInvocations(expandInvocations(invocations, facts, host)).map((invocation) => {
     const module = findTask(invocation.module);
     if (!module) throw new Error(`unknown task module ${invocation.module}`);
     return { invocation, module };
@@ -85,14 +100,15 @@ function covers(have: FactRequest, need: FactRequest): boolean {
     }) &&
     (need.sysctls ?? []).every((key) => sysctls.has(key)) &&
     (!need.inotify || Boolean(have.inotify)) &&
-    (need.nftBootFiles ?? []).every((table) => (have.nftBootFiles ?? []).some((seen) => nftTableKey(seen) === nftTableKey(table)))
+    (need.nftBootFiles ?? []).every((table) => (have.nftBootFiles ?? []).some((seen) => nftTableKey(seen) === nftTableKey(table))) &&
+    (need.nftCanonical ?? []).every((want) => (have.nftCanonical ?? []).some((got) => got.family === want.family && got.name === want.name && got.text === want.text))
   );
 }
 
 async function gather(runner: ScriptRunner, request: FactRequest): Promise<HostFacts> {
   const result = await runner.run(buildFactScript(request), { label: 'gather facts' });
   if (result.code !== 0) {
-    throw new Error(`gathering facts failed (exit ${result.code}): ${result.stderr.trim().slice(0, 2000)}`);
+    throw new Error(`gathering facts failed (exit ${result.code}): ${scrubKeys(result.stderr.trim()).slice(0, 2000)}`);
   }
   const facts = parseFacts(result.stdout);
   // A tool that ran but failed (nft without permission...) would read as "nothing there":
@@ -203,6 +219,8 @@ export interface RunHostOptions {
   signal?: AbortSignal;
   /** apply: commit-confirmed and the detached run (apply.ts). */
   applyOptions?: ApplyOptions;
+  /** How endpoint names are resolved on the controller (default: the system's resolver, 2 s timeout). */
+  resolve?: ResolveOptions;
 }
 
 const cancelledBefore = (host: string, tasks: TaskResult[]): HostResult => ({
@@ -222,6 +240,8 @@ const cancelledBefore = (host: string, tasks: TaskResult[]): HostResult => ({
 export async function runHost(host: string, runner: ScriptRunner, invocations: TaskInvocation[], options: RunHostOptions): Promise<HostResult> {
   const { overSsh, rebuildRecord, events, signal } = options;
   if (signal?.aborted) return cancelledBefore(host, []);
+  // Tasks built in code get the same validation as a playbook's, before the first command.
+  invocations = await checkAndResolve(invocations, options.resolve);
   events?.phase?.(host, 'facts');
   const { facts, tasks, request, connection } = await gatherFacts(runner, invocations, { overSsh, rebuildRecord });
   events?.phase?.(host, 'plan');
@@ -330,7 +350,7 @@ export async function applyAndVerify(
       return failed({
         error:
           `apply failed in phase "${phase}" (exit ${result.code}); earlier phases completed, ` +
-          `this one may be half-done, later ones did not run; rerun apply to converge.\n${result.stderr.trim().slice(0, 4000)}`,
+          `this one may be half-done, later ones did not run; rerun apply to converge.\n${scrubKeys(result.stderr.trim()).slice(0, 4000)}`,
       });
     }
 
@@ -346,4 +366,17 @@ export async function applyAndVerify(
   } finally {
     await outcome.fresh?.close().catch(() => undefined);
   }
+}
+
+/**
+ * Validated (schema, checks, canonical values: a copy of each invocation's arguments)
+ * and with endpoint names resolved. Throws a WgplayError naming every problem.
+ */
+export async function checkAndResolve(
+  invocations: TaskInvocation[],
+  resolve: ResolveOptions & { cache?: Map<string, Promise<string>> } = {},
+): Promise<TaskInvocation[]> {
+  const checked = checkInvocations(invocations);
+  await resolveEndpointNames(checked, resolve);
+  return checked;
 }

@@ -1,5 +1,5 @@
 import { dirname } from 'node:path';
-import { WgplayError } from '../errors.js';
+import { WgplayError, type Problem } from '../errors.js';
 import { connectionOf } from '../inventory/connection.js';
 import { parseExtraVars } from '../inventory/extraVars.js';
 import { groupNamesOf, groupsVariable } from '../inventory/listJson.js';
@@ -15,7 +15,8 @@ import { expandInvocations } from './expand.js';
 import type { ApplyOptions, Reconnect } from './apply.js';
 import { DEFAULT_CONFIRM_TIMEOUT_S } from './commitConfirmed.js';
 import { HostBusyError, lockOwner, takeHostLock, type HostLock } from './hostLock.js';
-import { runHost, type EngineEvents, type HostResult } from './run.js';
+import type { ResolveOptions } from '../net/index.js';
+import { checkAndResolve, runHost, type EngineEvents, type HostResult } from './run.js';
 
 export interface LoadedRun {
   inventory: Inventory;
@@ -85,6 +86,8 @@ export function prepareRun(
 
 export interface HostRunOptions {
   apply: boolean;
+  /** How endpoint names are resolved on the controller (default: the system's resolver, 2 s timeout). */
+  resolve?: ResolveOptions;
   transport?: OpenTransportOptions;
   /** How to reach a host; default: its inventory connection (SSH or local bash). Embedders and tests bring their own. */
   connect?: (host: string, settings: ConnectionSettings) => Promise<Transport>;
@@ -200,8 +203,39 @@ export async function withHostConnection(
   }
 }
 
+/**
+ * Every host's tasks validated (tasks built in code too) and endpoint names resolved,
+ * each name once, before any host is contacted. Throws one WgplayError.
+ */
+export async function resolveRun(loaded: LoadedRun, resolve: ResolveOptions = {}): Promise<LoadedRun> {
+  const cache = new Map<string, Promise<string>>();
+  const problems: Problem[] = [];
+  const hosts = await Promise.all(
+    loaded.hosts.map(async ({ host, tasks }) => {
+      try {
+        return { host, tasks: await checkAndResolve(tasks, { ...resolve, cache }) };
+      } catch (error) {
+        if (!(error instanceof WgplayError)) throw error;
+        problems.push(...error.problems.map((p) => ({ ...p, where: p.where || `host ${host.name}`, message: `${p.message} (host ${host.name})` })));
+        return { host, tasks };
+      }
+    }),
+  );
+  if (problems.length > 0) {
+    const unique = new Map(problems.map((p) => [`${p.where}\0${p.message}`, p]));
+    throw new WgplayError([...unique.values()]);
+  }
+  return { ...loaded, hosts };
+}
+
 /** Connect, run the pipeline, close; every failure becomes a result, never a throw. */
-export function runOneHost(host: InventoryHost, tasks: TaskInvocation[], options: HostRunOptions): Promise<HostRun> {
+export async function runOneHost(host: InventoryHost, tasks: TaskInvocation[], options: HostRunOptions): Promise<HostRun> {
+  // Nothing reaches a host before its tasks are valid (a task built in code included).
+  try {
+    tasks = await checkAndResolve(tasks, options.resolve);
+  } catch (error) {
+    return { host: host.name, status: 'failed', tasks: [], applied: false, error: (error as Error).message, roundTrips: 0, durationMs: 0 };
+  }
   return withHostConnection(host.name, () => connectionOf(host), { ...options, exclusive: options.apply }, (transport, overSsh, applyOptions) =>
     runHost(host.name, transport, tasks, {
       apply: options.apply,
@@ -211,6 +245,7 @@ export function runOneHost(host: InventoryHost, tasks: TaskInvocation[], options
       signal: options.signal,
       rebuildRecord: options.rebuildRecord,
       applyOptions,
+      resolve: options.resolve,
     }),
   );
 }
@@ -230,6 +265,7 @@ export async function inParallel<T, R>(items: T[], forks: number | undefined, ea
 }
 
 /** Runs hosts in parallel, at most `forks` at once; a failed host does not stop the others. */
-export function runHosts(loaded: LoadedRun, options: HostRunOptions & { forks?: number }): Promise<HostRun[]> {
+export async function runHosts(loaded: LoadedRun, options: HostRunOptions & { forks?: number }): Promise<HostRun[]> {
+  loaded = await resolveRun(loaded, options.resolve);
   return inParallel(loaded.hosts, options.forks, ({ host, tasks }) => runOneHost(host, tasks, options));
 }

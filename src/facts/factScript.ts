@@ -16,6 +16,7 @@
 // are reported without content, and wgKey files only with their derived public key.
 
 import { WgplayError } from '../errors.js';
+import { HOLDS_KEY_ERE } from '../net/index.js';
 import { shellQuote } from '../shell.js';
 
 export { shellQuote };
@@ -87,6 +88,21 @@ wg_dump() {
     NF == 9 { if ($3 != "(none)") $3 = "(set)"; print; next }'
   m rc "\${PIPESTATUS[0]}"
 }
+# A table as nft itself reads it, without touching the host's ruleset: loaded into a
+# scratch network namespace (empty, gone when the command ends) and listed back there,
+# so a task compares the kernel's spelling of what it wants with the kernel's spelling
+# of what is live. Without unshare, the text is only checked (nft -c). $1 text, $2 family, $3 name.
+nft_canonical() {
+  have nft || { m rc 127; return; }
+  if have unshare && unshare -n true < /dev/null 2>/dev/null; then
+    echo 'mode scratch'
+    printf '%s\n' "$1" | unshare -n -- sh -c 'nft -f - 2>&1 && nft -s list table "$1" "$2" 2>&1' sh "$2" "$3"
+  else
+    echo 'mode check'
+    printf '%s\n' "$1" | nft -c -f - 2>&1
+  fi
+  m rc "$?"
+}
 ssh_connection() {
   [ -n "\${SSH_CONNECTION-}" ] || return 0
   printf '%s\n' "$SSH_CONNECTION"
@@ -152,7 +168,8 @@ files_facts() {
       k=$(wg pubkey < "$f" 2>/dev/null) && printf 'wg-pubkey %s\n' "$k"
     fi
     if [ "\${S[i]}" = 0 ] && [ "$size" -le "\${L[i]}" ] && [ "\${E[i]}" != "\${sha_of[$i]}" ]; then
-      echo content; base64 < "$f"
+      # A file that holds a private key is never sent, whatever the task said.
+      if grep -qiE ${shellQuote(HOLDS_KEY_ERE)} -- "$f" 2>/dev/null; then echo holds-key; else echo content; base64 < "$f"; fi
     fi
   done
 }
@@ -220,6 +237,10 @@ export function buildFactScript(request: FactRequest = {}): string {
       array('L', list.map((file) => String(file.contentLimit ?? FILE_CONTENT_LIMIT))),
       'files_facts',
     );
+  }
+
+  for (const table of request.nftCanonical ?? []) {
+    add(marker('nft-canonical', `${table.family} ${table.name}`), `nft_canonical ${shellQuote(table.text)} ${shellQuote(table.family)} ${shellQuote(table.name)}`);
   }
 
   for (const key of new Set(request.sysctls ?? [])) {

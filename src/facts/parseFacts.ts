@@ -14,6 +14,8 @@
 //   wg-dump                 wg show all dump, keys replaced by (set)/(none)
 //   ssh-connection          $SSH_CONNECTION, then `ip -j route get CLIENT from SERVER`
 //                           (empty when not run under sshd)
+//   nft-canonical "FAM NAME" one per requested table text: "mode scratch|check", then
+//                           nft's listing of it (scratch) or its errors; rc != 0 = refused
 //   file "PATH"             one per requested file (see parseFileSection)
 //   sysctl "KEY"            one per requested key: the value, rc != 0 when missing
 //   inotify                 when requested: "kernel-wireguard 0|1", "in-use N"
@@ -26,7 +28,7 @@ import { WgplayError } from '../errors.js';
 import { FACT_FORMAT_VERSION } from './factScript.js';
 import { parseFileSection, parseNftBootSection, parsePrograms, parseSysctlSection } from './parseFiles.js';
 import { parseIpAddresses, parseIpLinks, parseIpRoutes, parseIpRules } from './parseIp.js';
-import { parseNftRuleset } from './parseNft.js';
+import { parseNftCanonical, parseNftRuleset } from './parseNft.js';
 import { parseSshConnection } from './parseSshConnection.js';
 import { parseWgDump } from './parseWg.js';
 import { splitFactSections, type FactSection } from './sections.js';
@@ -120,6 +122,10 @@ export function parseFacts(output: string): HostFacts {
       clock: /^\d+$/.test(clock) ? Number(clock) : Math.floor(Date.now() / 1000),
     },
   };
+  const canonical = sections.filter((section) => section.name === 'nft-canonical' && section.argument !== undefined && section.rc !== 127);
+  if (canonical.length > 0) {
+    facts.nftCanonical = Object.fromEntries(canonical.map((section) => [section.argument!, parseNftCanonical(section.lines, section.rc)]));
+  }
   const sshConnection = parseSshConnection(byKey.get('ssh-connection')?.lines ?? []);
   if (sshConnection) facts.sshConnection = sshConnection;
   const inotify = byKey.get('inotify');

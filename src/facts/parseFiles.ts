@@ -45,6 +45,9 @@ export function parseFileSection(path: string, lines: string[]): FileFact {
       case 'link':
         fact.linkTarget = value;
         break;
+      case 'holds-key':
+        fact.holdsKey = true;
+        break;
       case 'wg-key-matches':
         fact.wgKeyMatchesInterface = value === 'yes';
         break;

@@ -15,7 +15,7 @@
 // When `nft -j` is unavailable (nft built without JSON) everything is read from the text.
 
 import { WgplayError } from '../errors.js';
-import type { NftChainFact, NftElementFact, NftSetFact, NftTableFact } from './types.js';
+import type { NftCanonicalFact, NftChainFact, NftElementFact, NftSetFact, NftTableFact } from './types.js';
 
 type Json = Record<string, unknown>;
 
@@ -373,4 +373,14 @@ export function parseNftRuleset(json: string, text: string): NftTableFact[] {
     }
   }
   return tables;
+}
+
+/** An `nft-canonical` section (see nft_canonical in factScript.ts). */
+export function parseNftCanonical(lines: string[], rc: number | undefined): NftCanonicalFact {
+  const mode = lines[0] === 'mode check' ? 'check' : 'scratch';
+  const body = lines.slice(1).join('\n');
+  if (rc !== 0) return { mode, error: body.trim() || `nft exited with status ${rc ?? 'unknown'}` };
+  if (mode === 'check') return { mode };
+  const table = parseNftText(body)[0];
+  return { mode, rules: Object.fromEntries((table?.chains ?? []).map((chain) => [chain.name, chain.rules])) };
 }

@@ -1,14 +1,14 @@
-import ipaddr from 'ipaddr.js';
+import { parseAddress } from '../net/index.js';
 import type { SshConnectionFact } from './types.js';
 
 /**
- * An address as one canonical string: "10.100.100.1" for "::ffff:10.100.100.1" (sshd
- * listening on ::) and for "10.100.100.01"; the zone of a link-local address dropped.
+ * An address as one canonical string (src/net): "10.100.100.1" for
+ * "::ffff:10.100.100.1" (sshd listening on ::); the zone of a link-local address dropped.
  */
 export function canonicalAddress(text: string): string | undefined {
-  const bare = text.split('%')[0]!;
-  if (!ipaddr.isValid(bare)) return undefined;
-  return ipaddr.process(bare).toString();
+  const parsed = parseAddress(text.split('%')[0]!);
+  if (!parsed.ok) return undefined;
+  return parsed.value.range === 'ipv4Mapped' ? parsed.value.text.slice('::ffff:'.length) : parsed.value.text;
 }
 
 /**

@@ -141,6 +141,8 @@ export interface FileFact {
   wgKeyMatchesInterface?: boolean;
   /** When the path is a symbolic link: where it points (as `readlink` prints it). */
   linkTarget?: string;
+  /** The file holds a WireGuard private or preshared key: its content was not sent. */
+  holdsKey?: boolean;
 }
 
 /** The boot file of an nftables table wgplay persists (see nftBoot.ts), checked against the live table on the host. */
@@ -183,6 +185,8 @@ export interface HostFacts {
   rules: RuleFact[];
   routes: RouteFact[];
   nftTables: NftTableFact[];
+  /** Per "family name": what nft made of the text a task wants (FactRequest.nftCanonical). */
+  nftCanonical?: Record<string, NftCanonicalFact>;
   wg: Record<string, WgInterfaceFact>;
   files: Record<string, FileFact>;
   /** Requested sysctl keys; null when the key does not exist on the host. */
@@ -239,4 +243,19 @@ export interface FactRequest {
   inotify?: boolean;
   /** nftables tables whose boot file (nftBoot.ts) is compared with the live table. */
   nftBootFiles?: { family: string; name: string }[];
+  /** Tables as a task wants them (nft text), read back through nft on the host: HostFacts.nftCanonical. */
+  nftCanonical?: { family: string; name: string; text: string }[];
+}
+
+/**
+ * What nft made of a table's text on the host (see nft_canonical in factScript.ts):
+ * `scratch` when it was loaded in a scratch network namespace and listed back (`rules`
+ * per chain, in the kernel's spelling), `check` when only `nft -c` could run.
+ */
+export interface NftCanonicalFact {
+  mode: 'scratch' | 'check';
+  /** nft's error output when it refused the text. */
+  error?: string;
+  /** Chain name -> its rules as the kernel lists them (scratch mode, no error). */
+  rules?: Record<string, string[]>;
 }

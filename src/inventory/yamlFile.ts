@@ -11,6 +11,7 @@ import {
   type YAMLMap,
 } from 'yaml';
 import type { Problem } from '../errors.js';
+import { aliasExpansionProblem, duplicateKeyProblems, MAX_ALIAS_COUNT } from '../yamlLimits.js';
 import type { ValuePosition } from './types.js';
 
 // One YAML file as Ansible reads it (PyYAML, YAML 1.1), with the position of every
@@ -63,12 +64,16 @@ export class YamlFile {
       customTags: ansibleTags,
       lineCounter: this.lines,
       prettyErrors: false,
-      uniqueKeys: true,
+      uniqueKeys: false,
     });
     for (const error of this.doc.errors) {
       const { line, col } = this.lines.linePos(error.pos[0]);
       this.problems.push({ where: `${this.path}:${line}:${col}`, message: `malformed YAML: ${error.message.split('\n')[0]}` });
     }
+    this.problems.push(...duplicateKeyProblems(this.doc, this.lines, this.path, 'malformed YAML: '));
+    if (this.problems.length > 0) return;
+    const bomb = aliasExpansionProblem(this.doc, this.lines, this.path);
+    if (bomb) this.problems.push(bomb);
   }
 
   where(node: Ranged): string {
@@ -89,7 +94,7 @@ export class YamlFile {
   }
 
   toJS(node: Node | null): unknown {
-    return node === null ? null : node.toJS(this.doc, { maxAliasCount: 1000 });
+    return node === null ? null : node.toJS(this.doc, { maxAliasCount: MAX_ALIAS_COUNT });
   }
 
   isEmpty(node: Node | null): boolean {

@@ -242,6 +242,9 @@ class CycleError extends Error {
  * The variables one host sees in one play. Definitions render on first use and are
  * cached; problems go to `problems` once per variable.
  */
+/** How deep variables may refer to variables ({{ a }} -> {{ b }} -> ...). */
+export const MAX_VARIABLE_DEPTH = 100;
+
 export class Scope {
   private readonly state = new Map<string, { kind: 'busy' } | { kind: 'failed' } | { kind: 'done'; rendered: Rendered }>();
   private readonly stack: string[] = [];
@@ -267,6 +270,16 @@ export class Scope {
     if (state?.kind === 'busy') throw new CycleError([...this.stack.slice(this.stack.indexOf(name)), name]);
     const def = this.defs.get(name);
     if (!def) return undefined;
+    if (this.stack.length >= MAX_VARIABLE_DEPTH) {
+      // A chain this long is a generated input, not a playbook: refuse it before the stack runs out.
+      const first = this.defs.get(this.stack[0]!)!;
+      this.problems.push({
+        where: first.node.where,
+        message: `${first.label}: variables refer to each other more than ${MAX_VARIABLE_DEPTH} deep (${this.stack.slice(0, 3).join(' -> ')} -> ... -> ${name})`,
+      });
+      this.state.set(name, { kind: 'failed' });
+      throw FAILED_VAR;
+    }
 
     this.state.set(name, { kind: 'busy' });
     this.stack.push(name);

@@ -4,7 +4,10 @@
  * with a SourceMap.
  */
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
-import type { ArgumentProblem, JsonSchema } from '../tasks/types.js';
+import { canonicalValue, isNetKind, NET_KINDS } from '../net/index.js';
+import { WgplayError, type Problem } from '../errors.js';
+import { findModule, findTask, knownTaskNames } from '../catalog.js';
+import type { ArgumentProblem, JsonSchema, TaskInvocation } from '../tasks/types.js';
 import { closest, didYouMean } from './suggest.js';
 import { escapePointer, kindOf } from './template.js';
 
@@ -31,6 +34,28 @@ const ajv = new Ajv({
   strictTuples: false,
   strictRequired: false,
 });
+
+// `net: KIND` (src/net/values.ts): the value must be a valid network value of that kind,
+// and is replaced in place by its canonical form ("FD00:0::1" -> "fd00::1").
+ajv.addKeyword({
+  keyword: 'net',
+  type: 'string',
+  schemaType: 'string',
+  modifying: true,
+  errors: true,
+  metaSchema: { enum: Object.keys(NET_KINDS) },
+  validate: function checkNet(this: unknown, kind: string, data: string, _parent?: unknown, context?: { parentData: any; parentDataProperty: string | number }) {
+    if (!isNetKind(kind)) return false;
+    const result = canonicalValue(kind, data);
+    if (!result.ok) {
+      (checkNet as unknown as { errors: Partial<ErrorObject>[] }).errors = [{ keyword: 'net', message: result.message, params: { kind } }];
+      return false;
+    }
+    if (context?.parentData && result.value !== data) context.parentData[context.parentDataProperty] = result.value;
+    return true;
+  },
+});
+
 const compiled = new WeakMap<JsonSchema, ValidateFunction | Error>();
 
 function compile(schema: JsonSchema): ValidateFunction | Error {
@@ -208,6 +233,10 @@ function schemaIssues(errors: ErrorObject[], args: unknown): ArgumentIssue[] {
       case 'multipleOf':
         push({ pointer, message: e.message ?? e.keyword, got });
         break;
+      case 'net':
+        // The message quotes the value already.
+        push({ pointer, message: e.message ?? 'is not a valid value' });
+        break;
       case 'propertyNames':
         push({ pointer: `${pointer}/${escapePointer(String(params.propertyName))}`, key: true, message: `invalid name "${params.propertyName}"` });
         break;
@@ -229,4 +258,71 @@ function typeName(type: string): string {
     default:
       return type;
   }
+}
+
+/**
+ * The same validation for a task built in code (the library path, and the tasks that
+ * expanding modules make): problems are placed by a JSON pointer into the arguments
+ * instead of file:line. Returns the invocation with its arguments validated, completed
+ * with defaults and canonical (a copy: the caller's object is left as it was).
+ */
+export function checkInvocation(invocation: TaskInvocation): { invocation: TaskInvocation; problems: Problem[] } {
+  const owner = findTask(invocation.module) ?? findModule(invocation.module);
+  const label = `task "${invocation.name}"`;
+  if (!owner) {
+    const hint = didYouMean(invocation.module, knownTaskNames());
+    return { invocation, problems: [{ where: invocation.origin ?? label, message: `unknown module "${invocation.module}"${hint}` }] };
+  }
+  let args: unknown;
+  try {
+    args = structuredClone(invocation.args);
+  } catch {
+    return { invocation, problems: [{ where: invocation.origin ?? label, message: `${invocation.module} arguments must be plain data (mappings, lists, strings, numbers, booleans)` }] };
+  }
+  const issues = validateArgs(invocation.module, owner.schema, owner.check?.bind(owner), args);
+  const problems = issues.map((issue) => {
+    const pointer = issue.pointer;
+    let details = issue.got !== undefined ? `got ${issue.got}` : '';
+    if (issue.hint !== undefined) details += `${details ? '; ' : ''}did you mean ${JSON.stringify(issue.hint)}?`;
+    return {
+      where: `${invocation.origin ? `${invocation.origin}: ` : ''}${label}, ${invocation.module} arguments ${pointer || '(the whole)'}`,
+      message: `${issue.message}${details ? ` (${details})` : ''}`,
+    };
+  });
+  return { invocation: { ...invocation, args }, problems };
+}
+
+/** Every invocation checked (see checkInvocation); throws one WgplayError listing every problem. */
+export function checkInvocations(invocations: TaskInvocation[]): TaskInvocation[] {
+  const problems: Problem[] = [];
+  const checked = invocations.map((invocation) => {
+    const result = checkInvocation(invocation);
+    problems.push(...result.problems);
+    return result.invocation;
+  });
+  if (problems.length > 0) throw new WgplayError(problems);
+  return checked;
+}
+
+/**
+ * The string values of `data` whose schema declares `net: kind`, with where they sit,
+ * so a later step (endpoint names resolved on the controller) can replace them.
+ */
+export function netValuesOf(schema: unknown, data: unknown, kind: string): { parent: any; key: string | number; value: string; pointer: string }[] {
+  const found: { parent: any; key: string | number; value: string; pointer: string }[] = [];
+  const walk = (node: any, value: unknown, parent: any, key: string | number | undefined, pointer: string): void => {
+    if (!node || typeof node !== 'object') return;
+    if (node.net === kind && typeof value === 'string' && parent !== undefined && key !== undefined) found.push({ parent, key, value, pointer });
+    for (const branch of [...(node.anyOf ?? []), ...(node.oneOf ?? []), ...(node.allOf ?? [])]) walk(branch, value, parent, key, pointer);
+    if (Array.isArray(value) && node.items) value.forEach((item, index) => walk(node.items, item, value, index, `${pointer}/${index}`));
+    if (value && typeof value === 'object' && !Array.isArray(value)) {
+      for (const [name, item] of Object.entries(value)) {
+        const child = node.properties?.[name] ?? (typeof node.additionalProperties === 'object' ? node.additionalProperties : undefined);
+        walk(child, item, value, name, `${pointer}/${escapePointer(name)}`);
+      }
+    }
+  };
+  walk(schema, data, undefined, undefined, '');
+  // anyOf branches may reach one value twice.
+  return found.filter((entry, index) => found.findIndex((other) => other.parent === entry.parent && other.key === entry.key) === index);
 }

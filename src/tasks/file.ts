@@ -1,4 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
+import { holdsPrivateKey } from '../net/index.js';
 import { normalizeMode, planFileAbsent, planFileContent, sha256, writeFileScript } from './shared/files.js';
 import { Defaulted, Enum, State } from './schema.js';
 import { defineTask, type Step } from './types.js';
@@ -45,13 +46,17 @@ export const fileTask = defineTask({
       return [{ path: '/content', message: 'content is required when state is present' }];
     }
     if (args.path.endsWith('/')) return [{ path: '/path', message: 'path must name a file, not a folder' }];
+    const nul = args.content?.indexOf('\u0000') ?? -1;
+    if (nul >= 0) return [{ path: '/content', message: `content holds a NUL byte (at character ${nul}): a file wgplay writes is text` }];
     return [];
   },
   claims: (args) => [`file ${args.path}`],
   programs: () => [],
   facts(args) {
-    const expectSha256 = args.content !== undefined && !args.secret ? sha256(args.content) : undefined;
-    return { files: [{ path: args.path, secret: args.secret, expectSha256 }] };
+    // Content that holds a private key is secret even when the task does not say so.
+    const secret = args.secret || (args.content !== undefined && holdsPrivateKey(args.content));
+    const expectSha256 = args.content !== undefined && !secret ? sha256(args.content) : undefined;
+    return { files: [{ path: args.path, secret, expectSha256 }] };
   },
   plan(args, facts) {
     const fact = facts.files[args.path];

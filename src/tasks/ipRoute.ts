@@ -1,7 +1,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import type { RouteFact } from '../facts/types.js';
 import { shellQuote } from '../shell.js';
-import { familyOf, interfaceNameProblem, isCidrOrAddress, normalizePrefix } from './netaddr.js';
+import { familyOf, prefixKey } from '../net/index.js';
 import { Defaulted, State, type Validated } from './schema.js';
 import { ipStep, RoutingTable } from './shared/ip.js';
 import { currentRoute, describeConnection, describeRouteFact, MAY_CUT_SSH, prefixCovers, takesControllerRoute } from './sshPath.js';
@@ -9,9 +9,9 @@ import { defineTask, type ArgumentProblem } from './types.js';
 
 export const IpRouteSchema = Type.Object(
   {
-    to: Type.String({ description: 'Destination: an address, a prefix, or "default".' }),
-    dev: Type.Optional(Type.String({ description: 'The interface the route leaves through.' })),
-    via: Type.Optional(Type.String({ description: 'The next hop (gateway) address.' })),
+    to: Type.String({ net: 'route-destination', description: 'Destination: an address, a prefix, or "default".' }),
+    dev: Type.Optional(Type.String({ net: 'interface-name', description: 'The interface the route leaves through.' })),
+    via: Type.Optional(Type.String({ net: 'host-address', description: 'The next hop (gateway) address.' })),
     table: Defaulted(RoutingTable('The routing table the route is in.'), 'main'),
     state: State('the route'),
     may_cut_ssh: Type.Optional(Type.Boolean({ description: "true: this route may take over (or remove) the route wgplay's own SSH connection uses; refused otherwise (docs/SAFETY.md)." })),
@@ -36,7 +36,7 @@ export function describeRoute(args: { to: string; dev?: string; via?: string; ta
 function sameDestination(fact: RouteFact, args: Args): boolean {
   return (
     fact.table === String(args.table) &&
-    normalizePrefix(fact.dst) === normalizePrefix(args.to) &&
+    prefixKey(fact.dst) === prefixKey(args.to) &&
     (fact.type === undefined || fact.type === 'unicast')
   );
 }
@@ -47,15 +47,8 @@ export const ipRouteTask = defineTask({
   schema: IpRouteSchema,
   check(args) {
     const problems: ArgumentProblem[] = [];
-    if (args.to !== 'default' && !isCidrOrAddress(args.to)) {
-      problems.push({ path: '/to', message: `"${args.to}" is not an IP address or prefix` });
-    }
-    if (args.via !== undefined && (!isCidrOrAddress(args.via) || args.via.includes('/'))) {
-      problems.push({ path: '/via', message: `"${args.via}" is not an IP address` });
-    }
-    if (args.dev !== undefined) {
-      const problem = interfaceNameProblem(args.dev);
-      if (problem) problems.push({ path: '/dev', message: problem });
+    if (args.via !== undefined && args.to !== 'default' && familyOf(args.via) !== familyOf(args.to)) {
+      problems.push({ path: '/via', message: 'to and via must be of the same address family' });
     }
     if (args.state === 'present' && !args.dev && !args.via) {
       problems.push({ path: '', message: 'a present route needs dev or via' });
@@ -73,7 +66,7 @@ export const ipRouteTask = defineTask({
     const optIn = `; if that is intended, set ${MAY_CUT_SSH}: true on the task`;
     if ((args.state ?? 'present') === 'absent') {
       const now = currentRoute(facts.routes, 'main', controller);
-      if (!now || normalizePrefix(now.dst) !== normalizePrefix(args.to)) return undefined;
+      if (!now || prefixKey(now.dst) !== prefixKey(args.to)) return undefined;
       return `removing the route to ${args.to} would cut ${describeConnection(connection)}, which leaves by it${optIn}`;
     }
     const taken = takesControllerRoute(args.to, args, controller, facts.routes);

@@ -1,7 +1,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import type { RuleFact } from '../facts/types.js';
 import { shellQuote } from '../shell.js';
-import { familyOf, isCidrOrAddress, normalizePrefix } from './netaddr.js';
+import { familyOf, prefixKey } from '../net/index.js';
 import { State, type Validated } from './schema.js';
 import { ipStep, RoutingTable } from './shared/ip.js';
 import { describeConnection, MAY_CUT_SSH, prefixCovers } from './sshPath.js';
@@ -9,8 +9,8 @@ import { defineTask, type ArgumentProblem, type Change } from './types.js';
 
 export const IpRuleSchema = Type.Object(
   {
-    from: Type.Optional(Type.String({ description: 'Source address or prefix the rule matches ("all" or omitted: any).' })),
-    to: Type.Optional(Type.String({ description: 'Destination address or prefix the rule matches ("all" or omitted: any).' })),
+    from: Type.Optional(Type.String({ net: 'rule-selector', description: 'Source address or prefix the rule matches ("all" or omitted: any).' })),
+    to: Type.Optional(Type.String({ net: 'rule-selector', description: 'Destination address or prefix the rule matches ("all" or omitted: any).' })),
     table: RoutingTable('The routing table matching packets look up.'),
     priority: Type.Optional(
       Type.Integer({ minimum: 1, maximum: 32765, description: 'Rule priority (lower first); omitted: any priority matches, the kernel picks one.' }),
@@ -33,8 +33,8 @@ export function describeRule(args: Omit<IpRuleArgs, 'state'>): string {
 
 function matches(fact: RuleFact, args: Validated<typeof IpRuleSchema>): boolean {
   const same = (a: string | undefined, b: string | undefined) =>
-    (a === undefined || a === 'all' ? undefined : normalizePrefix(a)) ===
-    (b === undefined || b === 'all' ? undefined : normalizePrefix(b));
+    (a === undefined || a === 'all' ? undefined : prefixKey(a)) ===
+    (b === undefined || b === 'all' ? undefined : prefixKey(b));
   return (
     same(fact.from, args.from) &&
     same(fact.to, args.to) &&
@@ -49,12 +49,6 @@ export const ipRuleTask = defineTask({
   schema: IpRuleSchema,
   check(args) {
     const problems: ArgumentProblem[] = [];
-    for (const field of ['from', 'to'] as const) {
-      const value = args[field];
-      if (value !== undefined && value !== 'all' && !isCidrOrAddress(value)) {
-        problems.push({ path: `/${field}`, message: `"${value}" is not an IP address or prefix` });
-      }
-    }
     if (args.from && args.to && args.from !== 'all' && args.to !== 'all' && familyOf(args.from) !== familyOf(args.to)) {
       problems.push({ path: '/to', message: 'from and to must be of the same address family' });
     }

@@ -98,8 +98,11 @@ interface TableText {
 const normalizeRule = (rule: string) => rule.trim().replace(/\s+/g, ' ');
 const sorted = (list: string[] | undefined) => [...(list ?? [])].sort().join(',');
 
-/** The table as nft text; live elements of sets whose elements are not declared are kept. */
-export function renderNftTable(args: TableText, live?: NftTableFact): string {
+/**
+ * The table as nft text; live elements of sets whose elements are not declared are kept.
+ * `places`, when given, receives per line the argument it comes from ("chains[0].rules[1]").
+ */
+export function renderNftTable(args: TableText, live?: NftTableFact, places?: string[]): string {
   const lines = [`table ${args.family} ${args.name} {`];
   const liveSet = (name: string) => live?.sets.find((set) => set.name === name);
   const elementsLine = (items: string[]) => (items.length ? [`\t\telements = { ${items.join(', ')} }`] : []);
@@ -118,14 +121,18 @@ export function renderNftTable(args: TableText, live?: NftTableFact): string {
     const items = pairs.map(([key, value]) => `${nftElementText(key, map.type)} : ${nftElementText(value, map.value_type)}`);
     lines.push(`\tmap ${map.name} {`, `\t\ttype ${map.type} : ${map.value_type}`, ...flagsLine(map.flags), ...elementsLine(items), '\t}');
   }
-  for (const chain of args.chains ?? []) {
-    lines.push(`\tchain ${chain.name} {`);
+  (args.chains ?? []).forEach((chain, chainIndex) => {
+    const place = (line: string, where: string) => {
+      if (places) places[lines.length] = where;
+      lines.push(line);
+    };
+    place(`\tchain ${chain.name} {`, `chains[${chainIndex}]`);
     if (chain.hook) {
-      lines.push(`\t\ttype ${chain.type ?? 'filter'} hook ${chain.hook} priority ${chain.priority ?? 0}; policy ${chain.policy ?? 'accept'};`);
+      place(`\t\ttype ${chain.type ?? 'filter'} hook ${chain.hook} priority ${chain.priority ?? 0}; policy ${chain.policy ?? 'accept'};`, `chains[${chainIndex}]`);
     }
-    for (const rule of chain.rules ?? []) lines.push(`\t\t${normalizeRule(rule)}`);
+    (chain.rules ?? []).forEach((rule, ruleIndex) => place(`\t\t${normalizeRule(rule)}`, `chains[${chainIndex}].rules[${ruleIndex}]`));
     lines.push('\t}');
-  }
+  });
   lines.push('}');
   return lines.join('\n');
 }
@@ -159,7 +166,12 @@ export function renderLiveNftTable(live: NftTableFact): string {
 }
 
 /** Why the live table differs from the spec, or undefined when it matches. */
-export function nftTableDifference(args: Args, live: NftTableFact): string | undefined {
+/**
+ * Why the live table differs from the spec, or undefined when it matches. Rules are
+ * compared as the kernel spells them when `canonicalRules` (nft's own reading of the
+ * wanted rules, per chain) is known; otherwise whitespace-normalised as written.
+ */
+export function nftTableDifference(args: Args, live: NftTableFact, canonicalRules?: Record<string, string[]>): string | undefined {
   const wantSets = [
     ...(args.sets ?? []).map((set) => ({ kind: 'set' as const, name: set.name, type: set.type, value: undefined as string | undefined, flags: set.flags, elements: set.elements?.map(String) })),
     ...(args.maps ?? []).map((map) => ({
@@ -194,11 +206,24 @@ export function nftTableDifference(args: Args, live: NftTableFact): string | und
     } else if (have.hook) {
       return `chain ${want.name} is a base chain`;
     }
-    const wantRules = (want.rules ?? []).map(normalizeRule);
+    const wantRules = (canonicalRules?.[want.name] ?? want.rules ?? []).map(normalizeRule);
     const haveRules = have.rules.map(normalizeRule);
     if (wantRules.join('\n') !== haveRules.join('\n')) return `chain ${want.name} has other rules`;
   }
   return undefined;
+}
+
+/**
+ * nft's error output with each "/dev/stdin:LINE:COL" replaced by the argument that line
+ * was rendered from: "chains[1].rules[0]: Error: syntax error, unexpected newline".
+ */
+function nftErrorPlaces(args: Args, error: string): string {
+  const places: string[] = [];
+  renderNftTable(args, undefined, places);
+  return error.replace(/(?:\/dev\/stdin|-):(\d+):[\d-]+:\s*/g, (whole, line: string) => {
+    const place = places[Number(line) - 1];
+    return place ? `${place}: ` : whole;
+  });
 }
 
 export const nftTableTask = defineTask({
@@ -230,7 +255,14 @@ export const nftTableTask = defineTask({
   },
   claims: (args) => [`nftables table ${args.family} ${args.name}`],
   programs: () => ['nft'],
-  facts: (args) => ({ nftTables: [{ family: args.family, name: args.name }], ...nftPersistFacts({ family: args.family, name: args.name }) }),
+  // nft reads the wanted table on the host in a scratch network namespace (factScript's
+  // nft_canonical): invalid nft is refused before anything changes, and rules compare
+  // in the kernel's spelling (docs/VALUES.md).
+  facts: (args) => ({
+    nftTables: [{ family: args.family, name: args.name }],
+    ...(args.state === 'present' ? { nftCanonical: [{ family: args.family, name: args.name, text: renderNftTable(args) }] } : {}),
+    ...nftPersistFacts({ family: args.family, name: args.name }),
+  }),
   plan(args, facts) {
     const table = { family: args.family, name: args.name };
     const changes = planLiveTable(args, facts);
@@ -255,7 +287,9 @@ function planLiveTable(args: Args, facts: HostFacts): Change[] {
       },
     ];
   }
-  if (live && nftTableDifference(args, live) === undefined) return [];
+  const canonical = facts.nftCanonical?.[`${family} ${args.name}`];
+  if (canonical?.error !== undefined) throw new Error(`nft refuses the table: ${nftErrorPlaces(args, canonical.error)}`);
+  if (live && nftTableDifference(args, live, canonical?.rules) === undefined) return [];
   const desired = renderNftTable(args, live);
   // "add table" first so that "delete table" never fails on a fresh host; all in one transaction.
   const line = `add table ${family} ${args.name}\ndelete table ${family} ${args.name}\n${desired}`;

@@ -1,34 +1,10 @@
 // Whether a route or rule would take wgplay's own SSH connection somewhere else.
 // The connection is what the host reported (SSH_CONNECTION), never the inventory's
-// spelling of the host's address; prefixes are compared by value (ipaddr.js).
-import ipaddr from 'ipaddr.js';
+// spelling of the host's address; prefixes are compared by value (src/net).
+import { prefixCovers, prefixLengthOf } from '../net/index.js';
 import type { RouteFact, SshConnectionFact } from '../facts/types.js';
 
-type Prefix = [ipaddr.IPv4 | ipaddr.IPv6, number];
-
-/** "10.0.0.0/8", "10.0.0.1" (a host), "default"/"all"/undefined (everything, in `family`). */
-export function parsePrefix(text: string | undefined, family: 'ipv4' | 'ipv6'): Prefix | undefined {
-  if (text === undefined || text === 'all' || text === 'default') {
-    return family === 'ipv4' ? [ipaddr.IPv4.parse('0.0.0.0'), 0] : [ipaddr.IPv6.parse('::'), 0];
-  }
-  try {
-    if (text.includes('/')) return ipaddr.parseCIDR(text);
-    const address = ipaddr.parse(text);
-    return [address, address.kind() === 'ipv4' ? 32 : 128];
-  } catch {
-    return undefined;
-  }
-}
-
-/** Does the prefix (see parsePrefix) contain the address? Different families never do. */
-export function prefixCovers(prefix: string | undefined, address: string): boolean {
-  const parsed = ipaddr.process(address);
-  const range = parsePrefix(prefix, parsed.kind());
-  return range !== undefined && range[0].kind() === parsed.kind() && parsed.match(range);
-}
-
-export const prefixLengthOf = (prefix: string | undefined, address: string) =>
-  parsePrefix(prefix, ipaddr.process(address).kind())?.[1] ?? -1;
+export { prefixCovers, prefixLengthOf };
 
 /** The route of `table` the kernel picks for `address` today (longest prefix). */
 export function currentRoute(routes: RouteFact[], table: string, address: string): RouteFact | undefined {

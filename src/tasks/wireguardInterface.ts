@@ -1,7 +1,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import type { HostFacts, WgInterfaceFact, WgPeerFact } from '../facts/types.js';
 import { shellQuote } from '../shell.js';
-import { familyOf, interfaceNameProblem, isCidrOrAddress, isWireguardKey, normalizePrefix, withPrefix } from './netaddr.js';
+import { familyOf, prefixKey, withLength } from '../net/index.js';
 import { Defaulted, State, type Validated } from './schema.js';
 import { planFileAbsent, planFileContent, sha256 } from './shared/files.js';
 import { ipStep, RoutingTable } from './shared/ip.js';
@@ -11,9 +11,9 @@ import { defineTask, type ArgumentProblem, type Change, type Step } from './type
 
 const PeerSchema = Type.Object(
   {
-    public_key: Type.String({ description: "The peer's WireGuard public key (44 characters of base64)." }),
-    allowed_ips: Type.Array(Type.String(), { description: 'Addresses and prefixes the peer may send from and is routed to.' }),
-    endpoint: Type.Optional(Type.String({ description: 'Where the peer is reached, host:port; omitted: it connects to us.' })),
+    public_key: Type.String({ net: 'wireguard-key', description: "The peer's WireGuard public key (44 characters of base64)." }),
+    allowed_ips: Type.Array(Type.String({ net: 'allowed-ip' }), { description: 'Addresses and prefixes the peer may send from and is routed to.' }),
+    endpoint: Type.Optional(Type.String({ net: 'endpoint', description: 'Where the peer is reached, host:port; omitted: it connects to us.' })),
     persistent_keepalive: Type.Optional(
       Type.Integer({ minimum: 0, maximum: 65535, description: 'Seconds between keepalives (0 or omitted: none).' }),
     ),
@@ -26,10 +26,10 @@ const Hooks = (when: string) =>
 
 export const WireguardInterfaceSchema = Type.Object(
   {
-    name: Type.String({ description: 'The interface name (at most 15 characters).' }),
+    name: Type.String({ net: 'interface-name', description: 'The interface name (at most 15 bytes, not starting with "-").' }),
     state: State('the interface, its key and its wg-quick file'),
     addresses: Type.Optional(
-      Type.Array(Type.String(), { description: 'Addresses with or without prefix length: "10.200.200.1" means /32.' }),
+      Type.Array(Type.String({ net: 'interface-address' }), { description: 'Addresses with or without prefix length: "10.200.200.1" means /32.' }),
     ),
     listen_port: Type.Optional(Type.Integer({ minimum: 1, maximum: 65535, description: 'UDP port; omitted: a random one.' })),
     private_key_file: Type.Optional(
@@ -97,8 +97,8 @@ function planBootConfig(args: Args, facts: HostFacts): Change[] {
   ];
 }
 
-const addressesOf = (args: Pick<WireguardInterfaceArgs, 'addresses'>) => (args.addresses ?? []).map(withPrefix);
-const sortedIps = (ips: string[]) => ips.map(withPrefix).sort().join(',');
+const addressesOf = (args: Pick<WireguardInterfaceArgs, 'addresses'>) => (args.addresses ?? []).map(withLength);
+const sortedIps = (ips: string[]) => ips.map(withLength).sort().join(',');
 
 /** The wg-quick file that brings the same interface back after a reboot (no secret inside). */
 export function renderWgQuickConfig(args: Args): string {
@@ -114,7 +114,7 @@ export function renderWgQuickConfig(args: Args): string {
   for (const hook of args.pre_down ?? []) lines.push(`PreDown = ${hook}`);
   for (const hook of args.post_down ?? []) lines.push(`PostDown = ${hook}`);
   for (const peer of args.peers ?? []) {
-    lines.push('', '[Peer]', `PublicKey = ${peer.public_key}`, `AllowedIPs = ${peer.allowed_ips.map(withPrefix).join(', ')}`);
+    lines.push('', '[Peer]', `PublicKey = ${peer.public_key}`, `AllowedIPs = ${peer.allowed_ips.map(withLength).join(', ')}`);
     if (peer.endpoint) lines.push(`Endpoint = ${peer.endpoint}`);
     if (peer.persistent_keepalive) lines.push(`PersistentKeepalive = ${peer.persistent_keepalive}`);
   }
@@ -122,7 +122,7 @@ export function renderWgQuickConfig(args: Args): string {
 }
 
 function peerSettings(peer: WireguardPeerArgs): string {
-  const parts = [`allowed-ips ${shellQuote(peer.allowed_ips.map(withPrefix).join(','))}`];
+  const parts = [`allowed-ips ${shellQuote(peer.allowed_ips.map(withLength).join(','))}`];
   if (peer.endpoint) parts.push(`endpoint ${shellQuote(peer.endpoint)}`);
   parts.push(`persistent-keepalive ${peer.persistent_keepalive ?? 0}`);
   return parts.join(' ');
@@ -131,7 +131,7 @@ function peerSettings(peer: WireguardPeerArgs): string {
 function describePeer(peer: { public_key: string; allowed_ips: string[]; endpoint?: string; persistent_keepalive?: number }): string {
   return [
     `peer ${peer.public_key}`,
-    `allowed-ips ${peer.allowed_ips.map(withPrefix).join(',') || '(none)'}`,
+    `allowed-ips ${peer.allowed_ips.map(withLength).join(',') || '(none)'}`,
     peer.endpoint ? `endpoint ${peer.endpoint}` : '',
     peer.persistent_keepalive ? `keepalive ${peer.persistent_keepalive}` : '',
   ]
@@ -184,11 +184,11 @@ function planPeers(args: Args, live: WgInterfaceFact | undefined): Change[] {
 function planTableRoutes(args: Args, facts: HostFacts): Change[] {
   if (args.table === undefined || args.table === 'off') return [];
   const table = String(args.table);
-  const wanted = new Set((args.peers ?? []).flatMap((peer) => peer.allowed_ips.map(normalizePrefix)));
+  const wanted = new Set((args.peers ?? []).flatMap((peer) => peer.allowed_ips.map(prefixKey)));
   const have = facts.routes.filter((route) => route.dev === args.name && route.table === table);
   const changes: Change[] = [];
   for (const destination of wanted) {
-    if (have.some((route) => normalizePrefix(route.dst) === destination)) continue;
+    if (have.some((route) => prefixKey(route.dst) === destination)) continue;
     changes.push({
       resource: `ip route ${destination} dev ${args.name} table ${table}`,
       action: 'create',
@@ -197,7 +197,7 @@ function planTableRoutes(args: Args, facts: HostFacts): Change[] {
     });
   }
   for (const route of have) {
-    if (wanted.has(normalizePrefix(route.dst))) continue;
+    if (wanted.has(prefixKey(route.dst))) continue;
     changes.push({
       resource: `ip route ${route.dst} dev ${args.name} table ${table}`,
       action: 'delete',
@@ -303,25 +303,12 @@ export const wireguardInterfaceTask = defineTask({
   schema: WireguardInterfaceSchema,
   check(args) {
     const problems: ArgumentProblem[] = [];
-    const nameProblem = interfaceNameProblem(args.name);
-    if (nameProblem) problems.push({ path: '/name', message: nameProblem });
-    (args.addresses ?? []).forEach((address, index) => {
-      if (!isCidrOrAddress(address)) problems.push({ path: `/addresses/${index}`, message: `"${address}" is not an IP address or prefix` });
-    });
     const seenKeys = new Set<string>();
     (args.peers ?? []).forEach((peer, index) => {
-      if (!isWireguardKey(peer.public_key)) {
-        problems.push({ path: `/peers/${index}/public_key`, message: 'not a WireGuard public key (44 characters of base64, ending in "=")' });
-      } else if (seenKeys.has(peer.public_key)) {
+      if (seenKeys.has(peer.public_key)) {
         problems.push({ path: `/peers/${index}/public_key`, message: 'the same peer is listed twice' });
       }
       seenKeys.add(peer.public_key);
-      peer.allowed_ips.forEach((ip, ipIndex) => {
-        if (!isCidrOrAddress(ip)) problems.push({ path: `/peers/${index}/allowed_ips/${ipIndex}`, message: `"${ip}" is not an IP address or prefix` });
-      });
-      if (peer.endpoint !== undefined && !/^([A-Za-z0-9.-]+|\[[0-9a-fA-F:]+\]):\d{1,5}$/.test(peer.endpoint)) {
-        problems.push({ path: `/peers/${index}/endpoint`, message: `"${peer.endpoint}" is not host:port` });
-      }
     });
     for (const field of ['pre_up', 'post_up', 'pre_down', 'post_down'] as const) {
       (args[field] ?? []).forEach((hook, index) => {
@@ -330,7 +317,13 @@ export const wireguardInterfaceTask = defineTask({
     }
     return problems;
   },
-  claims: (args) => [`WireGuard interface ${args.name}`, ...(args.listen_port !== undefined ? [`UDP listen port ${args.listen_port}`] : [])],
+  // Its key and wg-quick files too: a `file` task on either would overwrite (or show) them.
+  claims: (args) => [
+    `WireGuard interface ${args.name}`,
+    ...(args.listen_port !== undefined ? [`UDP listen port ${args.listen_port}`] : []),
+    `file ${keyFileOf(args)}`,
+    `file ${configFileOf(args.name)}`,
+  ],
   programs: (args) => (args.state === 'present' ? (args.persist ? ['wg', 'ip', 'wg-quick'] : ['wg', 'ip']) : ['ip']),
   // Its addresses bring a connected route (and a local one) with them; with table main,
   // its peers' allowed IPs become routes there: either may take the controller's address.
@@ -341,7 +334,7 @@ export const wireguardInterfaceTask = defineTask({
     for (const address of addressesOf(args)) {
       if (!prefixCovers(address, controller)) continue;
       const taken = takesControllerRoute(address, { dev: args.name }, controller, facts.routes);
-      if (taken || normalizePrefix(address).split('/')[0] === controller) {
+      if (taken || address.split('/')[0] === controller) {
         return `the address ${address} on ${args.name} covers the controller's address ${controller}: ${describeConnection(connection)} would go into ${args.name}${optIn}`;
       }
     }

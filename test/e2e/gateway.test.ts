@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
 import { PRIVATE_KEY_PLACEHOLDER } from '../../src/modules/gateway/customerConfig.js';
 import { startTestSeedLab, writeInventory, type TestSeedLab } from './harness.js';
-import { changedResources, wgplay, wgplayJson } from './wgplayCli.js';
+import { changedResources, expectNoPrivateKeyPrinted, wgplay, wgplayJson } from './wgplayCli.js';
 
 const PLAYBOOK = new URL('../../playbooks/gateway.yaml', import.meta.url).pathname;
 const LAB_INVENTORY = new URL('../../playbooks/lab.inventory.yaml', import.meta.url).pathname;
@@ -53,6 +53,12 @@ async function connectCustomer(id: string, inventory: string): Promise<string> {
   return config;
 }
 
+/** Every private key the gateway has had during this file's tests (keys of removed customers go). */
+const gatewayKeys = new Set<string>();
+async function rememberGatewayKeys(): Promise<void> {
+  for (const key of (await inC('cat /etc/wireguard/*.key')).split('\n')) if (key.trim()) gatewayKeys.add(key.trim());
+}
+
 const curl = (url: string) => `curl -sS --max-time 10 ${url}`;
 
 /** Everything wgplay may touch on the gateway, to prove a refused run changed nothing. */
@@ -94,6 +100,7 @@ describe('the overlapping-customers gateway', () => {
     // No private key anywhere in what wgplay printed.
     const privateKeys = (await inC('cat /etc/wireguard/wg-a.key /etc/wireguard/wg-b.key')).trim().split('\n');
     for (const key of privateKeys) expect(result.stdout + result.stderr).not.toContain(key);
+    await rememberGatewayKeys();
   });
 
   it('refuses invalid customers with a clear error and leaves the running gateway untouched', async () => {
@@ -106,7 +113,15 @@ describe('the overlapping-customers gateway', () => {
       [[a!, { ...b!, translated_address: '10.200.200.9' }], /customers\[1\]\.translated_address: 10\.200\.200\.9 is outside pool customer_addresses/],
       [[a!, { ...b!, public_key: a!.public_key }], /customers\[1\]\.public_key: .*also used by customer a/],
       [[a!, { ...b!, public_key: 'bm90IGEga2V5' }], /customers\[1\]\.public_key: not a WireGuard public key/],
-      [[a!, { ...b!, name: 'b', interface: 'wg-customer-number-two' }], /customers\[1\]\.interface: interface name "wg-customer-number-two" is longer than 15 characters/],
+      [[a!, { ...b!, name: 'b', interface: 'wg-customer-number-two' }], /customers\[1\]\.interface: interface name "wg-customer-number-two" is longer than 15 bytes/],
+      // Another spelling of a's addresses is the same address: refused, naming the field (ip and nft would read it as a's).
+      [[a!, { ...b!, translated_address: '10.100.100.01' }], /customers\[1\]\.translated_address: "10\.100\.100\.01" has an octet with a leading zero.*write 10\.100\.100\.1/],
+      [[a!, { ...b!, our_translated_address: '10.200.200.01' }], /customers\[1\]\.our_translated_address: "10\.200\.200\.01" has an octet with a leading zero/],
+      [[a!, { ...b!, translated_address: '::ffff:10.100.100.1' }], /customers\[1\]\.translated_address: translated_address 10\.100\.100\.1 is also used by customer a/],
+      [[{ ...a!, address: '10.0.0.01' }], /customers\[0\]\.address: "10\.0\.0\.01" has an octet with a leading zero/],
+      [[{ ...a!, address: '127.0.0.1' }], /customers\[0\]\.address: "127\.0\.0\.1" is a loopback address/],
+      [[{ ...a!, endpoint: '198.51.100.7:99999' }], /customers\[0\]\.endpoint: "198\.51\.100\.7:99999" has port 99999, outside 1-65535/],
+      [[a!, { ...b!, name: 'b', interface: '--version' }], /customers\[1\]\.interface: interface name "--version" starts with "-"/],
       [[a!, { ...b!, name: 'b;reboot' }], /customers\[1\]\.name: must match the pattern .*got "b;reboot"/],
       [[{ ...a!, listen_port: 40000 }], /customers\[0\]\.listen_port: listen port 40000 is outside pool/],
     ];
@@ -222,6 +237,7 @@ describe('the overlapping-customers gateway', () => {
     expect(await inHost('d', curl('http://10.0.0.2:8080/'))).toMatch(/you are 10\.100\.100\.3$/m);
     expect(await inC(curl('http://10.100.100.3/'))).toBe('hello from host-d; you are 10.0.0.2\n');
     expect(await inC('wg show wg-d listen-port; ip rule show priority 100 | grep -c lookup')).toBe('51820\n3\n');
+    await rememberGatewayKeys();
   });
 
   it('removes a customer: its interface, rule, route, elements, key and files go; the others still work', async () => {
@@ -260,5 +276,13 @@ describe('one-way customers', () => {
     expect((await lab.lab.runInHost('d', 'curl -sS --max-time 3 http://10.0.0.2:8080/')).code).not.toBe(0);
     expect(await inC('nft list map inet wgplay_nat outbound_dnat')).not.toContain('wg-a');
     expect(await inC('nft list set inet wgplay_filter wg_ifaces')).not.toContain('wg-d');
+  });
+});
+
+describe('secrets', () => {
+  it('no private key of the lab (the gateway\'s or a customer\'s) appears in anything wgplay printed in this file', async () => {
+    await rememberGatewayKeys();
+    expect(gatewayKeys.size).toBeGreaterThanOrEqual(3);
+    expectNoPrivateKeyPrinted([...gatewayKeys, ...['a', 'b', 'd'].map((id) => lab.lab.customerKeys(id).privateKey)]);
   });
 });

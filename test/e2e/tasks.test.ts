@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs';
 import { stripVTControlCharacters } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestHost, type TestHost } from './harness.js';
-import { changedResources, wgplay, wgplayJson, writePlaybook } from './wgplayCli.js';
+import { changedResources, expectNoPrivateKeyPrinted, wgplay, wgplayJson, writePlaybook } from './wgplayCli.js';
 
 const KEY_A = '/TOE4TKtAqVsePRVR+5AA43HkAK5DSntkOCO7nYq5xU=';
 
@@ -41,6 +41,9 @@ const tasks = [
   { name: 'port element', nft_element: { table: 'wgtest', set: 'ports', key: 51821 } },
   { name: 'map element', nft_element: { table: 'wgtest', set: 'snat_to', key: 'wg-t', value: '10.0.0.2' } },
 ];
+
+/** Private keys the host had during this file's tests, looked for in every output at the end. */
+const labKeys = new Set<string>();
 
 let host: TestHost;
 let inventory: string;
@@ -204,6 +207,88 @@ describe('primitive tasks over real SSH', () => {
     expect(await hostState()).toEqual(converged);
   });
 
+  it('converges on values written in any valid spelling (uncompressed or upper-case IPv6, /32)', async () => {
+    const spelled = writePlaybook([
+      {
+        name: 'spellings',
+        hosts: 'all',
+        tasks: [
+          {
+            name: 'v6 tunnel',
+            wireguard_interface: {
+              name: 'wg-s',
+              addresses: ['FD00:0:0:0::1/64', '10.201.0.1/24'],
+              peers: [{ public_key: KEY_A, allowed_ips: ['fd00:200:0:0::1', 'FD00:300::/64', '10.202.0.7/32'] }],
+            },
+          },
+          { name: 'v6 rule', ip_rule: { from: 'FD00:0::1', table: 42, priority: 150 } },
+          { name: 'v6 route', ip_route: { to: 'FD00:400:0::/64', dev: 'wg-s', table: 42 } },
+          { name: 'v4 route', ip_route: { to: '10.202.0.7/32', dev: 'wg-s', table: 42 } },
+          {
+            name: 'nft as written, not as listed',
+            nft_table: {
+              name: 'spelled',
+              chains: [
+                { name: 'post', type: 'nat', hook: 'postrouting', priority: 100, rules: ['oifname veth-e0 masquerade'] },
+                { name: 'in', type: 'filter', hook: 'input', priority: 0, rules: ['tcp dport {80,443} accept', 'ip6 saddr FD00:0::1 accept'] },
+              ],
+            },
+          },
+        ],
+      },
+    ]);
+    const applied = await wgplayJson(['apply', spelled, '-i', inventory]);
+    expect(applied.code, JSON.stringify(applied.report.hosts[0]?.error)).toBe(0);
+    expect(await host.run('ip -6 -br addr show dev wg-s')).toContain('fd00::1/64');
+    expect(await host.run('wg show wg-s allowed-ips')).toMatch(/fd00:200::1\/128/);
+    const again = await wgplayJson(['plan', spelled, '-i', inventory]);
+    expect(again.code).toBe(0);
+    expect(changedResources(again.report)).toEqual([]);
+    expect(await host.run('nft list chain inet spelled post')).toContain('oifname "veth-e0" masquerade');
+    await host.run('ip link del dev wg-s; ip -6 rule del priority 150; ip route flush table 42; ip -6 route flush table 42; rm -f /etc/wireguard/wg-s.*; nft delete table inet spelled');
+  });
+
+  it('refuses invalid nft before changing anything, with nft\'s error and the rule it came from', async () => {
+    const before = await host.run('nft list ruleset; ls /etc/wgplay-e2e');
+    const invalid = writePlaybook([
+      {
+        name: 'invalid nft',
+        hosts: 'all',
+        tasks: [
+          { name: 'a file', file: { path: '/etc/wgplay-e2e/not-yet', content: 'x\n' } },
+          { name: 'broken table', nft_table: { name: 'broken', chains: [{ name: 'c', rules: ['accept', 'oifname veth-e0 masquerad'] }] } },
+        ],
+      },
+    ]);
+    const result = await wgplay(['apply', invalid, '-i', inventory]);
+    expect(result.code).toBe(1);
+    expect(result.stdout + result.stderr).toMatch(/nft refuses the table: chains\[0\]\.rules\[1\]: Error: syntax error/);
+    expect(await host.run('nft list ruleset; ls /etc/wgplay-e2e')).toBe(before);
+  });
+
+  it('never shows a file that holds a private key, and scrubs a key wg could not read from its error', async () => {
+    const key = (await host.run('wg genkey')).trim();
+    labKeys.add(key);
+    await host.run(`mkdir -p /etc/wgplay-e2e && printf '[Interface]\\nPrivateKey = %s\\n' '${key}' > /etc/wgplay-e2e/other.conf`);
+    const secretFile = writePlaybook([{ name: 'secret', hosts: 'all', tasks: [{ name: 'conf', file: { path: '/etc/wgplay-e2e/other.conf', content: '[Interface]\n' } }] }]);
+    for (const args of [['plan', secretFile, '-i', inventory], ['plan', secretFile, '-i', inventory, '--json']]) {
+      const shown = await wgplay(args);
+      expect(shown.code).toBe(2);
+      expect(shown.stdout).toContain('content differs (secret)');
+      expect(shown.stdout + shown.stderr).not.toContain(key.slice(0, 20));
+    }
+    // A corrupted key file: wg refuses it quoting the key; the report must not.
+    const liveKey = (await host.run('cat /etc/wireguard/wg-t.key')).trim();
+    labKeys.add(liveKey);
+    await host.run(`printf '%s\\n' '${liveKey.slice(0, 43)}' > /etc/wireguard/wg-t.key`);
+    const broken = await wgplay(['apply', playbook, '-i', inventory]);
+    expect(broken.code).toBe(1);
+    expect(broken.stdout + broken.stderr).toContain('(redacted)');
+    expect(broken.stdout + broken.stderr).not.toContain(liveKey.slice(0, 20));
+    await host.run(`printf '%s\\n' '${liveKey}' > /etc/wireguard/wg-t.key; rm -f /etc/wgplay-e2e/other.conf`);
+    expect((await apply()).code).toBe(0);
+  });
+
   it('state: absent removes everything the playbook made, and nothing else', async () => {
     await host.run('ip rule add from 10.9.9.9 table 99 priority 200; nft add table inet other');
     const absent = writePlaybook([
@@ -357,5 +442,12 @@ describe('exit codes and refusals', () => {
     const valid = await wgplayJson(['validate', playbook, '-i', inventory]);
     expect(valid.code).toBe(0);
     expect(valid.report).toEqual({ format: 1, command: 'validate', exitCode: 0, valid: true, hosts: [{ host: 'gw', tasks: tasks.length }] });
+  });
+});
+
+describe('secrets', () => {
+  it('no private key of the host appears in anything wgplay printed in this file', () => {
+    expect(labKeys.size).toBeGreaterThanOrEqual(2);
+    expectNoPrivateKeyPrinted([...labKeys]);
   });
 });

@@ -14,6 +14,25 @@ export interface CliResult {
   stderr: string;
 }
 
+/** Everything every wgplay command of this test file printed (text, --json, errors). */
+const printed: string[] = [];
+
+/**
+ * Fails naming the command when any output of this file's wgplay runs holds one of the
+ * private keys (whole, or 20 characters of it: a tool may cut a key it quotes).
+ */
+export function expectNoPrivateKeyPrinted(privateKeys: string[]): void {
+  const keys = privateKeys.map((key) => key.trim()).filter((key) => key.length === 44);
+  if (keys.length === 0) throw new Error('no private keys to look for: the test read none from the lab');
+  for (const output of printed) {
+    for (const key of keys) {
+      for (const piece of [key, key.slice(0, 20), key.slice(20, 40)]) {
+        if (output.includes(piece)) throw new Error(`a private key (or part of one) was printed:\n${output.slice(0, 300)}`);
+      }
+    }
+  }
+}
+
 export function wgplay(args: string[], env: NodeJS.ProcessEnv = {}): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -22,7 +41,10 @@ export function wgplay(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Cli
     child.stdout.on('data', (chunk) => (stdout += chunk));
     child.stderr.on('data', (chunk) => (stderr += chunk));
     child.on('error', reject);
-    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
+    child.on('close', (code) => {
+      printed.push(`wgplay ${args.join(' ')}\n${stdout}\n${stderr}`);
+      resolve({ code: code ?? -1, stdout, stderr });
+    });
   });
 }
 

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { findCollisions } from '../../src/engine/collisions.js';
 import { expandInvocations } from '../../src/engine/expand.js';
+import { checkInvocation } from '../../src/playbook/validate.js';
 
 describe('tasks that fight over one resource', () => {
   it('names both tasks and the resource', () => {
@@ -14,6 +15,26 @@ describe('tasks that fight over one resource', () => {
       { where: 'p.yaml:8:7', message: 'task "tunnel b" and task "tunnel a" (p.yaml:3:7) both manage UDP listen port 51821 on host gw' },
       { where: 'p.yaml:15:7', message: 'task "map a again" and task "map a" (p.yaml:12:7) both manage nftables element wg-a of inet t m on host gw' },
     ]);
+  });
+
+  it('refuses a file task on a WireGuard interface\'s key or wg-quick file', () => {
+    const problems = findCollisions('gw', expandInvocations([
+      { name: 'tunnel a', module: 'wireguard_interface', args: { name: 'wg-a' }, origin: 'p.yaml:3:7' },
+      { name: 'key', module: 'file', args: { path: '/etc/wireguard/wg-a.key', content: 'x' }, origin: 'p.yaml:6:7' },
+      { name: 'conf', module: 'file', args: { path: '/etc/wireguard/wg-a.conf', content: 'x' }, origin: 'p.yaml:9:7' },
+    ]));
+    expect(problems).toEqual([
+      { where: 'p.yaml:6:7', message: 'task "key" and task "tunnel a" (p.yaml:3:7) both manage file /etc/wireguard/wg-a.key on host gw' },
+      { where: 'p.yaml:9:7', message: 'task "conf" and task "tunnel a" (p.yaml:3:7) both manage file /etc/wireguard/wg-a.conf on host gw' },
+    ]);
+  });
+
+  it('compares claims by canonical value: another spelling of a route is the same route', () => {
+    const problems = findCollisions('gw', expandInvocations([
+      { name: 'one', module: 'ip_route', args: { to: '10.100.100.1/32', dev: 'wg-a' }, origin: 'p.yaml:3:7' },
+      { name: 'two', module: 'ip_route', args: { to: '10.100.100.1', dev: 'wg-b' }, origin: 'p.yaml:6:7' },
+    ].map((task) => checkInvocation(task).invocation)));
+    expect(problems).toEqual([{ where: 'p.yaml:6:7', message: 'task "two" and task "one" (p.yaml:3:7) both manage route to 10.100.100.1 in table main on host gw' }]);
   });
 
   it('lets identical tasks agree', () => {

@@ -288,7 +288,7 @@ describe('redaction', () => {
     const result = await runHost('gw', host, tasks(['file', { path: '/run/wgplay-fixture/files/secret.env', content: 'token=rotated-value\n', mode: '0600', secret: true }]), { apply: false });
     expect(result.status).toBe('changed');
     for (const output of [renderTextReport([result], { mode: 'plan', diff: true }), renderJsonReport([result], 'plan', 2)]) {
-      expect(output).toContain('secret content changed (not shown)');
+      expect(output).toContain('content differs (secret)');
       expect(output).not.toContain('rotated-value');
     }
   });

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { GatewayArgs } from '../../src/modules/gateway/args.js';
+import { gatewaySchema, type GatewayArgs } from '../../src/modules/gateway/args.js';
+import { validateArgs } from '../../src/playbook/validate.js';
 import { allocateCustomers, renderRecord, parseRecord } from '../../src/modules/gateway/allocate.js';
 import { checkGateway } from '../../src/modules/gateway/check.js';
 import { expandGateway } from '../../src/modules/gateway/expand.js';
@@ -130,7 +131,9 @@ describe('allocation from the pools', () => {
 });
 
 describe('gateway validation', () => {
-  const messages = (args: GatewayArgs) => checkGateway(args).map((p) => `${p.path}: ${p.message}`);
+  // Schema (with its canonical network values) then checks, as a playbook's arguments go.
+  const messages = (args: GatewayArgs) =>
+    validateArgs('wireguard_gateway', gatewaySchema, checkGateway, args).map((p) => `${p.pointer}: ${p.message}`);
 
   it('accepts the seed', () => {
     expect(messages(seedArgs())).toEqual([]);
@@ -152,14 +155,50 @@ describe('gateway validation', () => {
   it('rejects long names, bad keys, addresses outside pools and overlapping pools', () => {
     const args = seedArgs({ pools: { customer_addresses: '10.200.0.0/16' } });
     args.customers[0]!.name = 'averyveryverylongcustomer';
-    args.customers[1]!.public_key = 'not-a-key';
     args.customers[1]!.translated_address = '192.168.1.1';
     expect(messages(args)).toEqual([
       '/pools/customer_addresses: pool 10.200.0.0/16 overlaps pool our_addresses 10.200.200.0/24',
-      '/customers/0/name: interface name "wg-averyveryverylongcustomer" is longer than 15 characters (Linux\'s limit) (interface of customer averyveryverylongcustomer)',
+      '/customers/0/name: interface name "wg-averyveryverylongcustomer" is longer than 15 bytes (Linux\'s limit) (interface of customer averyveryverylongcustomer)',
       '/customers/0/translated_address: 10.100.100.1 is outside pool customer_addresses 10.200.0.0/16',
-      '/customers/1/public_key: not a WireGuard public key (44 characters of base64, ending in "=")',
       '/customers/1/translated_address: 192.168.1.1 is outside pool customer_addresses 10.200.0.0/16',
+    ]);
+    args.customers[1]!.public_key = 'not-a-key';
+    expect(messages(args)).toEqual(['/customers/1/public_key: not a WireGuard public key (44 characters of base64, ending in "=")']);
+  });
+
+  it('compares addresses by their canonical form: another spelling of a customer\'s address is the same address', () => {
+    const args = seedArgs();
+    Object.assign(args.customers[0]!, { translated_address: '10.100.100.1' });
+    Object.assign(args.customers[1]!, { translated_address: '10.100.100.01' });
+    expect(messages(args)).toEqual([
+      '/customers/1/translated_address: "10.100.100.01" has an octet with a leading zero, which tools read differently (octal or decimal): write 10.100.100.1',
+    ]);
+    Object.assign(args.customers[1]!, { translated_address: '::ffff:10.100.100.1', our_translated_address: '10.200.200.01' });
+    expect(messages(args)).toEqual([
+      '/customers/1/our_translated_address: "10.200.200.01" has an octet with a leading zero, which tools read differently (octal or decimal): write 10.200.200.1',
+    ]);
+    Object.assign(args.customers[1]!, { our_translated_address: '10.200.200.2' });
+    expect(messages(args)).toEqual(['/customers/1/translated_address: translated_address 10.100.100.1 is also used by customer a']);
+  });
+
+  it('refuses customer addresses no host can have, and bad endpoints', () => {
+    for (const address of ['0.0.0.0', '127.0.0.1', '255.255.255.255', '224.0.0.5']) {
+      const args = seedArgs();
+      args.customers[0]!.address = address;
+      expect(messages(args), address).toEqual([expect.stringMatching(new RegExp(`^/customers/0/address: "${address.replace(/\./g, '\\.')}" is (the|a) `))]);
+    }
+    const args = seedArgs();
+    args.customers[0]!.endpoint = '198.51.100.7:99999';
+    expect(messages(args)).toEqual(['/customers/0/endpoint: "198.51.100.7:99999" has port 99999, outside 1-65535']);
+  });
+
+  it('refuses interface names read as options', () => {
+    const args = seedArgs();
+    args.customers[0]!.interface = '--version';
+    args.public_interface = '-f';
+    expect(messages(args)).toEqual([
+      '/public_interface: interface name "-f" starts with "-": wireguard-go and wg would read it as an option',
+      '/customers/0/interface: interface name "--version" starts with "-": wireguard-go and wg would read it as an option',
     ]);
   });
 

@@ -362,7 +362,8 @@ describe('resolvePlaybook: templating', () => {
     ]);
     const ok = resolvePlaybook(playbook, [hosts[0]!], () => ['gw1']);
     expect(ok.get('gw1')!.map((task) => task.args)).toEqual([
-      { from: '192.0.2.1/32', table: 41, state: 'present' },
+      // Canonical: a full-length prefix is written the way ip prints it.
+      { from: '192.0.2.1', table: 41, state: 'present' },
       { key: 'net.ipv4.ip_forward', value: 'gw-gw1', persist: true },
     ]);
   });

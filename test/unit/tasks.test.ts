@@ -10,6 +10,7 @@ import { nftTableTask as nftTableTaskContract, type NftTableArgs } from '../../s
 import { sysctlTask as sysctlTaskContract } from '../../src/tasks/sysctl.js';
 import { wireguardInterfaceTask as wireguardInterfaceTaskContract, type WireguardInterfaceArgs } from '../../src/tasks/wireguardInterface.js';
 import { blankFacts as emptyFacts } from '../../src/facts/blankFacts.js';
+import { parseNftCanonical } from '../../src/facts/parseNft.js';
 import { validatedTask } from './validatedTask.js';
 
 const fileTask = validatedTask(fileTaskContract);
@@ -19,6 +20,12 @@ const nftElementTask = validatedTask(nftElementTaskContract);
 const nftTableTask = validatedTask(nftTableTaskContract);
 const sysctlTask = validatedTask(sysctlTaskContract);
 const wireguardInterfaceTask = validatedTask(wireguardInterfaceTaskContract);
+import { validateArgs } from '../../src/playbook/validate.js';
+import type { TaskModule } from '../../src/tasks/types.js';
+
+/** A task's arguments validated as a playbook's are: schema (canonical network values), then checks. */
+const validate = (task: Pick<TaskModule, 'name' | 'schema' | 'check'>, args: unknown) =>
+  validateArgs(task.name, task.schema, task.check?.bind(task), args).map((issue) => ({ path: issue.pointer, message: issue.message }));
 
 const KEY_A = '/TOE4TKtAqVsePRVR+5AA43HkAK5DSntkOCO7nYq5xU=';
 const KEY_B = 'fE/wdxzl0klVp/IR8UcaoGUMjqaWi3jAd7KzHKFS6Ds=';
@@ -46,7 +53,7 @@ describe('ip_rule', () => {
   });
 
   it('rejects malformed addresses', () => {
-    expect(ipRuleTask.check!({ from: '10.0.0.300', table: 41 })).toEqual([{ path: '/from', message: '"10.0.0.300" is not an IP address or prefix' }]);
+    expect(validate(ipRuleTask, { from: '10.0.0.300', table: 41 })).toEqual([{ path: '/from', message: '"10.0.0.300" is not an IP address' }]);
   });
 });
 
@@ -59,7 +66,8 @@ describe('ip_route', () => {
     const moved = ipRouteTask.plan(route, emptyFacts({ routes: [{ ...live, dev: 'wg-b' }] }));
     expect(moved[0]!.diff).toBe('- ip route 10.100.100.1 dev wg-b table main\n+ ip route 10.100.100.1 dev wg-a table main');
     expect(steps(ipRouteTask.plan({ to: '10.100.100.1/32', state: 'absent' }, emptyFacts({ routes: [live] })))).toEqual([
-      'route del 10.100.100.1/32 table main',
+      // 10.100.100.1/32 is written the way ip prints it.
+      'route del 10.100.100.1 table main',
     ]);
   });
 });
@@ -118,6 +126,39 @@ describe('nft_table', () => {
     expect(change!.action).toBe('update');
     expect(change!.diff).toContain('+\t\tudp dport @wg_ports accept');
     expect(steps([change!])[0]).toContain('elements = { 51821 }');
+  });
+
+  it('compares rules as nft reads them: another valid spelling is no change', () => {
+    const spelled: NftTableArgs = {
+      name: 'nat',
+      persist: false,
+      chains: [{ name: 'post', type: 'nat', hook: 'postrouting', priority: 100, rules: ['oifname veth-e0 masquerade'] }],
+    };
+    const liveNat: NftTableFact = {
+      family: 'inet',
+      name: 'nat',
+      sets: [],
+      chains: [{ name: 'post', type: 'nat', hook: 'postrouting', priority: 100, policy: 'accept', rules: ['oifname "veth-e0" masquerade'] }],
+    };
+    // What the fact script's scratch namespace listed back for the wanted table.
+    const listed = parseNftCanonical(
+      ['mode scratch', 'table inet nat {', '\tchain post {', '\t\ttype nat hook postrouting priority srcnat; policy accept;', '\t\toifname "veth-e0" masquerade', '\t}', '}'],
+      0,
+    );
+    expect(listed).toEqual({ mode: 'scratch', rules: { post: ['oifname "veth-e0" masquerade'] } });
+    expect(nftTableTask.plan(spelled, emptyFacts({ nftTables: [liveNat], nftCanonical: { 'inet nat': listed } }))).toEqual([]);
+    // Without nft's reading, the spelling alone would differ.
+    expect(nftTableTask.plan(spelled, emptyFacts({ nftTables: [liveNat] }))).toHaveLength(1);
+    // The wanted table goes to the host for nft to read, in the facts round trip.
+    expect(nftTableTask.facts(spelled)).toMatchObject({ nftCanonical: [{ family: 'inet', name: 'nat', text: expect.stringContaining('oifname veth-e0 masquerade') }] });
+  });
+
+  it('refuses invalid nft with nft\'s error, naming the rule it came from', () => {
+    const bad: NftTableArgs = { name: 'nat', chains: [{ name: 'post', rules: ['accept', 'oifname veth-e0 masquerad'] }] };
+    const refused = parseNftCanonical(['mode scratch', '/dev/stdin:4:27-27: Error: syntax error, unexpected newline', '\t\toifname veth-e0 masquerad', '\t\t                         ^'], 1);
+    expect(() => nftTableTask.plan(bad, emptyFacts({ nftCanonical: { 'inet nat': refused } }))).toThrow(
+      'nft refuses the table: chains[0].rules[1]: Error: syntax error, unexpected newline',
+    );
   });
 
   it('rejects a rule that tries to run a second command', () => {
@@ -213,8 +254,31 @@ describe('wireguard_interface', () => {
     expect(() => wireguardInterfaceTask.plan(args, facts)).toThrow(/not a WireGuard interface/);
   });
 
+  it('converges on another spelling of an IPv6 address: no change once the host has it', () => {
+    const spelled = { name: 'wg-a', persist: false, addresses: ['FD00:0:0:0::1/64'], peers: [{ public_key: KEY_A, allowed_ips: ['fd00:200:0:0::1', 'FD00:300::/64'] }] };
+    expect(validate(wireguardInterfaceTask, spelled)).toEqual([]);
+    expect(spelled.addresses).toEqual(['fd00::1/64']);
+    expect(spelled.peers[0]!.allowed_ips).toEqual(['fd00:200::1/128', 'fd00:300::/64']);
+    const facts = emptyFacts({
+      links: [{ name: 'wg-a', kind: 'wireguard', up: true }],
+      addresses: [{ dev: 'wg-a', family: 'inet6', local: 'fd00::1', prefixlen: 64 }],
+      wg: { 'wg-a': { name: 'wg-a', publicKey: KEY_C, listenPort: 51821, peers: [{ publicKey: KEY_A, allowedIps: ['fd00:300::/64', 'fd00:200::1/128'] }] } },
+      files: { '/etc/wireguard/wg-a.key': keyFact },
+    });
+    const resources = wireguardInterfaceTask.plan(spelled as WireguardInterfaceArgs, facts).map((c) => c.resource);
+    expect(resources.filter((r) => !r.startsWith('file '))).toEqual([]);
+  });
+
+  it('refuses an allowed IP of ":::" and an endpoint port out of range', () => {
+    const problems = validate(wireguardInterfaceTask, { name: 'wg-a', peers: [{ public_key: KEY_A, allowed_ips: [':::'], endpoint: '192.0.2.1:99999' }] });
+    expect(problems).toEqual([
+      { path: '/peers/0/allowed_ips/0', message: '":::" is not an IP address' },
+      { path: '/peers/0/endpoint', message: '"192.0.2.1:99999" has port 99999, outside 1-65535' },
+    ]);
+  });
+
   it('validates names, keys and addresses', () => {
-    const problems = wireguardInterfaceTask.check!({ name: 'wg-this-is-too-long', peers: [{ public_key: 'abc', allowed_ips: ['x'] }] });
+    const problems = validate(wireguardInterfaceTask, { name: 'wg-this-is-too-long', peers: [{ public_key: 'abc', allowed_ips: ['x'] }] });
     expect(problems.map((p) => p.path)).toEqual(['/name', '/peers/0/public_key', '/peers/0/allowed_ips/0']);
   });
 });
@@ -242,5 +306,22 @@ describe('missing tools', () => {
     expect(() => wireguardInterfaceTask.plan({ name: 'wg-a' }, facts)).toThrow('wireguard-tools (the `wg` program) is not installed on this host');
     expect(() => nftTableTask.plan({ name: 't' }, facts)).toThrow('nftables (the `nft` program) is not installed on this host');
     expect(() => nftElementTask.plan({ table: 't', set: 's', key: 1 }, facts)).toThrow(/nftables/);
+  });
+});
+
+describe('secret files', () => {
+  const key = 'yAnz5TF+lXXJte14tji3zlMNq+hd2rYUIgJBgB3fBmk=';
+  it('never shows a file that holds a private key: only that its content differs', () => {
+    // A host file the fact script found holding a key (its content was not sent).
+    const held = fileTask.plan({ path: '/etc/wireguard/other.conf', content: '[Interface]\n' }, emptyFacts({ files: { '/etc/wireguard/other.conf': { path: '/etc/wireguard/other.conf', exists: true, mode: '0644', owner: 'root', group: 'root', sha256: 'x', holdsKey: true } } }));
+    expect(held.map((c) => c.diff)).toEqual(['~ /etc/wireguard/other.conf: content differs (secret)']);
+    // Content that holds a key is secret even unmarked, and is not read back.
+    const written = fileTask.plan({ path: '/etc/x.conf', content: `PrivateKey = ${key}\n` }, emptyFacts());
+    expect(written.map((c) => c.diff)).toEqual(['+ /etc/x.conf: content (secret, not shown)']);
+    expect(fileTask.facts({ path: '/etc/x.conf', content: `PrivateKey = ${key}\n` })).toMatchObject({ files: [{ secret: true }] });
+  });
+
+  it('refuses content with a NUL byte', () => {
+    expect(validate(fileTask, { path: '/etc/x', content: 'a\u0000b' })).toEqual([{ path: '/content', message: 'content holds a NUL byte (at character 1): a file wgplay writes is text' }]);
   });
 });

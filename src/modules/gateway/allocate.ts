@@ -1,4 +1,4 @@
-import { ipv4Range, numberToIpv4, ipv4ToNumber } from '../../tasks/netaddr.js';
+import { ipv4Range, numberToIpv4, ipv4ToNumber } from '../../net/index.js';
 import { DEFAULT_POOLS, type GatewayArgs, type GatewayCustomer } from './args.js';
 
 /** The values we choose for one customer. */

@@ -17,26 +17,26 @@ const Port = (description: string) => Type.Integer({ minimum: 1, maximum: 65535,
 const CustomerSchema = Type.Object(
   {
     name: Type.String({ pattern: NAME, maxLength: 64, description: 'The customer, as wgplay names it (interface names, records, messages).' }),
-    public_key: Type.String({ description: 'Their WireGuard public key.' }),
-    address: Type.String({ description: 'Their host\'s WireGuard address, in their address space ("10.0.0.1").' }),
-    our_address: Type.String({ description: 'The address they chose for us, in their address space ("10.0.0.2").' }),
+    public_key: Type.String({ net: 'wireguard-key', description: 'Their WireGuard public key.' }),
+    address: Type.String({ net: 'host-ipv4', description: 'Their host\'s WireGuard address, in their address space ("10.0.0.1").' }),
+    our_address: Type.String({ net: 'host-ipv4', description: 'The address they chose for us, in their address space ("10.0.0.2").' }),
     mode: Type.Optional(
       Enum(['inbound', 'outbound', 'both'] as const, {
         description: 'inbound: they reach our services; outbound: we reach their host; both (the default).',
       }),
     ),
-    endpoint: Type.Optional(Type.String({ description: 'Their endpoint host:port, when they have a static one (otherwise they connect to us).' })),
+    endpoint: Type.Optional(Type.String({ net: 'endpoint', description: 'Their endpoint host:port, when they have a static one (otherwise they connect to us).' })),
     persistent_keepalive: Type.Optional(Type.Integer({ minimum: 0, maximum: 65535, description: 'Seconds between keepalives we send them.' })),
-    interface: Type.Optional(Type.String({ description: 'Our interface for them; allocated (interface_prefix + name) when omitted.' })),
+    interface: Type.Optional(Type.String({ net: 'interface-name', description: 'Our interface for them; allocated (interface_prefix + name) when omitted.' })),
     listen_port: Type.Optional(Port('Our UDP port for them; allocated from pools.listen_ports when omitted.')),
     table: Type.Optional(
       Type.Integer({ minimum: 1, maximum: 4294967295, description: 'Our routing table for them; allocated from pools.tables when omitted.' }),
     ),
     our_translated_address: Type.Optional(
-      Type.String({ description: 'Our translated address for this customer, in pools.our_addresses ("10.200.200.1"); allocated when omitted.' }),
+      Type.String({ net: 'host-ipv4', description: 'Our translated address for this customer, in pools.our_addresses ("10.200.200.1"); allocated when omitted.' }),
     ),
     translated_address: Type.Optional(
-      Type.String({ description: 'Their translated address, in pools.customer_addresses ("10.100.100.1"); allocated when omitted.' }),
+      Type.String({ net: 'host-ipv4', description: 'Their translated address, in pools.customer_addresses ("10.100.100.1"); allocated when omitted.' }),
     ),
   },
   { additionalProperties: false },
@@ -52,11 +52,11 @@ const ServiceSchema = Type.Object(
 
 export const gatewaySchema = Type.Object(
   {
-    public_interface: Type.String({ description: 'The interface customers reach the gateway on.' }),
-    public_address: Type.String({ description: 'The address customers use as Endpoint.' }),
+    public_interface: Type.String({ net: 'interface-name', description: 'The interface customers reach the gateway on.' }),
+    public_address: Type.String({ net: 'host-ipv4', description: 'The address customers use as Endpoint.' }),
     ssh: Type.Object(
       {
-        interfaces: Type.Union([Type.Literal('any'), Type.Array(Type.String(), { minItems: 1 })], {
+        interfaces: Type.Union([Type.Literal('any'), Type.Array(Type.String({ net: 'interface-name' }), { minItems: 1 })], {
           description: 'Where SSH is accepted: interface names, or "any". Never empty: a gateway must not lock out its own SSH.',
         }),
         port: Type.Optional(Port('The SSH port (default 22).')),
@@ -72,10 +72,10 @@ export const gatewaySchema = Type.Object(
           listen_ports: Type.Optional(Type.String({ pattern: RANGE, description: `UDP ports to allocate from (default "${DEFAULT_POOLS.listen_ports}").` })),
           tables: Type.Optional(Type.String({ pattern: RANGE, description: `Routing tables to allocate from (default "${DEFAULT_POOLS.tables}").` })),
           our_addresses: Type.Optional(
-            Type.String({ description: `Where our translated addresses come from (default ${DEFAULT_POOLS.our_addresses}).` }),
+            Type.String({ net: 'ipv4-prefix', description: `Where our translated addresses come from (default ${DEFAULT_POOLS.our_addresses}).` }),
           ),
           customer_addresses: Type.Optional(
-            Type.String({ description: `Where customers' translated addresses come from (default ${DEFAULT_POOLS.customer_addresses}).` }),
+            Type.String({ net: 'ipv4-prefix', description: `Where customers' translated addresses come from (default ${DEFAULT_POOLS.customer_addresses}).` }),
           ),
         },
         { additionalProperties: false, description: 'Where values not given per customer are allocated from.' },

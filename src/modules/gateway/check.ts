@@ -1,4 +1,4 @@
-import { interfaceNameProblem, ipv4Range, isIpv4, isWireguardKey } from '../../tasks/netaddr.js';
+import { interfaceNameProblem, ipv4Range } from '../../net/index.js';
 import type { ArgumentProblem } from '../../tasks/types.js';
 import type { GatewayArgs } from './args.js';
 import { allocateCustomers, interfaceNameOf, parseRange, PoolExhaustedError, poolsOf } from './allocate.js';
@@ -9,26 +9,16 @@ const EPHEMERAL = { first: 32768, last: 60999 };
 const overlaps = (a: { first: number; last: number }, b: { first: number; last: number }) =>
   a.first <= b.last && b.first <= a.last;
 
-function isCidr(text: string): boolean {
-  const [address, length] = text.split('/');
-  return isIpv4(address ?? '') && length !== undefined && /^\d+$/.test(length) && Number(length) <= 32;
-}
-
-/** Every problem with the gateway's arguments, each naming the customer and field. */
+/**
+ * Every problem with the gateway's arguments, each naming the customer and field. The
+ * schema has checked and canonicalised every address, name and key already (src/net):
+ * uniqueness here compares canonical values.
+ */
 export function checkGateway(args: GatewayArgs): ArgumentProblem[] {
   const problems: ArgumentProblem[] = [];
   const add = (path: string, message: string) => problems.push({ path, message });
   const pools = poolsOf(args);
 
-  const publicProblem = interfaceNameProblem(args.public_interface);
-  if (publicProblem) add('/public_interface', publicProblem);
-  if (!isIpv4(args.public_address)) add('/public_address', `"${args.public_address}" is not an IPv4 address`);
-  if (Array.isArray(args.ssh.interfaces)) {
-    args.ssh.interfaces.forEach((name, index) => {
-      const problem = interfaceNameProblem(name);
-      if (problem) add(`/ssh/interfaces/${index}`, problem);
-    });
-  }
 
   // Pools: well-formed, and the two address pools must not overlap.
   const ranges: Record<string, { first: number; last: number } | undefined> = {};
@@ -39,8 +29,7 @@ export function checkGateway(args: GatewayArgs): ArgumentProblem[] {
     } else ranges[field] = range;
   }
   for (const field of ['our_addresses', 'customer_addresses'] as const) {
-    if (!isCidr(pools[field])) add(`/pools/${field}`, `"${pools[field]}" is not an IPv4 prefix such as 10.200.200.0/24`);
-    else ranges[field] = ipv4Range(pools[field]);
+    ranges[field] = ipv4Range(pools[field]);
   }
   if (ranges.our_addresses && ranges.customer_addresses && overlaps(ranges.our_addresses, ranges.customer_addresses)) {
     add('/pools/customer_addresses', `pool ${pools.customer_addresses} overlaps pool our_addresses ${pools.our_addresses}`);
@@ -72,16 +61,8 @@ export function checkGateway(args: GatewayArgs): ArgumentProblem[] {
     if (name === args.public_interface || (Array.isArray(args.ssh.interfaces) && args.ssh.interfaces.includes(name))) {
       add(at(customer.interface ? 'interface' : 'name'), `interface ${name} is the gateway's own public or SSH interface`);
     }
-    if (!isWireguardKey(customer.public_key)) {
-      add(at('public_key'), 'not a WireGuard public key (44 characters of base64, ending in "=")');
-    } else unique('public_key', customer.public_key, index);
-    for (const field of ['address', 'our_address'] as const) {
-      if (!isIpv4(customer[field])) add(at(field), `"${customer[field]}" is not an IPv4 address`);
-    }
+    unique('public_key', customer.public_key, index);
     if (customer.address === customer.our_address) add(at('our_address'), 'their address and the address they chose for us are the same');
-    if (customer.endpoint !== undefined && !/^[A-Za-z0-9.-]+:\d{1,5}$/.test(customer.endpoint)) {
-      add(at('endpoint'), `"${customer.endpoint}" is not host:port`);
-    }
     if (customer.listen_port !== undefined) {
       if (ranges.listen_ports && (customer.listen_port < ranges.listen_ports.first || customer.listen_port > ranges.listen_ports.last)) {
         add(at('listen_port'), `listen port ${customer.listen_port} is outside pool ${pools.listen_ports} (the firewall opens and reserves only the pool)`);
@@ -98,10 +79,6 @@ export function checkGateway(args: GatewayArgs): ArgumentProblem[] {
     ] as const) {
       const value = customer[field];
       if (value === undefined) continue;
-      if (!isIpv4(value)) {
-        add(at(field), `"${value}" is not an IPv4 address`);
-        continue;
-      }
       const range = ranges[pool];
       const number = ipv4Range(value).first;
       if (range && (number < range.first || number > range.last)) {

@@ -3,7 +3,7 @@
 // host reported of the connection (SSH_CONNECTION, its addresses and routes), never the
 // inventory's spelling of the address (a DNS name, a NAT or bastion address, 2887776770).
 import type { HostFacts, SshConnectionFact } from '../../facts/types.js';
-import { ipv4Range } from '../../tasks/netaddr.js';
+import { ipv4Range, isIpv4AddressOrPrefix } from '../../net/index.js';
 import type { GatewayArgs } from './args.js';
 import { poolsOf, type CustomerAllocation } from './allocate.js';
 
@@ -20,7 +20,6 @@ interface Protected extends Range {
 /** At most this many per-customer collisions are listed (a pool collision says the rest). */
 const MAX_CUSTOMER_LINES = 10;
 
-const isIpv4Text = (text: string) => /^\d+\.\d+\.\d+\.\d+(\/\d+)?$/.test(text);
 const overlaps = (a: Range, b: Range) => a.first <= b.last && b.first <= a.last;
 
 /** The interface SSH arrives on: the way back to the controller, else the owner of the address. */
@@ -31,7 +30,7 @@ function arrivalInterface(connection: SshConnectionFact, facts: HostFacts): stri
 function protectedRanges(connection: SshConnectionFact, facts: HostFacts, ownInterfaces: Set<string>): Protected[] {
   const list: Protected[] = [];
   const add = (text: string, what: string) => {
-    if (isIpv4Text(text)) list.push({ ...ipv4Range(text), what });
+    if (isIpv4AddressOrPrefix(text)) list.push({ ...ipv4Range(text), what });
   };
   add(connection.clientAddress, `the controller's address ${connection.clientAddress} (wgplay's SSH comes from it)`);
   add(connection.serverAddress, `${connection.serverAddress}, the address SSH arrived at`);
@@ -81,7 +80,7 @@ export function lockoutProblems(
   const guarded = protectedRanges(connection, facts, ownInterfaces);
   const pools = poolsOf(args);
   for (const field of ['our_addresses', 'customer_addresses'] as const) {
-    if (!isIpv4Text(pools[field])) continue;
+    if (!isIpv4AddressOrPrefix(pools[field])) continue;
     const pool = ipv4Range(pools[field]);
     for (const item of guarded.filter((range) => overlaps(pool, range))) {
       problems.push(`pools.${field} ${pools[field]} covers ${item.what}: its routes, rules and NAT would take that traffic. Choose a pool outside it.`);
@@ -91,7 +90,7 @@ export function lockoutProblems(
   for (const [name, allocation] of allocations) {
     for (const field of ['our_translated_address', 'translated_address'] as const) {
       const value = allocation[field];
-      if (!isIpv4Text(value)) continue;
+      if (!isIpv4AddressOrPrefix(value)) continue;
       for (const item of guarded.filter((range) => overlaps(ipv4Range(value), range))) {
         customerLines.push(`customer ${name}: ${field} ${value} collides with ${item.what}`);
       }

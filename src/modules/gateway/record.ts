@@ -2,7 +2,7 @@
 // the host and with which values. Removal is only as good as the record, so a record
 // that cannot be read stops the run; `--rebuild-record` reads it back from the host.
 import type { HostFacts } from '../../facts/types.js';
-import { interfaceNameProblem, isIpv4 } from '../../tasks/netaddr.js';
+import { interfaceNameProblem, parseIpv4 } from '../../net/index.js';
 import type { GatewayArgs } from './args.js';
 import { interfaceNameOf, type CustomerAllocation, type GatewayRecord } from './allocate.js';
 
@@ -28,7 +28,7 @@ function recordProblem(parsed: unknown): string | undefined {
     if (!isInteger(value.listen_port, 65535)) return bad('listen_port');
     if (!isInteger(value.table, 4294967295)) return bad('table');
     for (const field of ['our_translated_address', 'translated_address'] as const) {
-      if (typeof value[field] !== 'string' || !isIpv4(value[field])) return bad(field);
+      if (typeof value[field] !== 'string' || !parseIpv4(value[field]).ok) return bad(field);
     }
   }
   return undefined;

@@ -3,6 +3,7 @@
 import { createHash } from 'node:crypto';
 import { createTwoFilesPatch } from 'diff';
 import type { FileFact } from '../../facts/types.js';
+import { holdsPrivateKey } from '../../net/index.js';
 import { shellQuote } from '../../shell.js';
 import type { Change, Step } from '../types.js';
 
@@ -59,8 +60,9 @@ export function planFileContent(desired: DesiredFile, fact: FileFact | undefined
   if (!contentDiffers && !metaDiffers) return [];
 
   let diff: string;
-  if (desired.secret) {
-    diff = exists ? `~ ${desired.path}: secret content changed (not shown)` : `+ ${desired.path}: secret content (not shown)`;
+  // Secret: marked so, or the host's file or the wanted content holds a private key.
+  if (desired.secret || fact?.holdsKey || holdsPrivateKey(desired.content)) {
+    diff = exists ? `~ ${desired.path}: content differs (secret)` : `+ ${desired.path}: content (secret, not shown)`;
   } else if (contentDiffers) {
     diff = unifiedDiff(exists ? desired.path : '/dev/null', desired.path, exists ? fact?.content ?? '' : '', desired.content);
   } else {
