@@ -245,7 +245,7 @@ describe('primitive tasks over real SSH', () => {
     expect(again.code).toBe(0);
     expect(changedResources(again.report)).toEqual([]);
     expect(await host.run('nft list chain inet spelled post')).toContain('oifname "veth-e0" masquerade');
-    await host.run('ip link del dev wg-s; ip -6 rule del priority 150; ip route flush table 42; ip -6 route flush table 42; rm -f /etc/wireguard/wg-s.*; nft delete table inet spelled');
+    await host.run('ip link del dev wg-s; ip -6 rule del priority 150; ip route flush table 42; ip -6 route flush table 42; rm -f /etc/wireguard/wg-s.*; nft delete table inet spelled; rm -f /etc/wgplay/nftables/inet-spelled.nft /etc/systemd/system/wgplay-nft-inet-spelled.service /etc/systemd/system/*.wants/wgplay-nft-inet-spelled.service /etc/systemd/system/*.wants/wg-quick@wg-s.service');
   });
 
   it('refuses invalid nft before changing anything, with nft\'s error and the rule it came from', async () => {
