@@ -1,5 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
-import type { HostFacts, NftSetFact, NftTableFact } from '../facts/types.js';
+import type { HostFacts, NftElementFact, NftSetFact, NftTableFact } from '../facts/types.js';
 import { nftPersistFacts, planNftNotPersisted, planNftPersisted } from './nftPersist.js';
 import { Defaulted, Enum, State, StringOrNumber, type Validated } from './schema.js';
 import { unifiedDiff } from './shared/files.js';
@@ -18,7 +18,9 @@ const NftSetSchema = Type.Object(
     flags: SetFlags,
     elements: Type.Optional(
       Type.Array(StringOrNumber({ pattern: ELEMENT }), {
-        description: 'When given, the set holds exactly these; when omitted, its elements are left to nft_element tasks.',
+        description:
+          'When given, the set holds exactly these; when omitted, its elements are left to nft_element tasks ' +
+          '(a set replaced with another type, or without flags interval, keeps only the live elements that fit it).',
       }),
     ),
   },
@@ -35,7 +37,9 @@ const NftMapSchema = Type.Object(
       Type.Unsafe<Record<string, string | number>>({
         type: 'object',
         additionalProperties: { type: ['string', 'number'], pattern: ELEMENT },
-        description: 'When given, the map holds exactly these key: value pairs; when omitted, they are left to nft_element tasks.',
+        description:
+          'When given, the map holds exactly these key: value pairs; when omitted, they are left to nft_element tasks ' +
+          '(a map replaced with another key or value type keeps none of its live pairs).',
       }),
     ),
   },
@@ -98,26 +102,49 @@ interface TableText {
 const normalizeRule = (rule: string) => rule.trim().replace(/\s+/g, ' ');
 const sorted = (list: string[] | undefined) => [...(list ?? [])].sort().join(',');
 
+/** Key types whose elements are strings: "wg-a" is a name there, not a range. */
+const STRING_TYPES = new Set(['ifname', 'string']);
+
+/** A prefix (10.0.0.0/24) or range (1000-2000) somewhere in the element's key. */
+function isIntervalKey(key: string, keyType: string): boolean {
+  const types = keyType.split(' . ');
+  return key.split(' . ').some((part, index) => !STRING_TYPES.has(types[index] ?? '') && /[/-]/.test(part));
+}
+
+/**
+ * The live elements a set or map keeps when the table is replaced: all of them while its
+ * definition stays; when the key or value type changes none fit (nft refuses an IPv4 value
+ * in an ipv6_addr map), and without `flags interval` no prefix or range does.
+ */
+function keptElements(have: NftSetFact, wanted: { type: string; value_type?: string; flags?: string[] }): NftElementFact[] {
+  if (have.keyType !== wanted.type || (have.valueType ?? undefined) !== wanted.value_type) return [];
+  if (wanted.flags?.includes('interval')) return have.elements;
+  return have.elements.filter((element) => !isIntervalKey(element.key, have.keyType));
+}
+
 /**
  * The table as nft text; live elements of sets whose elements are not declared are kept.
  * `places`, when given, receives per line the argument it comes from ("chains[0].rules[1]").
  */
 export function renderNftTable(args: TableText, live?: NftTableFact, places?: string[]): string {
   const lines = [`table ${args.family} ${args.name} {`];
-  const liveSet = (name: string) => live?.sets.find((set) => set.name === name);
+  const liveElements = (wanted: { name: string; type: string; value_type?: string; flags?: string[] }) => {
+    const have = live?.sets.find((set) => set.name === wanted.name);
+    return have ? keptElements(have, wanted) : [];
+  };
   const elementsLine = (items: string[]) => (items.length ? [`\t\telements = { ${items.join(', ')} }`] : []);
   const flagsLine = (flags?: string[]) => (flags?.length ? [`\t\tflags ${flags.join(', ')}`] : []);
 
   for (const set of args.sets ?? []) {
     const items = set.elements
       ? set.elements.map((element) => nftElementText(element, set.type))
-      : (liveSet(set.name)?.elements ?? []).map((element) => nftElementText(element.key, set.type));
+      : liveElements(set).map((element) => nftElementText(element.key, set.type));
     lines.push(`\tset ${set.name} {`, `\t\ttype ${set.type}`, ...flagsLine(set.flags), ...elementsLine(items), '\t}');
   }
   for (const map of args.maps ?? []) {
     const pairs: [string, string][] = map.elements
       ? Object.entries(map.elements).map(([key, value]) => [key, String(value)])
-      : (liveSet(map.name)?.elements ?? []).map((element) => [element.key, element.value ?? '']);
+      : liveElements(map).map((element) => [element.key, element.value ?? '']);
     const items = pairs.map(([key, value]) => `${nftElementText(key, map.type)} : ${nftElementText(value, map.value_type)}`);
     lines.push(`\tmap ${map.name} {`, `\t\ttype ${map.type} : ${map.value_type}`, ...flagsLine(map.flags), ...elementsLine(items), '\t}');
   }
@@ -165,7 +192,6 @@ export function renderLiveNftTable(live: NftTableFact): string {
   );
 }
 
-/** Why the live table differs from the spec, or undefined when it matches. */
 /**
  * Why the live table differs from the spec, or undefined when it matches. Rules are
  * compared as the kernel spells them when `canonicalRules` (nft's own reading of the

@@ -266,6 +266,43 @@ describe('primitive tasks over real SSH', () => {
     expect(await host.run('nft list ruleset; ls /etc/wgplay-e2e')).toBe(before);
   });
 
+  it('recreates a set without its interval flag and a map with another value type, keeping only the elements that still fit', async () => {
+    await host.run(
+      "nft -f - <<'EOF'\n" +
+        'table inet redefined {\n' +
+        '  set nets { type ipv4_addr; flags interval; elements = { 10.0.0.1, 10.1.0.0/16 }; }\n' +
+        '  map dnat_to { type ifname : ipv4_addr; elements = { "wg-a" : 10.200.200.1 }; }\n' +
+        '  chain pre { type nat hook prerouting priority -100; policy accept; ip saddr @nets dnat ip to iifname map @dnat_to; }\n' +
+        '}\nEOF',
+    );
+    const redefined = writePlaybook([
+      {
+        name: 'redefined',
+        hosts: 'all',
+        tasks: [
+          {
+            name: 'table',
+            nft_table: {
+              name: 'redefined',
+              persist: false,
+              sets: [{ name: 'nets', type: 'ipv4_addr' }],
+              maps: [{ name: 'dnat_to', type: 'ifname', value_type: 'ipv6_addr' }],
+              chains: [{ name: 'pre', type: 'nat', hook: 'prerouting', priority: -100, rules: ['ip6 saddr fd00::1 dnat ip6 to iifname map @dnat_to'] }],
+            },
+          },
+        ],
+      },
+    ]);
+    const applied = await wgplayJson(['apply', redefined, '-i', inventory]);
+    expect(applied.code, JSON.stringify(applied.report.hosts[0]?.error)).toBe(0);
+    const listed = await host.run('nft list table inet redefined');
+    expect(listed).not.toContain('flags interval');
+    expect(listed).toMatch(/set nets \{\s+type ipv4_addr\s+elements = \{ 10\.0\.0\.1 \}\s+\}/);
+    expect(listed).toMatch(/map dnat_to \{\s+type ifname : ipv6_addr\s+\}/);
+    expect((await wgplayJson(['plan', redefined, '-i', inventory])).code).toBe(0);
+    await host.run('nft delete table inet redefined');
+  });
+
   it('never shows a file that holds a private key, and scrubs a key wg could not read from its error', async () => {
     const key = (await host.run('wg genkey')).trim();
     labKeys.add(key);
