@@ -5,10 +5,11 @@ import type { FactRequest, FileRequest, HostFacts, SshConnectionFact } from '../
 import { findTask } from '../catalog.js';
 import type { HostResult, PlanBasis, TaskResult } from '../results.js';
 import { PROGRAM_PACKAGES, type Change, type Step, type TaskInvocation } from '../tasks/types.js';
-import { formatProblem } from '../errors.js';
+import { formatProblem, WgplayError } from '../errors.js';
 import { canonicalFacts, factsFingerprint } from '../facts/fingerprint.js';
 import { scrubKeys, type ResolveOptions } from '../net/index.js';
 import { checkInvocations } from '../playbook/validate.js';
+import { checkNftOnController } from './nftCheck.js';
 import { findCollisions } from './collisions.js';
 import { applyChanges, type ApplyOptions } from './apply.js';
 import { lastPhase } from './compile.js';
@@ -370,13 +371,17 @@ export async function applyAndVerify(
 
 /**
  * Validated (schema, checks, canonical values: a copy of each invocation's arguments)
- * and with endpoint names resolved. Throws a WgplayError naming every problem.
+ * with endpoint names resolved, and nft text checked on the controller where it can be
+ * (nftCheck.ts). Throws a WgplayError naming every problem.
  */
 export async function checkAndResolve(
   invocations: TaskInvocation[],
   resolve: ResolveOptions & { cache?: Map<string, Promise<string>> } = {},
 ): Promise<TaskInvocation[]> {
   const checked = checkInvocations(invocations);
-  await resolveEndpointNames(checked, resolve);
+  const outcomes = await Promise.allSettled([resolveEndpointNames(checked, resolve), checkNftOnController(checked)]);
+  const failures = outcomes.flatMap((outcome) => (outcome.status === 'rejected' ? [outcome.reason as unknown] : []));
+  if (failures.some((failure) => !(failure instanceof WgplayError))) throw failures.find((failure) => !(failure instanceof WgplayError));
+  if (failures.length > 0) throw new WgplayError(failures.flatMap((failure) => (failure as WgplayError).problems));
   return checked;
 }

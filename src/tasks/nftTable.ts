@@ -240,9 +240,14 @@ export function nftTableDifference(args: Args, live: NftTableFact, canonicalRule
 }
 
 /**
- * nft's error output with each "/dev/stdin:LINE:COL" replaced by the argument that line
- * was rendered from: "chains[1].rules[0]: Error: syntax error, unexpected newline".
+ * Why nft refuses the table, from nft's own error output on renderNftTable(args): each
+ * "/dev/stdin:LINE:COL" replaced by the argument that line was rendered from:
+ * "nft refuses the table: chains[1].rules[0]: Error: syntax error, unexpected newline".
  */
+export function nftRefusal(args: Args, error: string): string {
+  return `nft refuses the table: ${nftErrorPlaces(args, error)}`;
+}
+
 function nftErrorPlaces(args: Args, error: string): string {
   const places: string[] = [];
   renderNftTable(args, undefined, places);
@@ -314,7 +319,7 @@ function planLiveTable(args: Args, facts: HostFacts): Change[] {
     ];
   }
   const canonical = facts.nftCanonical?.[`${family} ${args.name}`];
-  if (canonical?.error !== undefined) throw new Error(`nft refuses the table: ${nftErrorPlaces(args, canonical.error)}`);
+  if (canonical?.error !== undefined) throw new Error(nftRefusal(args, canonical.error));
   if (live && nftTableDifference(args, live, canonical?.rules) === undefined) return [];
   const desired = renderNftTable(args, live);
   // "add table" first so that "delete table" never fails on a fresh host; all in one transaction.
