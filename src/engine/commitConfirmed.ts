@@ -53,9 +53,13 @@ export function rollbackScope(tasks: { module: string; args: unknown; changes: C
   return { nftTables: [...tables.values()], links: [...links], files: [...files] };
 }
 
-/** Routes of every table but the kernel's local one, in a form `ip route add` takes back. */
+/**
+ * Routes of every table but the kernel's local one, in a form `ip route add` takes back.
+ * No such route at all (a host without IPv6 routes) is an empty list, not a failure
+ * (grep's exit 1 would stop the apply script under pipefail, before any change).
+ */
 const ROUTES = (family: 4 | 6) =>
-  `ip -${family} route show table all | grep -v -e ' table local' -e '^local ' -e '^broadcast ' -e '^anycast ' -e '^multicast ' | sed -e 's/ linkdown//' | sort`;
+  `ip -${family} route show table all | { grep -v -e ' table local' -e '^local ' -e '^broadcast ' -e '^anycast ' -e '^multicast ' || [ $? = 1 ]; } | sed -e 's/ linkdown//' | sort`;
 /** Policy rules as `ip rule add` takes them ("100:\tfrom X lookup 41" -> "priority 100 from X lookup 41"). */
 const RULES = (family: 4 | 6) => `ip -${family} rule show | sed -E 's/^([0-9]+):[[:space:]]+/priority \\1 /' | sort`;
 const ADDRESSES = (family: 4 | 6) => `ip -${family} -o addr show | awk '{print $4, "dev", $2}' | sort`;

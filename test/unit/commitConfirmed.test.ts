@@ -1,0 +1,198 @@
+// Commit-confirmed for real: the apply script, its saved state, the timer and the rollback
+// run by bash in a network namespace of the test's own (real nft tables, tun device,
+// addresses, routes, policy rules) with /run/wgplay in a scratch folder. A "cut" is a
+// reconnect that fails until the host has rolled back (as a cut SSH path comes back).
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { applyChanges, type ApplyOutcome } from '../../src/engine/apply.js';
+import { parseConfirm, rollbackScope } from '../../src/engine/commitConfirmed.js';
+import { TransportError } from '../../src/transport/types.js';
+import type { Change, Step } from '../../src/tasks/types.js';
+import { ScratchHost } from './scratchHost.js';
+
+let host: ScratchHost;
+afterEach(() => host?.destroy());
+
+const change = (resource: string, ...steps: Step[]): Change => ({ resource, action: 'update', diff: `~ ${resource}`, steps });
+
+/** What the rollback must give back: the namespace's tables, links, addresses, routes, rules, and the files. */
+const SNAPSHOT = (files: string[]) => `nft list ruleset
+ip -o link show | awk -F': ' '{print $2}'
+ip -4 -o addr show | awk '{print $4, $2}'
+ip -4 route show table all | grep -v -e '^local ' -e '^broadcast ' || true
+ip -4 rule show
+${files.map((file) => `echo "${file}: $(cat ${file} 2>/dev/null || echo absent)"`).join('\n')}`;
+
+/** A host with a table, an address and a route of its own, and one file. */
+async function gateway() {
+  host = await ScratchHost.create({ network: true });
+  const dir = mkdtempSync(join(tmpdir(), 'wgplay-cc-'));
+  const kept = join(dir, 'kept.conf');
+  const created = join(dir, 'created.conf');
+  const persisted = join(dir, 'boot.conf');
+  writeFileSync(kept, 'before\n');
+  const setup = await host.run(`set -e
+nft -f - <<'EOF'
+table inet keep {
+  set s { type ipv4_addr; elements = { 10.1.1.1 } }
+}
+EOF
+ip addr add 10.9.0.1/32 dev lo
+ip route add 10.8.0.0/24 dev lo table 42`);
+  expect(setup.stderr).toBe('');
+  const snapshot = async () => (await host.run(SNAPSHOT([kept, created, persisted]))).stdout;
+  const tasks = [
+    { module: 'nft_table', args: { name: 'keep' }, changes: [change('nft element', { phase: 'firewall', kind: 'nft', line: 'add element inet keep s { 10.1.1.2 }' })] },
+    { module: 'nft_table', args: { name: 'fresh', family: 'inet' }, changes: [change('nft table fresh', { phase: 'firewall', kind: 'nft', line: 'add table inet fresh' })] },
+    { module: 'wireguard_interface', args: { name: 'wg-t' }, changes: [change('wg-t', { phase: 'links', kind: 'shell', script: 'ip tuntap add wg-t mode tun' })] },
+    {
+      module: 'ip_route',
+      args: {},
+      changes: [
+        change('addresses', { phase: 'routing', kind: 'ip', line: 'address add 10.9.0.2/32 dev lo' }, { phase: 'routing', kind: 'ip', line: 'address del 10.9.0.1/32 dev lo' }),
+        change('routes', { phase: 'routing', kind: 'ip', line: 'route add 10.7.0.0/24 dev lo table 41' }, { phase: 'routing', kind: 'ip', line: 'route del 10.8.0.0/24 dev lo table 42' }),
+      ],
+    },
+    { module: 'ip_rule', args: {}, changes: [change('rule', { phase: 'routing', kind: 'ip', line: 'rule add from 10.9.0.1 table 41 priority 100' })] },
+    {
+      module: 'file',
+      args: { path: kept },
+      changes: [
+        change(kept, { phase: 'prepare', kind: 'shell', script: `printf 'after\\n' > ${kept}` }),
+        change(`boot file`, { phase: 'persist', kind: 'shell', script: `printf 'boot\\n' > ${persisted}` }),
+      ],
+    },
+    { module: 'file', args: { path: created }, changes: [change(created, { phase: 'prepare', kind: 'shell', script: `printf 'new\\n' > ${created}` })] },
+  ];
+  return { kept, created, persisted, snapshot, tasks };
+}
+
+/** Reconnects that fail (the path is cut) until `open()` says so. */
+function cutUntil(open: () => boolean) {
+  const opened: ScratchHost[] = [];
+  let refused = 0;
+  return {
+    opened,
+    get refused() {
+      return refused;
+    },
+    reconnect: async () => {
+      if (!open()) {
+        refused++;
+        throw new TransportError('unreachable', 'gw', 'connect ETIMEDOUT');
+      }
+      const fresh = host.connection();
+      opened.push(fresh);
+      return fresh;
+    },
+  };
+}
+
+describe('commit-confirmed', () => {
+  it('rolls everything in scope back when no new connection confirms in time, and says what it restored', async () => {
+    const { kept, created, persisted, snapshot, tasks } = await gateway();
+    const before = await snapshot();
+    const cut = cutUntil(() => host.state('confirm/state') === 'rolled-back\n');
+    const outcome: ApplyOutcome = await applyChanges(host, tasks, { confirmTimeoutSeconds: 1, reconnect: cut.reconnect });
+    expect(cut.refused).toBeGreaterThan(0);
+    expect(outcome.kind).toBe('rolled-back');
+    if (outcome.kind !== 'rolled-back') return;
+    expect(outcome.result?.code).toBe(0);
+    expect(outcome.restored.slice(0, -1)).toEqual([
+      'nft table inet keep restored',
+      'nft table inet fresh removed (it did not exist before)',
+      'interface wg-t deleted',
+      'address 10.9.0.2/32 dev lo: removed',
+      'address 10.9.0.1/32 dev lo: added back',
+      // As `ip route` prints it (a space before the end).
+      'route 10.7.0.0/24 dev lo table 41 scope link : removed',
+      'route 10.8.0.0/24 dev lo table 42 scope link : added back',
+      'rule priority 100 from 10.9.0.1 lookup 41: removed',
+      `file ${kept} restored`,
+      `file ${created} removed (it did not exist before)`,
+    ]);
+    expect(outcome.restored.at(-1)).toMatch(/^took \d+ ms$/);
+    expect(await snapshot()).toBe(before);
+    expect(readFileSync(kept, 'utf8')).toBe('before\n');
+    // What waits for the confirmation (files for the next boot) never ran.
+    expect(existsSync(persisted)).toBe(false);
+  });
+
+  it('keeps the change once a new connection confirms it: the persist phase runs then, the timer is gone', async () => {
+    const { kept, persisted, snapshot, tasks } = await gateway();
+    const before = await snapshot();
+    let timer = 0;
+    const cut = cutUntil(() => {
+      timer = Number(host.state('confirm/timer.pid'));
+      return true;
+    });
+    const outcome = await applyChanges(host, tasks, { confirmTimeoutSeconds: 2, reconnect: cut.reconnect });
+    expect(outcome).toMatchObject({ kind: 'ran', confirmed: true, result: { code: 0 } });
+    if (outcome.kind !== 'ran') return;
+    // Verify goes through the connection that confirmed.
+    expect(outcome.runner).toBe(cut.opened[0]);
+    expect(host.state('confirm/state')).toBe('confirmed\n');
+    expect(readFileSync(persisted, 'utf8')).toBe('boot\n');
+    expect(timer).toBeGreaterThan(0);
+    for (let tries = 0; tries < 100 && isAlive(timer); tries++) await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(isAlive(timer), 'the rollback timer still runs').toBe(false);
+    const after = await snapshot();
+    expect(after).not.toBe(before);
+    expect(after).toContain('from 10.9.0.1 lookup 41');
+    expect(after).toContain('wg-t');
+    expect(after).toContain('table inet fresh');
+    expect(readFileSync(kept, 'utf8')).toBe('after\n');
+  });
+
+  it('reports a persist step that fails after the confirmation as a failed apply that stays confirmed', async () => {
+    const { tasks } = await gateway();
+    const failing = [...tasks, { module: 'file', args: {}, changes: [change('boot', { phase: 'persist', kind: 'shell', script: 'echo cannot write the boot file >&2; exit 5' })] }];
+    const cut = cutUntil(() => true);
+    const outcome = await applyChanges(host, failing, { confirmTimeoutSeconds: 2, reconnect: cut.reconnect });
+    expect(outcome).toMatchObject({ kind: 'ran', confirmed: true, result: { code: 5 } });
+    if (outcome.kind !== 'ran') return;
+    expect(outcome.result.stderr).toContain('cannot write the boot file');
+    expect(host.state('confirm/state')).toBe('confirmed\n');
+  });
+
+  it('arms nothing when no change can cut the management path', () => {
+    const file = { module: 'file', args: { path: '/etc/x' }, changes: [change('/etc/x')] };
+    const sysctl = { module: 'sysctl', args: { key: 'k' }, changes: [change('k')] };
+    expect(rollbackScope([file, sysctl])).toBeUndefined();
+    // A cutting task without changes does not count either; with changes, files come into scope.
+    expect(rollbackScope([file, { module: 'ip_rule', args: {}, changes: [] }])).toBeUndefined();
+    expect(rollbackScope([file, { module: 'ip_rule', args: {}, changes: [change('rule')] }, { module: 'file', args: { path: '/etc/y' }, changes: [] }])).toEqual({
+      nftTables: [],
+      links: [],
+      files: ['/etc/x'],
+    });
+    expect(rollbackScope([{ module: 'nft_element', args: { table: 't', family: 'ip' }, changes: [change('e')] }, { module: 'nft_element', args: { table: 'u' }, changes: [change('e')] }])).toEqual({
+      nftTables: [
+        { family: 'ip', name: 't' },
+        { family: 'inet', name: 'u' },
+      ],
+      links: [],
+      files: [],
+    });
+  });
+
+  it('reads the confirmation outcome', () => {
+    expect(parseConfirm('noise\n')).toBeUndefined();
+    expect(parseConfirm('x\n@@wgplay-confirm confirmed\nlater\n')).toEqual({ confirmed: true, rolledBack: [] });
+    expect(parseConfirm('@@wgplay-confirm rolled-back\n  interface wg-a deleted \n\nfile /etc/x restored\n')).toEqual({
+      confirmed: false,
+      rolledBack: ['interface wg-a deleted', 'file /etc/x restored'],
+    });
+  });
+});
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
