@@ -1,72 +1,75 @@
-// wgplay benchmarks: prints numbers, asserts nothing. Run as root: `npm run bench`.
-// See bench/README.md for what every number means and the numbers last measured.
+// wgplay benchmark (issue 10): prints numbers, asserts nothing. As root: `npm run bench`.
+// bench/README.md says what every column means, and holds the numbers last measured.
 //
-//   1. Real hosts (disposable network + mount namespaces with sshd, test/e2e/harness.ts):
-//      for N customers of `wireguard_gateway`, on a FRESH host each time, the real CLI's
-//      full apply, no-op plan, no-op re-apply; on ANOTHER fresh host, the same compiled
-//      apply script through one OpenSSH session (the "hand-written script" baseline),
-//      with a breakdown of where wgplay's time goes.
-//   2. Pure planning without a host (synthetic facts) for 100 and 1000 customers, and
-//      CLI startup + `wgplay validate` for 1000 customers.
+// For each size N (one gateway, N customers of `wireguard_gateway`) and for a fleet of G
+// gateways (10 customers each, `--forks G`), in every run, interleaved:
+//   wgplay       the real CLI on a FRESH host: first apply; then on that converged host
+//                the no-op floor, `plan`, `apply` with nothing to do, and `apply` of the
+//                playbook with one customer's key changed;
+//   floor_batch  and
+//   best order   the hand-written single-session scripts (bench/baselines.ts), each on
+//                its own fresh host; afterwards `wgplay plan` on that host must exit 0
+//                (the same end state) and every daemon must be alive.
+// The variants' order rotates from run to run; medians of the runs, and each ratio is
+// taken within one run before its median.
 //
-// Options: `node dist/bench/run.js [--sizes 1,10,100] [--plan-sizes 100,1000] [--skip-hosts] [--trace] [--json FILE]`
-// (--trace: the baseline script runs under `set -x` with timestamps and the slowest
-// commands are printed per size; it slows the baseline a little.
-// --wireguard-go-probe: on one more fresh host, how long one `ip -batch` of 300 rule and
-// route changes takes with 0, 10, 50, 100 idle wireguard-go daemons running.)
-// Progress goes to stderr, tables to stdout.
-
+//   node dist/bench/run.js [--sizes 2,20,100,1000] [--gateways 50] [--runs 3] [--quick]
+//                          [--ansible] [--ansible-sizes 2,20] [--json FILE]
+// Progress goes to stderr, the table to stdout.
 import { spawn, execFileSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { availableParallelism, cpus, loadavg, totalmem, release } from 'node:os';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, release, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { stringify } from 'yaml';
-import { blankFacts } from '../src/facts/blankFacts.js';
-import { compileApplyScript, PHASE_MARKER } from '../src/engine/compile.js';
-import { gatherFacts, planTasks, prepareTasks, type ScriptRunner } from '../src/engine/run.js';
+import { prepareTasks } from '../src/engine/run.js';
 import { loadRun } from '../src/engine/runPlaybook.js';
-import { buildFactScript } from '../src/facts/factScript.js';
-import { openTransport } from '../src/transport/index.js';
-import { startTestHost, type TestHost } from '../test/e2e/harness.js';
+import { blankFacts } from '../src/facts/blankFacts.js';
+import { keyFileOf, type WireguardInterfaceArgs } from '../src/tasks/wireguardInterface.js';
+import type { TaskInvocation } from '../src/tasks/types.js';
+import { bestOrderScript, floorBatchScript, noopFloorScript, type FileBundle } from './baselines.js';
+import {
+  captureBundle,
+  daemonsAlive,
+  destroyAll,
+  freshFleet,
+  freshHost,
+  inventoryFor,
+  markBeforeApply,
+  progress,
+  sentBytes,
+  type BenchHost,
+} from './hosts.js';
+import { writeWorkload, type Workload } from './workload.js';
 
-// dist/bench/run.js -> the repository root.
 const ROOT = new URL('../../', import.meta.url).pathname;
 const BIN = join(ROOT, 'bin/wgplay.js');
+const RUSAGE = new URL('./rusage.js', import.meta.url).href;
 
 // ---------------------------------------------------------------- options
 
-function option(name: string): string | undefined {
+const option = (name: string) => {
   const i = process.argv.indexOf(name);
   return i >= 0 ? process.argv[i + 1] : undefined;
-}
-const sizes = (option('--sizes') ?? '1,10,100').split(',').map(Number);
-const planSizes = (option('--plan-sizes') ?? '100,1000').split(',').map(Number);
-const skipHosts = process.argv.includes('--skip-hosts');
+};
+const flag = (name: string) => process.argv.includes(name);
+const list = (text: string) => text.split(',').filter(Boolean).map(Number);
+const quick = flag('--quick');
+const sizes = list(option('--sizes') ?? (quick ? '2,20,100' : '2,20,100,1000'));
+const gateways = Number(option('--gateways') ?? (quick ? 10 : 50));
+const GATEWAY_CUSTOMERS = 10;
+const runs = Number(option('--runs') ?? 3);
+const withAnsible = flag('--ansible');
+const ansibleSizes = list(option('--ansible-sizes') ?? '2,20');
 const jsonOut = option('--json');
-/** Run the baseline script under `set -x` with timestamps and print the slowest commands (skews the baseline a little). */
-const trace = process.argv.includes('--trace');
-/** Time 300 ip rule/route changes with 0..100 idle wireguard-go daemons running on the host. */
-const wireguardGoProbe = process.argv.includes('--wireguard-go-probe');
+for (const n of [...sizes, gateways, runs]) if (!Number.isInteger(n) || n < 0) throw new Error(`bad number in the options: ${n}`);
 
 // ---------------------------------------------------------------- helpers
 
-const progress = (message: string) => process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${message}\n`);
-
 function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
+  const sorted = values.filter((v) => Number.isFinite(v)).sort((a, b) => a - b);
+  if (!sorted.length) return NaN;
   const mid = Math.floor(sorted.length / 2);
   return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-}
-
-const ms = (value: number | undefined, digits = 0) => (value === undefined || Number.isNaN(value) ? '-' : value.toFixed(digits));
-
-function table(headers: string[], rows: (string | number)[][]): string {
-  const cells = [headers, ...rows.map((row) => row.map(String))];
-  const widths = headers.map((_, c) => Math.max(...cells.map((row) => (row[c] ?? '').length)));
-  const line = (row: string[]) => `| ${row.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join(' | ')} |`;
-  return [line(headers), `|${widths.map((w, c) => (c === 0 ? `${'-'.repeat(w + 1)}-` : `${'-'.repeat(w + 1)}:`)).join('|')}|`, ...cells.slice(1).map(line)].join('\n');
 }
 
 interface Proc {
@@ -76,231 +79,62 @@ interface Proc {
   wallMs: number;
 }
 
-function runProcess(command: string, args: string[], stdinFile?: string, onStdout?: (chunk: string, atMs: number) => void): Promise<Proc> {
+function runProcess(command: string, args: string[], options: { stdin?: string; env?: NodeJS.ProcessEnv } = {}): Promise<Proc> {
   return new Promise((resolve, reject) => {
-    const fd = stdinFile ? openSync(stdinFile, 'r') : undefined;
     const started = performance.now();
-    const child = spawn(command, args, { stdio: [fd ?? 'ignore', 'pipe', 'pipe'] });
-    if (fd !== undefined) closeSync(fd);
+    const child = spawn(command, args, { stdio: ['pipe', 'pipe', 'pipe'], env: options.env ?? process.env });
     let stdout = '';
     let stderr = '';
-    child.stdout!.on('data', (chunk) => {
-      stdout += chunk;
-      onStdout?.(String(chunk), performance.now() - started);
-    });
-    child.stderr!.on('data', (chunk) => (stderr += chunk));
+    child.stdout.on('data', (chunk) => (stdout += chunk));
+    child.stderr.on('data', (chunk) => (stderr += chunk));
     child.on('error', reject);
     child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr, wallMs: performance.now() - started }));
+    child.stdin.on('error', () => undefined);
+    child.stdin.end(options.stdin ?? '');
   });
-}
-
-const wgplay = (args: string[]) => runProcess(process.execPath, [BIN, ...args]);
-
-interface JsonHost {
-  host: string;
-  status: string;
-  error?: string;
-  roundTrips?: number;
-  durationMs?: number;
-  tasks: { changes: unknown[] }[];
 }
 
 interface CliRun {
   wallMs: number;
   code: number;
-  status: string;
-  roundTrips?: number;
-  durationMs?: number;
+  /** Most remote commands any host needed. */
+  roundTrips: number;
   changes: number;
+  cpuMs: number;
+  maxRssMiB: number;
+  /** The first few changes it reported (to name what a baseline left different). */
+  changed?: string[];
   error?: string;
 }
 
-async function wgplayJson(args: string[]): Promise<CliRun> {
-  const result = await wgplay([...args, '--json']);
-  let host: JsonHost | undefined;
-  try {
-    host = (JSON.parse(result.stdout) as { hosts: JsonHost[] }).hosts[0];
-  } catch {
-    return { wallMs: result.wallMs, code: result.code, status: 'no JSON', changes: 0, error: `${result.stdout}\n${result.stderr}`.trim().slice(0, 2000) };
-  }
-  return {
-    wallMs: result.wallMs,
-    code: result.code,
-    status: host?.status ?? 'no host',
-    roundTrips: host?.roundTrips,
-    durationMs: host?.durationMs,
-    changes: host?.tasks.reduce((n, task) => n + task.changes.length, 0) ?? 0,
-    error: host?.error?.slice(0, 2000),
-  };
-}
-
-// ---------------------------------------------------------------- the playbook
-
-/** A made-up but valid WireGuard public key (32 bytes, base64), distinct per customer. */
-const fakeKey = (i: number) => createHash('sha256').update(`wgplay-bench-customer-${i}`).digest('base64');
-
-function gatewayPlaybook(customers: number, publicInterface: string): unknown[] {
-  return [
-    {
-      name: 'bench gateway',
-      hosts: 'all',
-      tasks: [
-        {
-          name: 'gateway',
-          wireguard_gateway: {
-            public_interface: publicInterface,
-            public_address: '203.0.113.2',
-            ssh: { interfaces: 'any' },
-            services: [{ protocol: 'tcp', port: 8080 }],
-            pools: {
-              listen_ports: '51000-51999',
-              tables: '1000-2999',
-              our_addresses: '10.200.0.0/16',
-              customer_addresses: '10.100.0.0/16',
-            },
-            customers: Array.from({ length: customers }, (_, i) => ({
-              name: `c${i}`,
-              public_key: fakeKey(i),
-              address: '10.0.0.1',
-              our_address: '10.0.0.2',
-            })),
-          },
-        },
-      ],
-    },
-  ];
-}
-
 const workDir = mkdtempSync('/tmp/wgplay-bench-');
+let cliCount = 0;
 
-function writePlaybook(customers: number, publicInterface: string): string {
-  const path = join(workDir, `gateway-${customers}-${publicInterface}.yaml`);
-  writeFileSync(path, stringify(gatewayPlaybook(customers, publicInterface)));
-  return path;
-}
-
-/** An inventory that needs no host at all (loadRun never contacts one anyway). */
-function localInventory(): string {
-  const path = join(workDir, 'local.inventory.yaml');
-  writeFileSync(path, stringify({ all: { hosts: { gateway: { ansible_connection: 'local' } } } }));
-  return path;
-}
-
-
-// ---------------------------------------------------------------- hosts and cleanup
-
-const liveHosts = new Set<TestHost>();
-
-// CPU time, robust against other load on the machine (wall time is not): processes'
-// user+sys once their parent has reaped them (cutime+cstime in /proc/PID/stat).
-//  - local:  this process's reaped children (the wgplay CLI, the ssh client).
-//  - remote: the test host's listening sshd's reaped children = every session and all
-//    it ran (bash, wg, ip, nft, mv...). Not counted: daemons that detach from the
-//    session (wireguard-go) after they have forked away.
-const CLK_TCK = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
-
-function reapedCpuMs(pid: number | 'self'): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' '); // fields[0] is field 3 (state)
-  return ((Number(fields[13]) + Number(fields[14])) * 1000) / CLK_TCK; // cutime (16), cstime (17)
-}
-
-function sshdPid(host: TestHost): number {
-  const record = JSON.parse(readFileSync(join(host.host.stateDir, 'host.json'), 'utf8')) as { sshd?: { pid: number } };
-  if (!record.sshd) throw new Error(`no sshd recorded for ${host.netns}`);
-  return record.sshd.pid;
-}
-
-interface Cpu {
-  localCpuMs: number;
-  remoteCpuMs: number;
-}
-
-/** Runs fn and returns its result with the local and remote (host) CPU time it caused. */
-async function withCpu<T>(host: TestHost, fn: () => Promise<T>): Promise<T & Cpu> {
-  const sshd = sshdPid(host);
-  const local0 = reapedCpuMs('self');
-  const remote0 = reapedCpuMs(sshd);
-  const result = await fn();
-  // sshd reaps a finished connection's process asynchronously: wait until it is counted.
-  let remote = reapedCpuMs(sshd);
-  for (let i = 0; i < 20; i++) {
-    await new Promise((resolve) => setTimeout(resolve, 50));
-    const again = reapedCpuMs(sshd);
-    if (again === remote && i >= 2) break;
-    remote = again;
-  }
-  return { ...result, localCpuMs: reapedCpuMs('self') - local0, remoteCpuMs: remote - remote0 };
-}
-
-async function freshHost(name: string): Promise<TestHost> {
-  const started = performance.now();
-  const host = await startTestHost({ name });
-  liveHosts.add(host);
-  progress(`  host ${host.netns} up (${ms(performance.now() - started)} ms), ssh ${host.ssh.host}:${host.ssh.port}`);
-  return host;
-}
-
-async function destroyHost(host: TestHost): Promise<void> {
-  liveHosts.delete(host);
-  const started = performance.now();
-  await host.destroy();
-  progress(`  host ${host.netns} destroyed (${ms(performance.now() - started)} ms)`);
-}
-
-let interrupted = false;
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.on(signal, () => {
-    if (interrupted) return;
-    interrupted = true;
-    progress(`${signal}: destroying ${liveHosts.size} test host(s)...`);
-    Promise.allSettled([...liveHosts].map((host) => host.destroy()))
-      .then(() => rmSync(workDir, { recursive: true, force: true }))
-      .finally(() => process.exit(130));
+/** The wgplay CLI as a child process (node startup included), with its JSON report and its own CPU and peak memory. */
+async function wgplay(args: string[]): Promise<CliRun> {
+  const rusageFile = join(workDir, `rusage-${cliCount++}.json`);
+  const result = await runProcess(process.execPath, ['--import', RUSAGE, BIN, ...args, '--json'], {
+    env: { ...process.env, WGPLAY_BENCH_RUSAGE: rusageFile },
   });
+  const usage = JSON.parse(readFileSync(rusageFile, 'utf8')) as { cpuMs: number; maxRssKiB: number };
+  const base = { wallMs: result.wallMs, code: result.code, cpuMs: usage.cpuMs, maxRssMiB: usage.maxRssKiB / 1024 };
+  try {
+    const hosts = (JSON.parse(result.stdout) as { hosts: { host: string; error?: string; roundTrips?: number; tasks: { changes: { resource?: string; diff?: string }[] }[] }[] }).hosts;
+    const failed = hosts.find((host) => host.error);
+    const changed = hosts.flatMap((host) => host.tasks.flatMap((task) => task.changes.map((change) => `${change.resource}: ${(change.diff ?? '').split('\n').slice(0, 6).join(' | ')}`)));
+    return {
+      ...base,
+      changed: changed.slice(0, 5),
+      roundTrips: Math.max(...hosts.map((host) => host.roundTrips ?? NaN)),
+      changes: hosts.reduce((n, host) => n + host.tasks.reduce((m, task) => m + task.changes.length, 0), 0),
+      error: failed ? `${failed.host}: ${failed.error}`.slice(0, 1500) : undefined,
+    };
+  } catch {
+    return { ...base, roundTrips: NaN, changes: NaN, error: `no JSON report (exit ${result.code}): ${`${result.stdout}\n${result.stderr}`.trim().slice(0, 1500)}` };
+  }
 }
 
-// ---------------------------------------------------------------- 1. real hosts
-
-interface HostBench {
-  customers: number;
-  apply: CliRun & Cpu;
-  plan: CliRun & Cpu;
-  reapply: CliRun & Cpu;
-  baseline: {
-    sshNoopMs: number;
-    sshNoopHostCpuMs: number;
-    connectMs: number;
-    factsMs: number;
-    factsRoundTrips: number;
-    expandPlanMs: number;
-    compileMs: number;
-    scriptBytes: number;
-    scriptLines: number;
-    changes: number;
-    applyMs: number;
-    applyCode: number;
-    applyLocalCpuMs: number;
-    applyRemoteCpuMs: number;
-    applyStderr: string;
-    /** Phase name -> ms from the start of the ssh process to its marker line, in order ("done" last). */
-    phaseMarks: [string, number][];
-    /** With --trace: per command name, total ms and count, slowest first. */
-    commands?: { command: string; ms: number; count: number }[];
-    /** With --trace: the same for the fact script on the converged host. */
-    factCommands?: { command: string; ms: number; count: number }[];
-    /** The fact script alone through one OpenSSH session: on the fresh host, on the converged host. */
-    factsFreshOpenSsh: { wallMs: number; hostCpuMs: number };
-    /** "kernel" or "wireguard-go" (the host kernel has no WireGuard), daemons and their total RSS after the apply. */
-    wireguard: { kind: string; daemons: number; rssMiB: number };
-    factsConvergedOpenSsh: { wallMs: number; hostCpuMs: number };
-    verifyMs: number;
-    verifyPlanMs: number;
-    leftover: number;
-  };
-}
-
-function sshArgs(host: TestHost): string[] {
+function sshArgs(host: BenchHost): string[] {
   return [
     '-F', '/dev/null',
     '-i', host.ssh.privateKeyPath,
@@ -313,509 +147,373 @@ function sshArgs(host: TestHost): string[] {
   ];
 }
 
-/** Wraps a runner and times each remote command. */
-function timed(runner: ScriptRunner): ScriptRunner & { calls: { label?: string; ms: number }[] } {
-  const calls: { label?: string; ms: number }[] = [];
-  return {
-    calls,
-    async run(script, options) {
-      const started = performance.now();
-      try {
-        return await runner.run(script, options);
-      } finally {
-        calls.push({ label: options?.label, ms: performance.now() - started });
-      }
-    },
-  };
+/** A script through one OpenSSH session, with the bytes this machine sent the host meanwhile. */
+async function viaSsh(host: BenchHost, script: string): Promise<Proc & { sentBytes: number }> {
+  const before = sentBytes(host);
+  const result = await runProcess('ssh', [...sshArgs(host), 'bash -s'], { stdin: script });
+  return { ...result, sentBytes: sentBytes(host) - before };
 }
 
-async function benchHosts(customers: number): Promise<HostBench> {
-  progress(`${customers} customer(s): wgplay CLI on a fresh host`);
-  const pb = writePlaybook(customers, 'mgmt0');
+/** What a wgplay CLI run sent to the hosts, per host on average. */
+async function measured(hosts: BenchHost[], args: string[]): Promise<CliRun & { sentBytes: number }> {
+  const before = hosts.map(sentBytes);
+  const run = await wgplay(args);
+  const sent = hosts.reduce((n, host, i) => n + sentBytes(host) - before[i]!, 0) / hosts.length;
+  return { ...run, sentBytes: sent };
+}
 
-  let apply: CliRun & Cpu, plan: CliRun & Cpu, reapply: CliRun & Cpu;
-  const a = await freshHost(`bench-a${customers}`);
+// ---------------------------------------------------------------- one gateway
+
+interface Prepared {
+  workload: Workload;
+  tasks: TaskInvocation[];
+  keyFiles: string[];
+  bundle?: FileBundle;
+}
+
+/** The primitive tasks wgplay expands the playbook into on a fresh host (what the baselines write). */
+function prepare(customers: number): Prepared {
+  const workload = writeWorkload(workDir, customers);
+  const inventory = join(workDir, 'local.inventory.yaml');
+  writeFileSync(inventory, 'all:\n  hosts:\n    gateway:\n      ansible_connection: local\n');
+  const loaded = loadRun(workload.playbook, inventory);
+  const tasks = prepareTasks(loaded.hosts[0]!.tasks, blankFacts()).map((task) => task.invocation);
+  const keyFiles = tasks.filter((task) => task.module === 'wireguard_interface').map((task) => keyFileOf(task.args as WireguardInterfaceArgs));
+  return { workload, tasks, keyFiles };
+}
+
+interface WgplayRun {
+  apply: CliRun & { sentBytes: number };
+  alive: number;
+  noopFloor: Proc & { sentBytes: number };
+  plan: CliRun & { sentBytes: number };
+  reapply: CliRun & { sentBytes: number };
+  changed: CliRun & { sentBytes: number };
+}
+
+interface BaselineRun {
+  wallMs: number;
+  code: number;
+  sentBytes: number;
+  alive: number;
+  /** `wgplay plan` on the host afterwards: 0 = the same end state as wgplay's. */
+  planCode: number;
+  planChanges: number;
+  /** What that plan would still change. */
+  planChanged: string[];
+  stderr: string;
+}
+
+async function wgplayOnFreshHost(p: Prepared, label: string): Promise<WgplayRun> {
+  const host = await freshHost(`bench-w${p.workload.customers}`);
   try {
-    const inventory = a.writeInventory();
-    apply = await withCpu(a, () => wgplayJson(['apply', pb, '-i', inventory]));
-    progress(`  apply:    ${ms(apply.wallMs)} ms wall, exit ${apply.code}, ${apply.roundTrips} round trips, ${apply.changes} changes${apply.error ? `\n${apply.error}` : ''}`);
-    plan = await withCpu(a, () => wgplayJson(['plan', pb, '-i', inventory]));
-    progress(`  plan:     ${ms(plan.wallMs)} ms wall, exit ${plan.code}, ${plan.roundTrips} round trips, ${plan.changes} changes${plan.error ? `\n${plan.error}` : ''}`);
-    reapply = await withCpu(a, () => wgplayJson(['apply', pb, '-i', inventory]));
-    progress(`  re-apply: ${ms(reapply.wallMs)} ms wall, exit ${reapply.code}, ${reapply.roundTrips} round trips, ${reapply.changes} changes${reapply.error ? `\n${reapply.error}` : ''}`);
+    const inventory = inventoryFor(join(workDir, `inv-${host.netns}`), [host]);
+    const pb = p.workload.playbook;
+    await markBeforeApply(host);
+    const apply = await measured([host], ['apply', pb, '-i', inventory]);
+    progress(`  ${label} wgplay apply ${(apply.wallMs / 1000).toFixed(2)} s exit ${apply.code}${apply.error ? `: ${apply.error}` : ''}`);
+    const alive = daemonsAlive(host);
+    p.bundle ??= apply.code === 0 ? await captureBundle(host, p.keyFiles) : undefined;
+    const noopFloor = await viaSsh(host, noopFloorScript(p.tasks, p.bundle ?? { directories: [], files: [], tarBase64: '' }));
+    const plan = await measured([host], ['plan', pb, '-i', inventory]);
+    const reapply = await measured([host], ['apply', pb, '-i', inventory]);
+    const changed = await measured([host], ['apply', p.workload.changedPlaybook, '-i', inventory]);
+    progress(`  ${label} no-op plan ${(plan.wallMs / 1000).toFixed(2)} s (exit ${plan.code}), no-op apply ${(reapply.wallMs / 1000).toFixed(2)} s, floor ${(noopFloor.wallMs / 1000).toFixed(2)} s, one changed ${(changed.wallMs / 1000).toFixed(2)} s; ${alive} daemons alive`);
+    return { apply, alive, noopFloor, plan, reapply, changed };
   } finally {
-    await destroyHost(a);
+    await host.destroy();
   }
+}
 
-  progress(`${customers} customer(s): baseline (wgplay's compiled script, one OpenSSH session) on another fresh host`);
-  const b = await freshHost(`bench-b${customers}`);
+async function baselineOnFreshHost(p: Prepared, kind: 'floor_batch' | 'best order', label: string): Promise<BaselineRun> {
+  if (!p.bundle) throw new Error(`no file bundle for ${p.workload.customers} customers: wgplay's first apply failed`);
+  const host = await freshHost(`bench-${kind === 'floor_batch' ? 'f' : 'b'}${p.workload.customers}`);
   try {
-    const inventory = b.writeInventory();
-    const ssh = sshArgs(b);
-
-    // What one OpenSSH session costs by itself (connect, key exchange, auth, `true`).
-    const noops: number[] = [];
-    const noopCpu: number[] = [];
-    for (let i = 0; i < 3; i++) {
-      const r = await withCpu(b, () => runProcess('ssh', [...ssh, 'true']));
-      if (r.code !== 0) throw new Error(`ssh ${b.ssh.host}:${b.ssh.port} true: exit ${r.code}: ${r.stderr}`);
-      noops.push(r.wallMs);
-      noopCpu.push(r.remoteCpuMs);
-    }
-
-    // wgplay's own pipeline through the library, timed step by step (what the CLI does).
-    const run = loadRun(pb, inventory);
-    const { host, tasks: invocations } = run.hosts[0]!;
-    let started = performance.now();
-    const transport = await openTransport(host);
-    const connectMs = performance.now() - started;
-    let script: string;
-    let factsMs: number, factsRoundTrips: number, expandPlanMs: number, compileMs: number, changes: number;
-    let verifyMs: number, verifyPlanMs: number, leftover: number;
-    let applyResult: Proc & Cpu;
-    const phaseMarks: [string, number][] = [];
-    let commands: { command: string; ms: number; count: number }[] | undefined;
-    let factCommands: { command: string; ms: number; count: number }[] | undefined;
-    let factsFreshOpenSsh: { wallMs: number; hostCpuMs: number } | undefined;
-    let wireguard: { kind: string; daemons: number; rssMiB: number } | undefined;
-    let factsConvergedOpenSsh: { wallMs: number; hostCpuMs: number } | undefined;
-    try {
-      const runner = timed(transport);
-      started = performance.now();
-      const gathered = await gatherFacts(runner, invocations);
-      factsMs = performance.now() - started;
-      factsRoundTrips = runner.calls.length;
-      started = performance.now();
-      const tasks = prepareTasks(invocations, gathered.facts);
-      const planned = planTasks(tasks, gathered.facts);
-      expandPlanMs = performance.now() - started;
-      const all = planned.flatMap((task) => task.changes);
-      changes = all.length;
-      started = performance.now();
-      script = compileApplyScript(all);
-      compileMs = performance.now() - started;
-      const scriptPath = join(workDir, `apply-${customers}.sh`);
-      // --trace: xtrace with a timestamp per command to fd 9, sent back on stderr at the end.
-      writeFileSync(scriptPath, trace ? traceWrap(script) : script, { mode: 0o600 });
-
-      // The fact script alone through OpenSSH (wall and host CPU), fresh host.
-      const factPath = join(workDir, `facts-${customers}.sh`);
-      writeFileSync(factPath, buildFactScript(gathered.request), { mode: 0o600 });
-      const factsFresh = await withCpu(b, () => runProcess('ssh', [...ssh, 'bash -s'], factPath));
-      factsFreshOpenSsh = { wallMs: factsFresh.wallMs, hostCpuMs: factsFresh.remoteCpuMs };
-
-      // THE BASELINE: the same work as a hand-written script, one SSH session.
-      progress(`  baseline: ssh ... bash -s < ${scriptPath} (${script.length} bytes)`);
-      // Phase markers (printf by the script as it enters each phase) timed as they arrive.
-      let pending = '';
-      applyResult = await withCpu(b, () =>
-        runProcess('ssh', [...ssh, 'bash -s'], scriptPath, (chunk, atMs) => {
-          const lines = (pending + chunk).split('\n');
-          pending = lines.pop()!;
-          for (const line of lines) if (line.startsWith(PHASE_MARKER)) phaseMarks.push([line.slice(PHASE_MARKER.length), atMs]);
-        }),
-      );
-      progress(`  baseline: ${ms(applyResult.wallMs)} ms wall, exit ${applyResult.code}`);
-      if (trace) commands = traceCommands(applyResult.stderr);
-      if (trace) applyResult.stderr = applyResult.stderr.split('\n').filter((line) => !/^\++\d+\.\d+ /.test(line)).join('\n');
-
-      // Which WireGuard the host got (wireguard-go makes TUN devices), and what the daemons weigh.
-      const impl = await b.exec(
-        `if [ -e /sys/class/net/wg-c0/tun_flags ]; then echo wireguard-go; else echo kernel; fi; ` +
-          // Only this host's daemons: the PID namespace is the machine's.
-          `self=$(readlink /proc/self/ns/net); for p in $(pgrep -x wireguard-go); do ` +
-          `[ "$(readlink /proc/$p/ns/net 2>/dev/null)" = "$self" ] && ps -o rss= -p $p; done | awk '{ s += $1; n++ } END { print n + 0, s + 0 }'`,
-      );
-      const [kind, daemons] = impl.stdout.trim().split('\n');
-      const [count, rssKiB] = (daemons ?? '0 0').split(' ').map(Number);
-      wireguard = { kind: kind ?? '?', daemons: count ?? 0, rssMiB: (rssKiB ?? 0) / 1024 };
-
-      const factsDone = await withCpu(b, () => runProcess('ssh', [...ssh, 'bash -s'], factPath));
-      factsConvergedOpenSsh = { wallMs: factsDone.wallMs, hostCpuMs: factsDone.remoteCpuMs };
-      if (trace) {
-        const tracedFactPath = join(workDir, `facts-${customers}-traced.sh`);
-        writeFileSync(tracedFactPath, traceWrap(buildFactScript(gathered.request)), { mode: 0o600 });
-        factCommands = traceCommands((await runProcess('ssh', [...ssh, 'bash -s'], tracedFactPath)).stderr);
-      }
-
-      // wgplay's verify step on the converged host: facts again, plan must be empty.
-      const before = runner.calls.length;
-      started = performance.now();
-      // (No earlier request passed: gatherFacts's third parameter is changing; a converged host needs no second command anyway.)
-      const verified = await gatherFacts(runner, invocations);
-      verifyMs = performance.now() - started;
-      if (runner.calls.length - before !== 1) progress(`  note: verify took ${runner.calls.length - before} remote commands`);
-      const verifyPlans: number[] = [];
-      let after = planTasks(verified.tasks, verified.facts);
-      for (let i = 0; i < 5; i++) {
-        started = performance.now();
-        after = planTasks(prepareTasks(invocations, verified.facts), verified.facts);
-        verifyPlans.push(performance.now() - started);
-      }
-      verifyPlanMs = median(verifyPlans);
-      leftover = after.reduce((n, task) => n + task.changes.length, 0);
-      // Anything left means the host did not converge: name it, it is a bug to chase.
-      for (const change of after.flatMap((task) => task.changes)) progress(`  NOT CONVERGED: ${change.resource}: ${change.diff.split('\n').join(' | ')}`);
-    } finally {
-      await transport.close().catch(() => undefined);
-    }
-    return {
-      customers,
-      apply,
-      plan,
-      reapply,
-      baseline: {
-        sshNoopMs: median(noops),
-        sshNoopHostCpuMs: median(noopCpu),
-        connectMs,
-        factsMs,
-        factsRoundTrips,
-        expandPlanMs,
-        compileMs,
-        scriptBytes: Buffer.byteLength(script),
-        scriptLines: script.split('\n').length - 1,
-        changes,
-        applyMs: applyResult.wallMs,
-        applyCode: applyResult.code,
-        applyLocalCpuMs: applyResult.localCpuMs,
-        applyRemoteCpuMs: applyResult.remoteCpuMs,
-        applyStderr: applyResult.stderr.trim().slice(0, 2000),
-        phaseMarks,
-        commands,
-        factCommands,
-        factsFreshOpenSsh: factsFreshOpenSsh!,
-        wireguard: wireguard!,
-        factsConvergedOpenSsh: factsConvergedOpenSsh!,
-        verifyMs,
-        verifyPlanMs,
-        leftover,
-      },
-    };
+    const script = kind === 'floor_batch' ? floorBatchScript(p.tasks, p.bundle) : bestOrderScript(p.tasks, p.bundle);
+    const result = await viaSsh(host, script);
+    // Daemons that die of a netlink overflow do so within moments of the burst.
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const alive = daemonsAlive(host);
+    const inventory = inventoryFor(join(workDir, `inv-${host.netns}`), [host]);
+    const check = await wgplay(['plan', p.workload.playbook, '-i', inventory]);
+    progress(`  ${label} ${kind} ${(result.wallMs / 1000).toFixed(2)} s exit ${result.code}, ${alive} daemons alive, wgplay plan exit ${check.code} (${check.changes} changes)${result.code ? `: ${result.stderr.slice(0, 500)}` : ''}`);
+    return { wallMs: result.wallMs, code: result.code, sentBytes: result.sentBytes, alive, planCode: check.code, planChanges: check.changes, planChanged: check.changed ?? [], stderr: result.stderr.slice(0, 1500) };
   } finally {
-    await destroyHost(b);
+    await host.destroy();
   }
 }
 
-/** The script under `set -x` with a timestamp per command; the trace comes back on stderr at exit. */
-function traceWrap(script: string): string {
-  return (
-    `exec 9>/tmp/wgplay-bench-trace; trap 'set +x; cat /tmp/wgplay-bench-trace >&2; rm -f /tmp/wgplay-bench-trace' EXIT\n` +
-    `BASH_XTRACEFD=9; PS4='+\${EPOCHREALTIME} '; set -x\n${script}`
-  );
+// ---------------------------------------------------------------- a fleet
+
+interface FleetRun {
+  apply: CliRun & { sentBytes: number };
+  alive: number;
+  plan: CliRun & { sentBytes: number };
+  reapply: CliRun & { sentBytes: number };
+  changed: CliRun & { sentBytes: number };
 }
 
-/** xtrace lines "+1732523.123456 cmd args" (more "+" inside functions): time until the next line, summed per command. */
-function traceCommands(stderr: string): { command: string; ms: number; count: number }[] {
-  const events = stderr
-    .split('\n')
-    .map((line) => /^\++(\d+\.\d+) (\S+)/.exec(line))
-    .filter((m): m is RegExpExecArray => m !== null)
-    .map((m) => ({ at: Number(m[1]) * 1000, command: m[2]! }));
-  const totals = new Map<string, { command: string; ms: number; count: number }>();
-  events.forEach((event, i) => {
-    const next = events[i + 1];
-    if (!next) return;
-    const entry = totals.get(event.command) ?? { command: event.command, ms: 0, count: 0 };
-    entry.ms += next.at - event.at;
-    entry.count += 1;
-    totals.set(event.command, entry);
-  });
-  return [...totals.values()].sort((a, b) => b.ms - a.ms);
-}
-
-/**
- * Every netlink change wakes every wireguard-go daemon (each listens to route and link
- * events): the same `ip -batch` (100 rules + 200 routes on veth devices, nothing to do
- * with WireGuard) with more and more idle daemons running.
- */
-async function probeWireguardGo(): Promise<{ daemons: number; addMs: number; delMs: number }[]> {
-  progress('wireguard-go probe: ip -batch of 300 rule/route changes with 0, 10, 50, 100 wireguard-go daemons');
-  const host = await freshHost('bench-wggo');
+async function fleetOnFreshHosts(p: Prepared, count: number, label: string): Promise<FleetRun> {
+  const hosts = await freshFleet(count);
   try {
-    let links = '';
-    let add = '';
-    for (let i = 0; i < 100; i++) {
-      links += `link add bv${i} type veth peer name bp${i}\nlink set bv${i} up\nlink set bp${i} up\n`;
-      add += `route replace 10.0.0.1 dev bv${i} table ${1000 + i}\nrule add from 10.200.0.${i + 1} table ${1000 + i} priority 100\nroute replace 10.100.0.${i + 1} dev bv${i} table main\n`;
-    }
-    const del = add.replace(/route replace/g, 'route del').replace(/rule add/g, 'rule del');
-    await host.host.writeFile('/run/bench-links', links, 0o600);
-    await host.host.writeFile('/run/bench-add', add, 0o600);
-    await host.host.writeFile('/run/bench-del', del, 0o600);
-    const out = await host.run(`
-ip -batch /run/bench-links
-t() { local s=$EPOCHREALTIME; ip -batch "$1" >/dev/null; echo $(( (\${EPOCHREALTIME/./} - \${s/./}) / 1000 )); }
-n=0
-for want in 0 10 50 100; do
-  while [ $n -lt $want ]; do wireguard-go bwg$n </dev/null >/dev/null 2>&1; n=$((n + 1)); done
-  echo "$want $(t /run/bench-add) $(t /run/bench-del)"
-done`);
-    return out
-      .trim()
-      .split('\n')
-      .map((line) => line.split(' ').map(Number))
-      .map(([daemons, addMs, delMs]) => ({ daemons: daemons!, addMs: addMs!, delMs: delMs! }));
+    const inventory = inventoryFor(join(workDir, `inv-fleet-${count}`), hosts);
+    const pb = p.workload.playbook;
+    const forks = ['--forks', String(count)];
+    const apply = await measured(hosts, ['apply', pb, '-i', inventory, ...forks]);
+    const alive = hosts.reduce((n, host) => n + daemonsAlive(host), 0);
+    progress(`  ${label} ${count} gateways: apply ${(apply.wallMs / 1000).toFixed(2)} s exit ${apply.code}, ${alive} daemons alive${apply.error ? `: ${apply.error}` : ''}`);
+    const plan = await measured(hosts, ['plan', pb, '-i', inventory, ...forks]);
+    const reapply = await measured(hosts, ['apply', pb, '-i', inventory, ...forks]);
+    const changed = await measured(hosts, ['apply', p.workload.changedPlaybook, '-i', inventory, ...forks]);
+    progress(`  ${label} ${count} gateways: no-op plan ${(plan.wallMs / 1000).toFixed(2)} s (exit ${plan.code}), no-op apply ${(reapply.wallMs / 1000).toFixed(2)} s, one changed ${(changed.wallMs / 1000).toFixed(2)} s`);
+    return { apply, alive, plan, reapply, changed };
   } finally {
-    await destroyHost(host);
+    await Promise.allSettled(hosts.map((host) => host.destroy()));
   }
 }
 
-// ---------------------------------------------------------------- 2. planning without a host
+// ---------------------------------------------------------------- the machine
 
-interface PlanBench {
-  customers: number;
-  runs: number;
-  loadRunMs: number;
-  expandMs: number;
-  planMs: number;
-  compileMs: number;
-  tasks: number;
-  changes: number;
-  scriptBytes: number;
+/** wireguard-go takes one inotify instance per daemon, machine-wide: raise the limit (never lower it). */
+function raiseInotifyLimit(daemons: number): string {
+  const path = '/proc/sys/fs/inotify/max_user_instances';
+  const current = Number(readFileSync(path, 'utf8').trim());
+  const wanted = daemons + 1024;
+  if (current >= wanted) return `fs.inotify.max_user_instances = ${current} (enough for ${daemons} daemons; left as is)`;
+  writeFileSync(path, `${wanted}\n`);
+  return `fs.inotify.max_user_instances raised from ${current} to ${wanted} for up to ${daemons} wireguard-go daemons (live only; never lowered)`;
 }
-
-function benchPlanning(customers: number): PlanBench {
-  const pb = writePlaybook(customers, 'eth0');
-  const inventory = localInventory();
-  const runs = customers >= 1000 ? 7 : 11;
-  const loads: number[] = [];
-  const expands: number[] = [];
-  const plans: number[] = [];
-  const compiles: number[] = [];
-  let tasks = 0;
-  let changes = 0;
-  let scriptBytes = 0;
-  // One untimed warm-up run (JIT, module caches), then `runs` timed ones.
-  for (let i = 0; i <= runs; i++) {
-    let started = performance.now();
-    const loaded = loadRun(pb, inventory);
-    const loadMs = performance.now() - started;
-    const invocations = loaded.hosts[0]!.tasks;
-    const facts = blankFacts();
-    started = performance.now();
-    const prepared = prepareTasks(invocations, facts);
-    const expandMs = performance.now() - started;
-    started = performance.now();
-    const planned = planTasks(prepared, facts);
-    const planMs = performance.now() - started;
-    const errors = planned.filter((task) => task.error);
-    if (errors.length) throw new Error(`planning ${customers} customers failed: ${errors[0]!.name}: ${errors[0]!.error}`);
-    started = performance.now();
-    const script = compileApplyScript(planned.flatMap((task) => task.changes));
-    const compileMs = performance.now() - started;
-    if (i === 0) continue;
-    loads.push(loadMs);
-    expands.push(expandMs);
-    plans.push(planMs);
-    compiles.push(compileMs);
-    tasks = prepared.length;
-    changes = planned.reduce((n, task) => n + task.changes.length, 0);
-    scriptBytes = Buffer.byteLength(script);
-  }
-  return { customers, runs, loadRunMs: median(loads), expandMs: median(expands), planMs: median(plans), compileMs: median(compiles), tasks, changes, scriptBytes };
-}
-
-async function benchCli(customers: number): Promise<{ customers: number; runs: number; versionMs: number; validateMs: number; validateCode: number; validateOutput: string }> {
-  const pb = writePlaybook(customers, 'eth0');
-  const inventory = localInventory();
-  const runs = 5;
-  const versions: number[] = [];
-  const validates: number[] = [];
-  let last: Proc | undefined;
-  await wgplay(['--version']); // warm the file cache
-  for (let i = 0; i < runs; i++) {
-    versions.push((await wgplay(['--version'])).wallMs);
-    last = await wgplay(['validate', pb, '-i', inventory]);
-    validates.push(last.wallMs);
-  }
-  return {
-    customers,
-    runs,
-    versionMs: median(versions),
-    validateMs: median(validates),
-    validateCode: last!.code,
-    validateOutput: `${last!.stdout}${last!.stderr}`.trim().slice(0, 500),
-  };
-}
-
-// ---------------------------------------------------------------- main
 
 function machine(): string[] {
   const sh = (cmd: string, args: string[]) => {
     try {
-      return execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+      return execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim();
     } catch {
       return '?';
     }
   };
+  const dirty = sh('git', ['-C', ROOT, 'status', '--porcelain', '--untracked-files=no', 'src']);
   return [
-    `date:     ${new Date().toISOString()}`,
-    `load:     ${loadavg().map((l) => l.toFixed(2)).join(' ')} (1/5/15 min load average at start; other work on the machine skews every number)`,
-    `machine:  nproc ${sh('nproc', [])} (availableParallelism ${availableParallelism()}), ${cpus()[0]?.model ?? '?'}, ${(totalmem() / 2 ** 30).toFixed(1)} GiB RAM, kernel ${release()}`,
-    `node:     ${process.version}; ${sh('ssh', ['-V']) || sh('sh', ['-c', 'ssh -V 2>&1'])}`,
-    `wgplay:   commit ${sh('git', ['-C', ROOT, 'rev-parse', '--short', 'HEAD'])}${sh('git', ['-C', ROOT, 'status', '--porcelain', '--untracked-files=no', 'src']) ? ' (src modified)' : ''}`,
+    `date:    ${new Date().toISOString()}`,
+    `machine: nproc ${sh('nproc', [])}, ${cpus()[0]?.model ?? '?'}, ${(totalmem() / 2 ** 30).toFixed(1)} GiB, kernel ${release()}, node ${process.version}`,
+    `load:    ${loadavg().map((l) => l.toFixed(2)).join(' ')} at the start (1/5/15 min; the machine is shared, compare ratios)`,
+    `wgplay:  commit ${sh('git', ['-C', ROOT, 'rev-parse', '--short', 'HEAD'])}${dirty ? ' (src modified)' : ''}`,
+    `runs:    ${runs} interleaved per row, sizes ${sizes.join(', ')}${gateways ? `, ${gateways} gateways x ${GATEWAY_CUSTOMERS} customers` : ''}`,
   ];
 }
 
+// ---------------------------------------------------------------- the table
+
+const s = (ms: number) => (Number.isFinite(ms) ? (ms / 1000).toFixed(2) : '-');
+const x = (ratio: number) => (Number.isFinite(ratio) ? `${ratio.toFixed(2)}x` : '-');
+const kib = (bytes: number) => (Number.isFinite(bytes) ? (bytes / 1024).toFixed(0) : '-');
+const med = <T>(items: T[], f: (item: T) => number) => median(items.map(f));
+
+function table(headers: string[], rows: string[][]): string {
+  const cells = [headers, ...rows];
+  const widths = headers.map((_, c) => Math.max(...cells.map((row) => (row[c] ?? '').length)));
+  const line = (row: string[]) => `| ${row.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join(' | ')} |`;
+  return [line(headers), `|${widths.map((w, c) => `${'-'.repeat(w + 1)}${c === 0 ? '-' : ':'}`).join('|')}|`, ...rows.map(line)].join('\n');
+}
+
+interface SizeResult {
+  customers: number;
+  wgplay: WgplayRun[];
+  floor: BaselineRun[];
+  best: BaselineRun[];
+  ansible: { apply: Proc; noop: Proc; alive: number; planCode: number }[];
+}
+
+// ---------------------------------------------------------------- main
+
+let interrupted = false;
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(signal, () => {
+    if (interrupted) return;
+    interrupted = true;
+    progress(`${signal}: destroying the test hosts...`);
+    destroyAll()
+      .then(() => rmSync(workDir, { recursive: true, force: true }))
+      .finally(() => process.exit(130));
+  });
+}
+
 async function main(): Promise<void> {
+  if (process.getuid?.() !== 0) throw new Error('the bench needs root (network namespaces): run it as root');
   const started = performance.now();
   const header = machine();
-  console.log(`# wgplay bench\n\n${header.join('\n')}\n`);
+  const inotify = raiseInotifyLimit(Math.max(...sizes, gateways * GATEWAY_CUSTOMERS));
+  console.log(`# wgplay bench\n\n${header.join('\n')}\n${inotify}\n`);
+  progress(inotify);
+  if (withAnsible) throw new Error('--ansible: not written yet');
 
-  // 2 first: fast, and needs no root.
-  progress(`planning without a host: ${planSizes.join(', ')} customers`);
-  const planning = planSizes.map((n) => {
-    const result = benchPlanning(n);
-    progress(`  ${n} customers: expand ${ms(result.expandMs, 1)} ms, plan ${ms(result.planMs, 1)} ms`);
-    return result;
-  });
-  const cliSize = Math.max(...planSizes);
-  progress(`CLI startup and validate: ${cliSize} customers`);
-  const cli = await benchCli(cliSize);
+  // The fleet compares with ONE gateway of the same size, measured in the same runs.
+  const allSizes = [...new Set([...sizes, ...(gateways ? [GATEWAY_CUSTOMERS] : [])])].sort((a, b) => a - b);
+  const prepared = new Map(allSizes.map((n) => [n, prepare(n)]));
+  const results = new Map<number, SizeResult>(allSizes.map((n) => [n, { customers: n, wgplay: [], floor: [], best: [], ansible: [] }]));
+  const fleet: FleetRun[] = [];
 
-  const hosts: HostBench[] = [];
-  if (!skipHosts) {
-    if (process.getuid?.() !== 0) throw new Error('the host benchmarks need root (network namespaces); run as root or pass --skip-hosts');
-    for (const n of sizes) {
+  for (let run = 0; run < runs && !interrupted; run++) {
+    for (const n of allSizes) {
       if (interrupted) break;
-      hosts.push(await benchHosts(n));
+      const p = prepared.get(n)!;
+      const r = results.get(n)!;
+      const label = `run ${run + 1}/${runs}, ${n} customers:`;
+      // wgplay first in the first run (its apply yields the baselines' file bundle), then rotated.
+      const order = ['wgplay', 'floor_batch', 'best order', ...(withAnsible && ansibleSizes.includes(n) ? ['ansible'] : [])];
+      const rotated = [...order.slice(run % order.length), ...order.slice(0, run % order.length)];
+      if (!p.bundle) rotated.sort((a, b) => (a === 'wgplay' ? -1 : b === 'wgplay' ? 1 : 0));
+      for (const variant of rotated) {
+        if (interrupted) break;
+        if (variant === 'wgplay') r.wgplay.push(await wgplayOnFreshHost(p, label));
+        else if (p.bundle) (variant === 'floor_batch' ? r.floor : r.best).push(await baselineOnFreshHost(p, variant as 'floor_batch' | 'best order', label));
+      }
     }
+    if (gateways && !interrupted) fleet.push(await fleetOnFreshHosts(prepared.get(GATEWAY_CUSTOMERS)!, gateways, `run ${run + 1}/${runs}:`));
   }
 
-  const probe = wireguardGoProbe && !interrupted ? await probeWireguardGo() : undefined;
-
-  if (hosts.length) {
-    console.log('## 1. Real host over SSH: wgplay CLI vs. one OpenSSH session running the same script\n');
-    console.log('Wall = child process start to exit (node startup included). RT = remote commands (hosts[].roundTrips). Each column on a fresh host except the no-op runs.\n');
-    console.log(
-      table(
-        ['customers', 'apply wall ms', 'apply RT', 'apply durationMs', 'no-op plan wall ms', 'plan RT', 'plan exit', 'no-op apply wall ms', 're-apply RT', 'baseline wall ms (1 session)', 'apply / baseline'],
-        hosts.map((h) => [
-          h.customers,
-          `${ms(h.apply.wallMs)}${h.apply.code === 0 ? '' : ` (exit ${h.apply.code})`}`,
-          h.apply.roundTrips ?? '-',
-          ms(h.apply.durationMs),
-          ms(h.plan.wallMs),
-          h.plan.roundTrips ?? '-',
-          h.plan.code,
-          `${ms(h.reapply.wallMs)}${h.reapply.code === 0 ? '' : ` (exit ${h.reapply.code})`}`,
-          h.reapply.roundTrips ?? '-',
-          `${ms(h.baseline.applyMs)}${h.baseline.applyCode === 0 ? '' : ` (exit ${h.baseline.applyCode})`}`,
-          `${(h.apply.wallMs / h.baseline.applyMs).toFixed(2)}x`,
-        ]),
-      ),
-    );
-    console.log('\n### CPU time (ms): robust against other load on the machine, unlike wall time\n');
-    console.log('local = this machine (wgplay CLI incl. node startup, or the ssh client); host = everything the SSH sessions ran on the test host (not wireguard-go once detached).\n');
-    console.log(
-      table(
-        ['customers', 'apply local', 'apply host', 'no-op plan local', 'no-op plan host', 'no-op apply local', 'no-op apply host', 'baseline local', 'baseline host', 'apply / baseline (local+host)', 'ssh `true` host', 'fact script host: fresh / converged'],
-        hosts.map((h) => [
-          h.customers,
-          ms(h.apply.localCpuMs),
-          ms(h.apply.remoteCpuMs),
-          ms(h.plan.localCpuMs),
-          ms(h.plan.remoteCpuMs),
-          ms(h.reapply.localCpuMs),
-          ms(h.reapply.remoteCpuMs),
-          ms(h.baseline.applyLocalCpuMs),
-          ms(h.baseline.applyRemoteCpuMs),
-          `${((h.apply.localCpuMs + h.apply.remoteCpuMs) / (h.baseline.applyLocalCpuMs + h.baseline.applyRemoteCpuMs)).toFixed(2)}x`,
-          ms(h.baseline.sshNoopHostCpuMs),
-          `${ms(h.baseline.factsFreshOpenSsh.hostCpuMs)} / ${ms(h.baseline.factsConvergedOpenSsh.hostCpuMs)}`,
-        ]),
-      ),
-    );
-    console.log('\n### Where the time goes (library, step by step, on the baseline host)\n');
-    console.log(
-      table(
-        ['customers', 'WireGuard (daemons, RSS)', 'changes', 'script KiB', 'ssh `true` ms', 'ssh2 connect ms', 'facts ms (RT)', 'fact script alone ms (OpenSSH)', 'expand+plan ms', 'compile ms', 'apply script ms (OpenSSH)', 'verify facts ms', 'fact script alone, converged ms (OpenSSH)', 'no-op expand+plan ms', 'left after apply'],
-        hosts.map((h) => {
-          const b = h.baseline;
-          return [
-            h.customers,
-            b.wireguard.kind === 'wireguard-go' ? `wireguard-go (${b.wireguard.daemons}, ${b.wireguard.rssMiB.toFixed(0)} MiB)` : b.wireguard.kind,
-            b.changes,
-            (b.scriptBytes / 1024).toFixed(1),
-            ms(b.sshNoopMs),
-            ms(b.connectMs),
-            `${ms(b.factsMs)} (${b.factsRoundTrips})`,
-            ms(b.factsFreshOpenSsh.wallMs),
-            ms(b.expandPlanMs, 1),
-            ms(b.compileMs, 1),
-            ms(b.applyMs),
-            ms(b.verifyMs),
-            ms(b.factsConvergedOpenSsh.wallMs),
-            ms(b.verifyPlanMs, 1),
-            b.leftover,
-          ];
-        }),
-      ),
-    );
-    console.log('\n### Baseline apply script by phase (ms, from its phase markers as they arrive over OpenSSH)\n');
-    console.log('"session" = ssh start to the first marker (connect, auth, bash start); "exit" = the done marker to ssh exit.\n');
-    const phaseNames = ['prepare', 'links', 'routing', 'firewall', 'teardown'];
-    console.log(
-      table(
-        ['customers', 'session', ...phaseNames, 'exit', 'total'],
-        hosts.map((h) => {
-          const marks = h.baseline.phaseMarks;
-          const spans = new Map<string, number>();
-          marks.forEach(([phase, at], i) => {
-            if (phase !== 'done') spans.set(phase, (marks[i + 1]?.[1] ?? h.baseline.applyMs) - at);
-          });
-          const done = marks.find(([phase]) => phase === 'done')?.[1];
-          return [
-            h.customers,
-            ms(marks[0]?.[1]),
-            ...phaseNames.map((phase) => ms(spans.get(phase))),
-            ms(done === undefined ? undefined : h.baseline.applyMs - done),
-            ms(h.baseline.applyMs),
-          ];
-        }),
-      ),
-    );
-    for (const h of hosts.filter((h) => h.baseline.commands)) {
-      console.log(`\n### --trace: the ${h.customers}-customer baseline script's slowest commands (xtrace; time until the next traced command)\n`);
-      console.log(table(['command', 'count', 'total ms', 'ms each'], h.baseline.commands!.slice(0, 12).map((c) => [c.command, c.count, ms(c.ms), ms(c.ms / c.count, 1)])));
-      console.log(`\n### --trace: the ${h.customers}-customer fact script on the converged host, slowest commands\n`);
-      console.log(table(['command', 'count', 'total ms', 'ms each'], (h.baseline.factCommands ?? []).slice(0, 12).map((c) => [c.command, c.count, ms(c.ms), ms(c.ms / c.count, 1)])));
-    }
-    const failures = hosts.flatMap((h) => [
-      ...(h.apply.error ? [`${h.customers} customers, apply: ${h.apply.error}`] : []),
-      ...(h.plan.error ? [`${h.customers} customers, plan: ${h.plan.error}`] : []),
-      ...(h.reapply.error ? [`${h.customers} customers, re-apply: ${h.reapply.error}`] : []),
-      ...(h.baseline.applyCode !== 0 ? [`${h.customers} customers, baseline script exit ${h.baseline.applyCode}: ${h.baseline.applyStderr}`] : []),
+  // ---- the table
+  const rows: string[][] = [];
+  const one = results.get(GATEWAY_CUSTOMERS);
+  for (const n of allSizes) {
+    const r = results.get(n)!;
+    const w = r.wgplay;
+    const perRun = (i: number) => ({ w: w[i], f: r.floor[i], b: r.best[i] });
+    const runsOf = Array.from({ length: w.length }, (_, i) => perRun(i));
+    rows.push([
+      `1 x ${n}${sizes.includes(n) ? '' : ' (fleet reference)'}`,
+      s(med(w, (v) => v.apply.wallMs)),
+      s(med(r.floor, (v) => v.wallMs)),
+      s(med(r.best, (v) => v.wallMs)),
+      x(med(runsOf, (v) => (v.f ? v.w!.apply.wallMs / v.f.wallMs : NaN))),
+      x(med(runsOf, (v) => (v.b ? v.w!.apply.wallMs / v.b.wallMs : NaN))),
+      s(med(w, (v) => v.plan.wallMs)),
+      s(med(w, (v) => v.reapply.wallMs)),
+      s(med(w, (v) => v.noopFloor.wallMs)),
+      x(med(w, (v) => v.plan.wallMs / v.noopFloor.wallMs)),
+      x(med(w, (v) => v.reapply.wallMs / v.noopFloor.wallMs)),
+      s(med(w, (v) => v.changed.wallMs)),
+      `${med(w, (v) => v.apply.roundTrips)}/${med(w, (v) => v.plan.roundTrips)}/${med(w, (v) => v.reapply.roundTrips)}/${med(w, (v) => v.changed.roundTrips)}`,
+      `${kib(med(w, (v) => v.apply.sentBytes))}/${kib(med(w, (v) => v.plan.sentBytes))}/${kib(med(w, (v) => v.changed.sentBytes))} (${kib(med(r.floor, (v) => v.sentBytes))}/${kib(med(r.best, (v) => v.sentBytes))})`,
+      `${Math.min(...w.map((v) => v.alive))}/${Math.min(...r.floor.map((v) => v.alive))}/${Math.min(...r.best.map((v) => v.alive))} of ${n}`,
+      `${r.floor.filter((v) => v.code === 0 && v.planCode === 0).length}/${r.floor.length}, ${r.best.filter((v) => v.code === 0 && v.planCode === 0).length}/${r.best.length}`,
+      `${s(med(w, (v) => v.apply.cpuMs))}/${s(med(w, (v) => v.plan.cpuMs))}`,
+      `${med(w, (v) => v.apply.maxRssMiB).toFixed(0)}/${med(w, (v) => v.plan.maxRssMiB).toFixed(0)}`,
     ]);
-    if (failures.length) console.log(`\nFAILURES (numbers above are not comparable):\n${failures.join('\n')}`);
-    console.log('');
   }
-
-  if (probe) {
-    console.log('## --wireguard-go-probe: one `ip -batch` of 100 rules + 200 routes (veth devices) with idle wireguard-go daemons running\n');
-    console.log(table(['wireguard-go daemons', 'add ms', 'delete ms'], probe.map((p) => [p.daemons, p.addMs, p.delMs])));
-    console.log('');
+  if (fleet.length) {
+    const ratio = (f: (v: FleetRun) => number, g: (v: WgplayRun) => number) =>
+      x(median(fleet.map((v, i) => (one?.wgplay[i] ? f(v) / g(one.wgplay[i]!) : NaN))));
+    rows.push([
+      `${gateways} x ${GATEWAY_CUSTOMERS} (--forks ${gateways})`,
+      `${s(med(fleet, (v) => v.apply.wallMs))} (${ratio((v) => v.apply.wallMs, (v) => v.apply.wallMs)} of 1 x ${GATEWAY_CUSTOMERS})`,
+      '-',
+      '-',
+      '-',
+      '-',
+      `${s(med(fleet, (v) => v.plan.wallMs))} (${ratio((v) => v.plan.wallMs, (v) => v.plan.wallMs)})`,
+      `${s(med(fleet, (v) => v.reapply.wallMs))} (${ratio((v) => v.reapply.wallMs, (v) => v.reapply.wallMs)})`,
+      '-',
+      '-',
+      '-',
+      s(med(fleet, (v) => v.changed.wallMs)),
+      `${med(fleet, (v) => v.apply.roundTrips)}/${med(fleet, (v) => v.plan.roundTrips)}/${med(fleet, (v) => v.reapply.roundTrips)}/${med(fleet, (v) => v.changed.roundTrips)}`,
+      `${kib(med(fleet, (v) => v.apply.sentBytes))}/${kib(med(fleet, (v) => v.plan.sentBytes))}/${kib(med(fleet, (v) => v.changed.sentBytes))}`,
+      `${Math.min(...fleet.map((v) => v.alive))} of ${gateways * GATEWAY_CUSTOMERS}`,
+      '-',
+      `${s(med(fleet, (v) => v.apply.cpuMs))}/${s(med(fleet, (v) => v.plan.cpuMs))}`,
+      `${med(fleet, (v) => v.apply.maxRssMiB).toFixed(0)}/${med(fleet, (v) => v.plan.maxRssMiB).toFixed(0)}`,
+    ]);
   }
-
-  console.log('## 2. Planning without a host (synthetic facts of a fresh host), in-process\n');
-  console.log('Median of the timed runs after one warm-up. loadRun = parse inventory + playbook, template, validate (ajv + gateway checks).\n');
   console.log(
     table(
-      ['customers', 'runs', 'loadRun ms', 'expand ms', 'planTasks ms', 'expand+plan ms', 'compile ms', 'primitive tasks', 'changes', 'script KiB'],
-      planning.map((p) => [p.customers, p.runs, ms(p.loadRunMs, 1), ms(p.expandMs, 1), ms(p.planMs, 1), ms(p.expandMs + p.planMs, 1), ms(p.compileMs, 1), p.tasks, p.changes, (p.scriptBytes / 1024).toFixed(1)]),
+      [
+        'gateways x customers',
+        'first apply s',
+        'floor_batch s',
+        'best order s',
+        'apply / floor_batch',
+        'apply / best order',
+        'no-op plan s',
+        'no-op apply s',
+        'no-op floor s',
+        'plan / floor',
+        'no-op apply / floor',
+        'one changed s',
+        'RT apply/plan/no-op apply/changed',
+        'KiB sent per host: apply/no-op/changed (floor_batch/best)',
+        'daemons alive (min): wgplay/floor/best',
+        'baselines converged: floor, best',
+        'controller CPU s: apply/no-op',
+        'controller peak MiB: apply/no-op',
+      ],
+      rows,
     ),
   );
-  console.log('\n## CLI (child process, median of 5)\n');
-  console.log(
-    table(
-      ['customers', '`wgplay --version` ms (startup)', '`wgplay validate` ms', 'validate exit'],
-      [[cli.customers, ms(cli.versionMs), ms(cli.validateMs), cli.validateCode]],
-    ),
-  );
-  if (cli.validateCode !== 0) console.log(`\nvalidate said:\n${cli.validateOutput}`);
-  console.log(`\ntotal bench time: ${((performance.now() - started) / 1000).toFixed(1)} s; load average at the end ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
 
-  if (jsonOut) writeFileSync(jsonOut, JSON.stringify({ header, hosts, planning, cli, probe }, null, 2));
+  const ansibleRows = [...results.values()].filter((r) => r.ansible.length);
+  if (ansibleRows.length) {
+    console.log('\nAnsible (ansible-core, pipelining, ControlPersist) doing the same job, same runs:\n');
+    console.log(
+      table(
+        ['gateways x customers', 'Ansible first apply s', 'wgplay first apply s', 'Ansible no-op s', 'wgplay no-op apply s', 'Ansible converged (wgplay plan exit 0)', 'daemons alive (min)'],
+        ansibleRows.map((r) => [
+          `1 x ${r.customers}`,
+          s(med(r.ansible, (v) => v.apply.wallMs)),
+          s(med(r.wgplay, (v) => v.apply.wallMs)),
+          s(med(r.ansible, (v) => v.noop.wallMs)),
+          s(med(r.wgplay, (v) => v.reapply.wallMs)),
+          `${r.ansible.filter((v) => v.apply.code === 0 && v.planCode === 0).length}/${r.ansible.length}`,
+          `${Math.min(...r.ansible.map((v) => v.alive))} of ${r.customers}`,
+        ]),
+      ),
+    );
+  }
+
+  // ---- the targets of issue 10, read off the same numbers
+  const at = (n: number) => results.get(n);
+  const targets: string[] = [];
+  const verdict = (ok: boolean) => (ok ? 'MET' : 'NOT MET');
+  const r100 = at(100);
+  if (r100?.wgplay.length) {
+    const wf = median(r100.wgplay.map((v, i) => (r100.floor[i] ? v.apply.wallMs / r100.floor[i]!.wallMs : NaN)));
+    const wb = median(r100.wgplay.map((v, i) => (r100.best[i] ? v.apply.wallMs / r100.best[i]!.wallMs : NaN)));
+    const plan = med(r100.wgplay, (v) => v.plan.wallMs);
+    const reapply = med(r100.wgplay, (v) => v.reapply.wallMs);
+    const pf = med(r100.wgplay, (v) => Math.max(v.plan.wallMs, v.reapply.wallMs) / v.noopFloor.wallMs);
+    targets.push(`first apply N=100 <= 0.7x floor_batch: ${x(wf)} ${verdict(wf <= 0.7)}`);
+    targets.push(`first apply N=100 <= 1.1x best order: ${x(wb)} ${verdict(wb <= 1.1)}`);
+    targets.push(`no-op N=100 <= 0.6 s: plan ${s(plan)} s, apply ${s(reapply)} s ${verdict(Math.max(plan, reapply) <= 600)}`);
+    targets.push(`no-op N=100 <= 1.4x one ssh + fact dump: ${x(pf)} (the slower of plan and apply) ${verdict(pf <= 1.4)}`);
+  }
+  const r1000 = at(1000);
+  if (r1000?.wgplay.length) {
+    const alive = Math.min(...r1000.wgplay.map((v) => v.alive));
+    const converged = r1000.wgplay.every((v) => v.apply.code === 0);
+    const noop = Math.max(med(r1000.wgplay, (v) => v.plan.wallMs), med(r1000.wgplay, (v) => v.reapply.wallMs));
+    targets.push(`N=1000 first apply converges, every daemon alive: ${converged ? 'converged' : 'FAILED'}, ${alive} of 1000 alive ${verdict(converged && alive === 1000)}`);
+    targets.push(`N=1000 no-op <= 1.5 s: ${s(noop)} s ${verdict(noop <= 1500)}`);
+  }
+  if (fleet.length && one?.wgplay.length) {
+    const ratio = (f: (v: FleetRun) => number, g: (v: WgplayRun) => number) => median(fleet.map((v, i) => (one.wgplay[i] ? f(v) / g(one.wgplay[i]!) : NaN)));
+    const noop = ratio((v) => Math.max(v.plan.wallMs, v.reapply.wallMs), (v) => Math.max(v.plan.wallMs, v.reapply.wallMs));
+    const apply = ratio((v) => v.apply.wallMs, (v) => v.apply.wallMs);
+    targets.push(`${gateways} gateways no-op <= 2x one gateway's: ${x(noop)} ${verdict(noop <= 2)}`);
+    targets.push(`${gateways} gateways first apply <= 3x one gateway's: ${x(apply)} ${verdict(apply <= 3)}`);
+  }
+  const allRuns = [...results.values()].flatMap((r) => r.wgplay);
+  const rtOk = allRuns.every((v) => v.apply.roundTrips === 3 && v.changed.roundTrips === 3 && v.plan.roundTrips === 1 && v.reapply.roundTrips === 1);
+  targets.push(`3 round trips per apply, 1 per no-op, whatever N: ${verdict(rtOk)}`);
+  console.log(`\nTargets of issue 10 (medians of the runs; ratios within each run):\n${targets.map((t) => `- ${t}`).join('\n')}`);
+
+  const failures = [...results.values()].flatMap((r) => [
+    ...r.wgplay.flatMap((v) => [v.apply, v.plan, v.reapply, v.changed].filter((c) => c.error).map((c) => `${r.customers} customers, wgplay: ${c.error}`)),
+    ...[...r.floor, ...r.best].filter((v) => v.code !== 0 || v.planCode !== 0).map((v) => `${r.customers} customers, baseline exit ${v.code}, wgplay plan exit ${v.planCode} (${v.planChanges} changes: ${v.planChanged.join('; ')}) ${v.stderr}`),
+  ]);
+  for (const f of fleet) for (const c of [f.apply, f.plan, f.reapply, f.changed]) if (c.error) failures.push(`fleet: ${c.error}`);
+  if (failures.length) console.log(`\nFAILURES (their numbers are not comparable):\n${[...new Set(failures)].join('\n')}`);
+  console.log(`\ntotal bench time ${((performance.now() - started) / 1000).toFixed(0)} s; load average at the end ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+  if (jsonOut) writeFileSync(jsonOut, JSON.stringify({ header, inotify, results: [...results.values()], fleet }, null, 2));
 }
 
 main()
@@ -824,6 +522,6 @@ main()
     process.exitCode = 1;
   })
   .finally(async () => {
-    await Promise.allSettled([...liveHosts].map((host) => host.destroy()));
+    await destroyAll();
     rmSync(workDir, { recursive: true, force: true });
   });

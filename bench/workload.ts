@@ -1,0 +1,59 @@
+// The benchmark's workload: a `wireguard_gateway` with N customers (made-up but valid
+// public keys, pools wide enough for 1000 customers), and the same playbook with one
+// customer's key changed (the "apply of one changed customer" column).
+import { createHash } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { stringify } from 'yaml';
+
+/** A valid WireGuard public key (32 bytes, base64), distinct per customer and generation. */
+export const customerKey = (i: number, generation = 0) =>
+  createHash('sha256').update(`wgplay-bench-customer-${i}-${generation}`).digest('base64');
+
+export interface Workload {
+  customers: number;
+  /** The playbook the first apply and the no-op runs use. */
+  playbook: string;
+  /** The same with customer c0's public key changed. */
+  changedPlaybook: string;
+}
+
+function gatewayPlaybook(customers: number, changed: boolean): unknown[] {
+  return [
+    {
+      name: 'bench gateway',
+      hosts: 'all',
+      tasks: [
+        {
+          name: 'gateway',
+          wireguard_gateway: {
+            public_interface: 'mgmt0',
+            public_address: '203.0.113.2',
+            ssh: { interfaces: 'any' },
+            services: [{ protocol: 'tcp', port: 8080 }],
+            pools: {
+              listen_ports: '51000-52999',
+              tables: '1000-2999',
+              our_addresses: '10.200.0.0/16',
+              customer_addresses: '10.100.0.0/16',
+            },
+            customers: Array.from({ length: customers }, (_, i) => ({
+              name: `c${i}`,
+              public_key: customerKey(i, changed && i === 0 ? 1 : 0),
+              address: '10.0.0.1',
+              our_address: '10.0.0.2',
+            })),
+          },
+        },
+      ],
+    },
+  ];
+}
+
+export function writeWorkload(dir: string, customers: number): Workload {
+  const playbook = join(dir, `gateway-${customers}.yaml`);
+  const changedPlaybook = join(dir, `gateway-${customers}-changed.yaml`);
+  writeFileSync(playbook, stringify(gatewayPlaybook(customers, false)));
+  writeFileSync(changedPlaybook, stringify(gatewayPlaybook(customers, true)));
+  return { customers, playbook, changedPlaybook };
+}
