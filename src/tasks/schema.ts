@@ -1,6 +1,6 @@
 // Building blocks for the argument schemas of tasks and modules (TypeBox: a JSON schema
 // that TypeScript reads as a type; ajv validates it and fills in its defaults).
-import { CloneType, Type, type SchemaOptions, type Static, type TObject, type TOptional, type TProperties, type TSchema, type TUnsafe } from '@sinclair/typebox';
+import { CloneType, Type, type SchemaOptions, type Static, type TArray, type TObject, type TOptional, type TProperties, type TSchema, type TUnsafe } from '@sinclair/typebox';
 
 /**
  * One of a few strings, as a JSON-schema `enum` (TypeBox's own unions become `anyOf`
@@ -28,10 +28,21 @@ export const State = (what: string) =>
   Defaulted(Enum(['present', 'absent'] as const, { description: `present: ${what} exists as described; absent: it is removed` }), 'present');
 
 type DefaultedKeys<P extends TProperties> = { [K in keyof P]: P[K] extends { default: unknown } ? K : never }[keyof P];
+type OptionalKeys<P extends TProperties> = { [K in keyof P]: P[K] extends TOptional<TSchema> ? K : never }[keyof P];
+type Flat<T> = { [K in keyof T]: T[K] } & {};
 
 /**
- * The arguments as a task's check(), claims(), facts() and plan() see them: valid, and
- * with every top-level default filled in.
+ * The arguments as a task's or module's check(), claims(), facts(), plan() and expand()
+ * see them: valid, and with every default filled in, in nested objects and array items too
+ * (ajv fills them there as well).
  */
 export type Validated<S extends TSchema> =
-  S extends TObject<infer P> ? Static<S> & { [K in DefaultedKeys<P>]-?: Static<P[K]> } : Static<S>;
+  S extends TArray<infer Item extends TSchema>
+    ? Validated<Item>[]
+    : S extends TObject<infer P>
+      ? Flat<
+          { [K in Exclude<keyof P, Exclude<OptionalKeys<P>, DefaultedKeys<P>>>]-?: Validated<P[K]> } & {
+            [K in Exclude<OptionalKeys<P>, DefaultedKeys<P>>]?: Validated<P[K]>;
+          }
+        >
+      : Static<S>;

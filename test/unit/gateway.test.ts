@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { gatewaySchema, type GatewayArgs } from '../../src/modules/gateway/args.js';
+import { gatewaySchema, type GatewayArgs, type GatewayInput } from '../../src/modules/gateway/args.js';
+import { gatewayArgs } from './validatedTask.js';
 import { validateArgs } from '../../src/playbook/validate.js';
 import { allocateCustomers, renderRecord, parseRecord } from '../../src/modules/gateway/allocate.js';
 import { checkGateway } from '../../src/modules/gateway/check.js';
@@ -11,8 +12,8 @@ const KEY_A = '/TOE4TKtAqVsePRVR+5AA43HkAK5DSntkOCO7nYq5xU=';
 const KEY_B = 'fE/wdxzl0klVp/IR8UcaoGUMjqaWi3jAd7KzHKFS6Ds=';
 const KEY_C = 'jUd41n3XYa3yXBzyBvWqlLhYgRef5RiBD7jwo70U+Rw=';
 
-function seedArgs(overrides: Partial<GatewayArgs> = {}): GatewayArgs {
-  return {
+function seedArgs(overrides: Partial<GatewayInput> = {}): GatewayArgs {
+  return gatewayArgs({
     public_interface: 'eth0',
     public_address: '203.0.113.2',
     ssh: { interfaces: ['eth0'] },
@@ -22,7 +23,7 @@ function seedArgs(overrides: Partial<GatewayArgs> = {}): GatewayArgs {
       { name: 'b', public_key: KEY_B, address: '10.0.0.1', our_address: '10.0.0.2', listen_port: 51822, table: 42, our_translated_address: '10.200.200.2', translated_address: '10.100.100.2' },
     ],
     ...overrides,
-  };
+  });
 }
 
 const argsOf = (tasks: ReturnType<typeof expandGateway>, module: string) =>
@@ -117,6 +118,11 @@ describe('allocation from the pools', () => {
     const allocations = allocateCustomers(args);
     expect(allocations.get('x')).toEqual({ interface: 'wg-x', listen_port: 51820, table: 41, our_translated_address: '10.200.200.1', translated_address: '10.100.100.1' });
     expect(allocations.get('y')).toMatchObject({ listen_port: 51821, table: 42, our_translated_address: '10.200.200.2' });
+  });
+
+  it('takes the default pools for those a partial pools mapping leaves out', () => {
+    const args = seedArgs({ pools: { tables: '100-110', our_addresses: '10.201.0.0/24' }, customers: [bare('x', KEY_A)] });
+    expect(allocateCustomers(args).get('x')).toEqual({ interface: 'wg-x', listen_port: 51820, table: 100, our_translated_address: '10.201.0.1', translated_address: '10.100.100.1' });
   });
 
   it('never renumbers a customer when another is added before it or removed', () => {
@@ -245,7 +251,7 @@ describe('SSH lockout, from the connection the host reports', () => {
     ],
   });
   const context = { taskName: 'gw', origin: 'gateway.yaml:3:5', facts, connection };
-  const safe = (overrides: Partial<GatewayArgs> = {}) =>
+  const safe = (overrides: Partial<GatewayInput> = {}) =>
     seedArgs({ ssh: { interfaces: ['mgmt0', 'eth0'] }, pools: { customer_addresses: '10.100.101.0/24' }, customers: [], ...overrides });
 
   it('accepts a gateway that keeps the connection open and stays off the host addresses', () => {

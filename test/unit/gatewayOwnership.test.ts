@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { blankFacts } from '../../src/facts/blankFacts.js';
 import type { HostFacts } from '../../src/facts/types.js';
 import type { GatewayArgs } from '../../src/modules/gateway/args.js';
+import { gatewayArgs } from './validatedTask.js';
 import { allocateCustomers, renderRecord } from '../../src/modules/gateway/allocate.js';
 import { expandGateway } from '../../src/modules/gateway/expand.js';
 import { fileTask } from '../../src/tasks/file.js';
@@ -19,7 +20,7 @@ const KEY_B = 'fE/wdxzl0klVp/IR8UcaoGUMjqaWi3jAd7KzHKFS6Ds=';
 const KEY_C = 'jUd41n3XYa3yXBzyBvWqlLhYgRef5RiBD7jwo70U+Rw=';
 const RECORD = '/var/lib/wgplay/gateway.json';
 const bare = (name: string, key: string) => ({ name, public_key: key, address: '10.0.0.1', our_address: '10.0.0.2' });
-const args = (customers = [bare('a', KEY_A)]): GatewayArgs => ({ public_interface: 'eth0', public_address: '203.0.113.2', ssh: { interfaces: 'any' }, customers });
+const args = (customers = [bare('a', KEY_A)]): GatewayArgs => gatewayArgs({ public_interface: 'eth0', public_address: '203.0.113.2', ssh: { interfaces: 'any' }, customers });
 const withRecord = (content: string, more: Partial<HostFacts> = {}) =>
   blankFacts({ files: { [RECORD]: { path: RECORD, exists: true, type: 'file', mode: '0600', sha256: 'x', content } }, ...more });
 const names = (tasks: ReturnType<typeof expandGateway>) => tasks.map((task) => task.name.replace(/^gw \/ /, ''));

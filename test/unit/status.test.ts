@@ -5,6 +5,7 @@ import type { HostFacts, WgPeerFact } from '../../src/facts/types.js';
 import { statusExitCode, tunnelStatuses, type GatewayStatus } from '../../src/status/collect.js';
 import { renderStatusJson, renderStatusPrometheus, renderStatusText } from '../../src/status/render.js';
 import type { TaskInvocation } from '../../src/tasks/types.js';
+import { gatewayArgs } from './validatedTask.js';
 
 const KEY_A = '/TOE4TKtAqVsePRVR+5AA43HkAK5DSntkOCO7nYq5xU=';
 const KEY_B = 'fE/wdxzl0klVp/IR8UcaoGUMjqaWi3jAd7KzHKFS6Ds=';
@@ -13,7 +14,8 @@ const NOW = 1_800_000_000;
 const gateway: TaskInvocation = {
   name: 'gateway',
   module: 'wireguard_gateway',
-  args: {
+  // As the playbook loader hands them on: validated, defaults filled in.
+  args: gatewayArgs({
     public_interface: 'eth0',
     public_address: '203.0.113.2',
     ssh: { interfaces: ['mgmt0'] },
@@ -21,7 +23,7 @@ const gateway: TaskInvocation = {
       { name: 'a', public_key: KEY_A, address: '10.0.0.1', our_address: '10.0.0.2' },
       { name: 'b', public_key: KEY_B, address: '10.0.0.1', our_address: '10.0.0.2' },
     ],
-  },
+  }),
 };
 
 const peer = (publicKey: string, latestHandshake: number, more: Partial<WgPeerFact> = {}): WgPeerFact => ({

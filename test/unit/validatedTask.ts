@@ -4,6 +4,14 @@ import { planTasks } from '../../src/engine/run.js';
 import type { HostFacts } from '../../src/facts/types.js';
 import { validateArgs } from '../../src/playbook/validate.js';
 import type { Change, TaskModule } from '../../src/tasks/types.js';
+import { gatewaySchema, type GatewayArgs, type GatewayInput } from '../../src/modules/gateway/args.js';
+
+/** Gateway arguments as the engine hands them to the module: validated, every default filled in. */
+export function gatewayArgs(input: GatewayInput): GatewayArgs {
+  const copy = structuredClone(input);
+  validateArgs('wireguard_gateway', gatewaySchema, undefined, copy);
+  return copy as GatewayArgs;
+}
 
 export function validatedTask(task: TaskModule) {
   const fill = (args: unknown) => {

@@ -1,5 +1,5 @@
 import { ipv4Range, numberToIpv4, ipv4ToNumber } from '../../net/index.js';
-import { DEFAULT_POOLS, type GatewayArgs, type GatewayCustomer } from './args.js';
+import type { GatewayArgs, GatewayCustomer } from './args.js';
 
 /** The values we choose for one customer. */
 export interface CustomerAllocation {
@@ -36,12 +36,8 @@ export function poolAddresses(cidr: string): { first: number; last: number } {
   return range.last - range.first >= 3 ? { first: range.first + 1, last: range.last - 1 } : range;
 }
 
-export function poolsOf(args: GatewayArgs) {
-  return { ...DEFAULT_POOLS, ...args.pools };
-}
-
 export const interfaceNameOf = (args: GatewayArgs, customer: GatewayCustomer) =>
-  customer.interface ?? `${args.interface_prefix ?? 'wg-'}${customer.name}`;
+  customer.interface ?? `${args.interface_prefix}${customer.name}`;
 
 /**
  * Values for every customer: explicit ones first, then what the record says the
@@ -49,7 +45,7 @@ export const interfaceNameOf = (args: GatewayArgs, customer: GatewayCustomer) =>
  * removing one customer never renumbers another.
  */
 export function allocateCustomers(args: GatewayArgs, record?: GatewayRecord): Map<string, CustomerAllocation> {
-  const pools = poolsOf(args);
+  const pools = args.pools;
   const candidates: Record<Field, { pool: string; first: number; last: number; toValue: (n: number) => number | string; toNumber: (v: number | string) => number }> = {
     listen_port: { pool: pools.listen_ports, ...parseRange(pools.listen_ports), toValue: (n) => n, toNumber: Number },
     table: { pool: pools.tables, ...parseRange(pools.tables), toValue: (n) => n, toNumber: Number },

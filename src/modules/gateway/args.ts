@@ -1,7 +1,7 @@
 // Arguments of the `wireguard_gateway` module: one server, many customers whose
 // address spaces overlap (see the seed article and docs/GATEWAY.md).
 import { Type, type Static } from '@sinclair/typebox';
-import { Enum } from '../../tasks/schema.js';
+import { Defaulted, Enum, type Validated } from '../../tasks/schema.js';
 
 export const DEFAULT_POOLS = {
   listen_ports: '51820-51899',
@@ -9,6 +9,7 @@ export const DEFAULT_POOLS = {
   our_addresses: '10.200.200.0/24',
   customer_addresses: '10.100.100.0/24',
 };
+export const DEFAULT_STATE_FILE = '/var/lib/wgplay/gateway.json';
 
 const NAME = '^[A-Za-z0-9][A-Za-z0-9_.-]*$';
 const RANGE = '^[0-9]+-[0-9]+$';
@@ -20,10 +21,9 @@ const CustomerSchema = Type.Object(
     public_key: Type.String({ net: 'wireguard-key', description: 'Their WireGuard public key.' }),
     address: Type.String({ net: 'host-ipv4', description: 'Their host\'s WireGuard address, in their address space ("10.0.0.1").' }),
     our_address: Type.String({ net: 'host-ipv4', description: 'The address they chose for us, in their address space ("10.0.0.2").' }),
-    mode: Type.Optional(
-      Enum(['inbound', 'outbound', 'both'] as const, {
-        description: 'inbound: they reach our services; outbound: we reach their host; both (the default).',
-      }),
+    mode: Defaulted(
+      Enum(['inbound', 'outbound', 'both'] as const, { description: 'inbound: they reach our services; outbound: we reach their host; both: the two.' }),
+      'both',
     ),
     endpoint: Type.Optional(Type.String({ net: 'endpoint', description: 'Their endpoint host:port, when they have a static one (otherwise they connect to us).' })),
     persistent_keepalive: Type.Optional(Type.Integer({ minimum: 0, maximum: 65535, description: 'Seconds between keepalives we send them.' })),
@@ -59,51 +59,49 @@ export const gatewaySchema = Type.Object(
         interfaces: Type.Union([Type.Literal('any'), Type.Array(Type.String({ net: 'interface-name' }), { minItems: 1 })], {
           description: 'Where SSH is accepted: interface names, or "any". Never empty: a gateway must not lock out its own SSH.',
         }),
-        port: Type.Optional(Port('The SSH port (default 22).')),
+        port: Defaulted(Port('The SSH port.'), 22),
       },
       { additionalProperties: false, description: 'How the firewall keeps SSH open.' },
     ),
-    services: Type.Optional(
-      Type.Array(ServiceSchema, { description: 'What customers may reach on the gateway over their tunnels (inbound mode).' }),
-    ),
-    pools: Type.Optional(
+    services: Defaulted(Type.Array(ServiceSchema, { description: 'What customers may reach on the gateway over their tunnels (inbound mode).' }), []),
+    // {}: ajv fills in each pool's own default inside it.
+    pools: Defaulted(
       Type.Object(
         {
-          listen_ports: Type.Optional(Type.String({ pattern: RANGE, description: `UDP ports to allocate from (default "${DEFAULT_POOLS.listen_ports}").` })),
-          tables: Type.Optional(Type.String({ pattern: RANGE, description: `Routing tables to allocate from (default "${DEFAULT_POOLS.tables}").` })),
-          our_addresses: Type.Optional(
-            Type.String({ net: 'ipv4-prefix', description: `Where our translated addresses come from (default ${DEFAULT_POOLS.our_addresses}).` }),
-          ),
-          customer_addresses: Type.Optional(
-            Type.String({ net: 'ipv4-prefix', description: `Where customers' translated addresses come from (default ${DEFAULT_POOLS.customer_addresses}).` }),
+          listen_ports: Defaulted(Type.String({ pattern: RANGE, description: 'UDP ports to allocate from.' }), DEFAULT_POOLS.listen_ports),
+          tables: Defaulted(Type.String({ pattern: RANGE, description: 'Routing tables to allocate from.' }), DEFAULT_POOLS.tables),
+          our_addresses: Defaulted(Type.String({ net: 'ipv4-prefix', description: 'Where our translated addresses come from.' }), DEFAULT_POOLS.our_addresses),
+          customer_addresses: Defaulted(
+            Type.String({ net: 'ipv4-prefix', description: "Where customers' translated addresses come from." }),
+            DEFAULT_POOLS.customer_addresses,
           ),
         },
         { additionalProperties: false, description: 'Where values not given per customer are allocated from.' },
       ),
+      {},
     ),
-    interface_prefix: Type.Optional(
-      Type.String({ pattern: '^[A-Za-z0-9_.-]{0,12}$', description: 'Interface names are this prefix + the customer\'s name (default "wg-").' }),
+    interface_prefix: Defaulted(Type.String({ pattern: '^[A-Za-z0-9_.-]{0,12}$', description: "Interface names are this prefix + the customer's name." }), 'wg-'),
+    rule_priority: Defaulted(Type.Integer({ minimum: 1, maximum: 32765, description: 'Priority of the policy rules (100 as the seed).' }), 100),
+    reserve_listen_ports: Defaulted(Type.Boolean({ description: 'Reserve the listen-port pool in net.ipv4.ip_local_reserved_ports.' }), true),
+    nft_table_prefix: Defaulted(
+      Type.String({ pattern: '^[A-Za-z][A-Za-z0-9_]{0,20}$', description: 'Prefix of the two nftables tables wgplay owns (wgplay: wgplay_filter, wgplay_nat).' }),
+      'wgplay',
     ),
-    rule_priority: Type.Optional(Type.Integer({ minimum: 1, maximum: 32765, description: 'Priority of the policy rules (default 100, as the seed).' })),
-    reserve_listen_ports: Type.Optional(
-      Type.Boolean({ description: 'Reserve the listen-port pool in net.ipv4.ip_local_reserved_ports (default true).' }),
+    state_file: Defaulted(
+      Type.String({ pattern: '^/[A-Za-z0-9_./-]+$', description: "wgplay's record of the customers it manages on this host." }),
+      DEFAULT_STATE_FILE,
     ),
-    nft_table_prefix: Type.Optional(
-      Type.String({
-        pattern: '^[A-Za-z][A-Za-z0-9_]{0,20}$',
-        description: 'Prefix of the two nftables tables wgplay owns (default "wgplay": wgplay_filter, wgplay_nat).',
-      }),
-    ),
-    state_file: Type.Optional(
-      Type.String({ pattern: '^/[A-Za-z0-9_./-]+$', description: "wgplay's record of the customers it manages on this host (default /var/lib/wgplay/gateway.json)." }),
-    ),
-    customer_keepalive: Type.Optional(
-      Type.Integer({ minimum: 0, maximum: 65535, description: 'The PersistentKeepalive handed to customers in their configuration (default 25).' }),
+    customer_keepalive: Defaulted(
+      Type.Integer({ minimum: 0, maximum: 65535, description: 'The PersistentKeepalive handed to customers in their configuration.' }),
+      25,
     ),
     customers: Type.Array(CustomerSchema, { description: 'The customers, each with its own tunnel, table and translated addresses.' }),
   },
   { additionalProperties: false },
 );
 
-export type GatewayArgs = Static<typeof gatewaySchema>;
-export type GatewayCustomer = Static<typeof CustomerSchema>;
+/** The arguments as written (a library user's input). */
+export type GatewayInput = Static<typeof gatewaySchema>;
+/** The arguments validated, every default filled in (what the module's functions get). */
+export type GatewayArgs = Validated<typeof gatewaySchema>;
+export type GatewayCustomer = GatewayArgs['customers'][number];

@@ -1,7 +1,7 @@
 import { interfaceNameProblem, ipv4Range } from '../../net/index.js';
 import type { ArgumentProblem } from '../../tasks/types.js';
 import type { GatewayArgs } from './args.js';
-import { allocateCustomers, interfaceNameOf, parseRange, PoolExhaustedError, poolsOf } from './allocate.js';
+import { allocateCustomers, interfaceNameOf, parseRange, PoolExhaustedError } from './allocate.js';
 
 /** Linux's default ephemeral range (net.ipv4.ip_local_port_range). */
 const EPHEMERAL = { first: 32768, last: 60999 };
@@ -17,7 +17,7 @@ const overlaps = (a: { first: number; last: number }, b: { first: number; last: 
 export function checkGateway(args: GatewayArgs): ArgumentProblem[] {
   const problems: ArgumentProblem[] = [];
   const add = (path: string, message: string) => problems.push({ path, message });
-  const pools = poolsOf(args);
+  const pools = args.pools;
 
 
   // Pools: well-formed, and the two address pools must not overlap.
@@ -34,7 +34,7 @@ export function checkGateway(args: GatewayArgs): ArgumentProblem[] {
   if (ranges.our_addresses && ranges.customer_addresses && overlaps(ranges.our_addresses, ranges.customer_addresses)) {
     add('/pools/customer_addresses', `pool ${pools.customer_addresses} overlaps pool our_addresses ${pools.our_addresses}`);
   }
-  if (ranges.listen_ports && args.reserve_listen_ports === false && overlaps(ranges.listen_ports, EPHEMERAL)) {
+  if (ranges.listen_ports && !args.reserve_listen_ports && overlaps(ranges.listen_ports, EPHEMERAL)) {
     add(
       '/pools/listen_ports',
       `listen ports ${pools.listen_ports} lie in Linux's ephemeral range ${EPHEMERAL.first}-${EPHEMERAL.last}: ` +

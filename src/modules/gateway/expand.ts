@@ -7,13 +7,13 @@ import type { ExpandContext, TaskInvocation } from '../../tasks/types.js';
 import type { WireguardInterfaceArgs } from '../../tasks/wireguardInterface.js';
 import type { GatewayArgs, GatewayCustomer } from './args.js';
 import { lockoutProblems } from './lockout.js';
-import { allocateCustomers, poolsOf, renderRecord, type CustomerAllocation } from './allocate.js';
-import { gatewayInterfacesOnHost, readRecord, stateFileOf } from './record.js';
+import { allocateCustomers, renderRecord, type CustomerAllocation } from './allocate.js';
+import { gatewayInterfacesOnHost, readRecord } from './record.js';
 
-export { DEFAULT_STATE_FILE, readRecord, stateFileOf } from './record.js';
+export { readRecord } from './record.js';
 
 export function tableNames(args: GatewayArgs) {
-  const prefix = args.nft_table_prefix ?? 'wgplay';
+  const prefix = args.nft_table_prefix;
   return { filter: `${prefix}_filter`, nat: `${prefix}_nat` };
 }
 
@@ -28,7 +28,7 @@ type NatMap = keyof typeof NAT_MAPS;
 
 /** The seed's filter table: input policy drop, SSH where configured, WireGuard ports, services on tunnels. */
 function filterTable(args: GatewayArgs): NftTableArgs {
-  const ssh = args.ssh.port ?? 22;
+  const ssh = args.ssh.port;
   const sshRules =
     args.ssh.interfaces === 'any'
       ? [`tcp dport ${ssh} accept`]
@@ -55,7 +55,7 @@ function filterTable(args: GatewayArgs): NftTableArgs {
           'ct state vmap { invalid : drop, established : accept, related : accept }',
           ...sshRules,
           `iifname "${args.public_interface}" udp dport @wg_ports accept`,
-          ...(args.services ?? []).map((service) => `iifname @wg_ifaces ${service.protocol} dport ${service.port} accept`),
+          ...args.services.map((service) => `iifname @wg_ifaces ${service.protocol} dport ${service.port} accept`),
           'reject',
         ],
       },
@@ -83,7 +83,7 @@ function natTable(args: GatewayArgs): NftTableArgs {
 
 /** What each map holds for a customer; undefined = no element there. */
 function natElements(customer: GatewayCustomer, allocation: CustomerAllocation): Record<NatMap, string | undefined> {
-  const mode = customer.mode ?? 'both';
+  const mode = customer.mode;
   const inbound = mode !== 'outbound';
   const outbound = mode !== 'inbound';
   return {
@@ -101,7 +101,7 @@ function element(table: string, set: string, key: string | number, present: bool
 /** The primitive tasks that make one customer, as the seed lays it out. */
 function customerTasks(args: GatewayArgs, customer: GatewayCustomer, allocation: CustomerAllocation): TaskInvocation[] {
   const tables = tableNames(args);
-  const priority = args.rule_priority ?? 100;
+  const priority = args.rule_priority;
   const iface = allocation.interface;
   const label = (what: string) => `customer ${customer.name}: ${what}`;
   const wireguard: WireguardInterfaceArgs = {
@@ -127,7 +127,7 @@ function customerTasks(args: GatewayArgs, customer: GatewayCustomer, allocation:
   // replies are routed to it too before connection tracking reverses the NAT.
   const route: IpRouteArgs = { to: allocation.translated_address, dev: iface };
   const nat = natElements(customer, allocation);
-  const inbound = (customer.mode ?? 'both') !== 'outbound';
+  const inbound = customer.mode !== 'outbound';
   return [
     { name: label(`interface ${iface}`), module: 'wireguard_interface', args: wireguard },
     { name: label('policy rule'), module: 'ip_rule', args: rule },
@@ -148,7 +148,7 @@ function customerTasks(args: GatewayArgs, customer: GatewayCustomer, allocation:
  */
 function removalTasks(args: GatewayArgs, name: string, old: CustomerAllocation, current: CustomerAllocation[]): TaskInvocation[] {
   const tables = tableNames(args);
-  const priority = args.rule_priority ?? 100;
+  const priority = args.rule_priority;
   const label = (what: string) => `customer ${name}: remove ${what}`;
   const inUse = (test: (allocation: CustomerAllocation) => boolean) => current.some(test);
   const tasks: TaskInvocation[] = [];
@@ -179,7 +179,7 @@ function removalTasks(args: GatewayArgs, name: string, old: CustomerAllocation, 
  * files and the rules and routes that lead to it. Its elements go as foreign ones.
  */
 function orphanTasks(args: GatewayArgs, iface: string, facts: HostFacts): TaskInvocation[] {
-  const priority = args.rule_priority ?? 100;
+  const priority = args.rule_priority;
   const label = (what: string) => `orphan ${iface} (in neither the record nor the playbook): remove ${what}`;
   const addresses = new Set(facts.addresses.filter((a) => a.dev === iface && a.family === 'inet').map((a) => a.local));
   return [
@@ -241,8 +241,8 @@ export function expandGateway(args: GatewayArgs, context: ExpandContext): TaskIn
   const tasks: TaskInvocation[] = [];
   const origin = context.origin;
 
-  const pools = poolsOf(args);
-  if (args.reserve_listen_ports !== false) {
+  const pools = args.pools;
+  if (args.reserve_listen_ports) {
     tasks.push({
       name: 'reserve the listen-port pool',
       module: 'sysctl',
@@ -256,7 +256,7 @@ export function expandGateway(args: GatewayArgs, context: ExpandContext): TaskIn
   tasks.push({
     name: 'record of managed customers',
     module: 'file',
-    args: { path: stateFileOf(args), content: renderRecord(allocations), interim_content: renderRecord(interim), mode: '0600', phase: 'teardown' },
+    args: { path: args.state_file, content: renderRecord(allocations), interim_content: renderRecord(interim), mode: '0600', phase: 'teardown' },
   });
   tasks.push({ name: 'nftables filter table', module: 'nft_table', args: filterTable(args) });
   tasks.push({ name: 'nftables NAT table', module: 'nft_table', args: natTable(args) });

@@ -2,7 +2,7 @@ import { defineModule } from '../../tasks/types.js';
 import { gatewaySchema } from './args.js';
 import { checkGateway } from './check.js';
 import { expandGateway } from './expand.js';
-import { RECORD_CONTENT_LIMIT, stateFileOf } from './record.js';
+import { RECORD_CONTENT_LIMIT } from './record.js';
 
 export const gatewayModule = defineModule({
   name: 'wireguard_gateway',
@@ -10,6 +10,6 @@ export const gatewayModule = defineModule({
   schema: gatewaySchema,
   check: checkGateway,
   // The record grows with the customers (~200 bytes each): read it whole.
-  facts: (args) => ({ files: [{ path: stateFileOf(args), contentLimit: RECORD_CONTENT_LIMIT }] }),
+  facts: (args) => ({ files: [{ path: args.state_file, contentLimit: RECORD_CONTENT_LIMIT }] }),
   expand: expandGateway,
 });

@@ -5,7 +5,7 @@
 import type { HostFacts, SshConnectionFact } from '../../facts/types.js';
 import { ipv4Range, isIpv4AddressOrPrefix } from '../../net/index.js';
 import type { GatewayArgs } from './args.js';
-import { poolsOf, type CustomerAllocation } from './allocate.js';
+import type { CustomerAllocation } from './allocate.js';
 
 interface Range {
   first: number;
@@ -59,7 +59,7 @@ export function lockoutProblems(
   ownInterfaces: Set<string>,
 ): string[] {
   const problems: string[] = [];
-  const port = args.ssh.port ?? 22;
+  const port = args.ssh.port;
   const arrival = arrivalInterface(connection, facts);
   // Over loopback (a tunnel or port forward ending on this host) the filter accepts everything.
   if (arrival !== 'lo') {
@@ -78,7 +78,7 @@ export function lockoutProblems(
   }
 
   const guarded = protectedRanges(connection, facts, ownInterfaces);
-  const pools = poolsOf(args);
+  const pools = args.pools;
   for (const field of ['our_addresses', 'customer_addresses'] as const) {
     if (!isIpv4AddressOrPrefix(pools[field])) continue;
     const pool = ipv4Range(pools[field]);

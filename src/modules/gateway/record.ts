@@ -6,11 +6,8 @@ import { interfaceNameProblem, parseIpv4 } from '../../net/index.js';
 import type { GatewayArgs } from './args.js';
 import { interfaceNameOf, type CustomerAllocation, type GatewayRecord } from './allocate.js';
 
-export const DEFAULT_STATE_FILE = '/var/lib/wgplay/gateway.json';
-export const stateFileOf = (args: GatewayArgs) => args.state_file ?? DEFAULT_STATE_FILE;
 /** Up to ~80 000 customers' record is read whole. */
 export const RECORD_CONTENT_LIMIT = 16 * 1024 * 1024;
-export const interfacePrefixOf = (args: GatewayArgs) => args.interface_prefix ?? 'wg-';
 
 const isInteger = (value: unknown, max: number) => Number.isInteger(value) && (value as number) >= 1 && (value as number) <= max;
 
@@ -41,14 +38,14 @@ function recordProblem(parsed: unknown): string | undefined {
 export function readRecord(args: GatewayArgs, facts: HostFacts | undefined, rebuild = false): GatewayRecord | undefined {
   if (!facts) return undefined;
   if (rebuild) return recordFromHost(args, facts);
-  const path = stateFileOf(args);
+  const path = args.state_file;
   const fact = facts.files[path];
   if (!fact?.exists) return undefined;
   const refuse = (why: string): never => {
     throw new Error(
       `the gateway's record ${path} ${why}: wgplay cannot tell which customers it made on this host, so it changes nothing. ` +
         `Restore the file, or run "wgplay apply --rebuild-record" to rebuild it from what is on the host ` +
-        `(interfaces named ${interfacePrefixOf(args)}*, their files, the elements of wgplay's nftables sets and maps).`,
+        `(interfaces named ${args.interface_prefix}*, their files, the elements of wgplay's nftables sets and maps).`,
     );
   };
   if (fact.type !== undefined && fact.type !== 'file') refuse('is not a regular file');
@@ -66,14 +63,14 @@ export function readRecord(args: GatewayArgs, facts: HostFacts | undefined, rebu
 
 /** The gateway's WireGuard interfaces on the host: named with its prefix, or a customer's explicit name. */
 export function gatewayInterfacesOnHost(args: GatewayArgs, facts: HostFacts): string[] {
-  const prefix = interfacePrefixOf(args);
+  const prefix = args.interface_prefix;
   const named = new Set(args.customers.map((customer) => interfaceNameOf(args, customer)));
   return Object.keys(facts.wg).filter((name) => (prefix !== '' && name.startsWith(prefix)) || named.has(name));
 }
 
 /** What the host says a gateway interface's values are; fields it cannot tell are missing. */
 export function valuesOnHost(args: GatewayArgs, facts: HostFacts, iface: string): Partial<CustomerAllocation> & { interface: string } {
-  const priority = args.rule_priority ?? 100;
+  const priority = args.rule_priority;
   const address = facts.addresses.find((a) => a.dev === iface && a.family === 'inet')?.local;
   const rule = address ? facts.rules.find((r) => r.family === 'inet' && r.from === address && r.priority === priority && /^\d+$/.test(r.table)) : undefined;
   const snat = facts.nftTables.flatMap((table) => table.sets).find((set) => set.name === 'inbound_snat')?.elements.find((e) => e.key === iface)?.value;
@@ -100,7 +97,7 @@ const complete = (values: Partial<CustomerAllocation>): values is CustomerAlloca
  * Interfaces it cannot read back completely are orphans: removed, not recorded.
  */
 export function recordFromHost(args: GatewayArgs, facts: HostFacts): GatewayRecord {
-  const prefix = interfacePrefixOf(args);
+  const prefix = args.interface_prefix;
   const nameOf = new Map(args.customers.map((customer) => [interfaceNameOf(args, customer), customer.name]));
   const customers: Record<string, CustomerAllocation> = {};
   for (const iface of gatewayInterfacesOnHost(args, facts)) {
