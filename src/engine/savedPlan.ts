@@ -3,8 +3,9 @@
 // from, every change with its diff and steps, and the primitive tasks (to verify);
 // applying gathers the same facts again and refuses, changing nothing, when they
 // differ. Never a secret: keys are generated on the host, and a plan that would hold
-// one (a `secret: true` file's content) is refused.
+// one (a secret file's content: the task's own secretInArgs says) is refused.
 import { readFileSync, writeFileSync } from 'node:fs';
+import { findTask } from '../catalog.js';
 import { WgplayError, type Problem } from '../errors.js';
 import { canonicalFacts, factsDrift, factsFingerprint } from '../facts/fingerprint.js';
 import { connectionOf } from '../inventory/connection.js';
@@ -47,14 +48,18 @@ export interface SavedPlan {
   hosts: SavedHostPlan[];
 }
 
-/** A `file` task that writes secret content would put the secret in the plan. */
+/** Tasks whose arguments hold a secret (each task says: its secretInArgs) would put it in the plan. */
 function secretProblems(host: string, invocations: TaskInvocation[]): Problem[] {
-  return invocations
-    .filter((task) => task.module === 'file' && (task.args as { secret?: boolean; content?: string }).secret && (task.args as { content?: string }).content !== undefined)
-    .map((task) => ({
-      where: task.origin ?? `host ${host}, task "${task.name}"`,
-      message: `task "${task.name}" writes a secret file: its content would be stored in the saved plan; saved plans never hold secrets (apply this playbook without --out)`,
-    }));
+  return invocations.flatMap((task) => {
+    const secret = findTask(task.module)?.secretInArgs?.(task.args);
+    if (!secret) return [];
+    return [
+      {
+        where: task.origin ?? `host ${host}, task "${task.name}"`,
+        message: `task "${task.name}" ${secret}: it would be stored in the saved plan; saved plans never hold secrets (apply this playbook without --out)`,
+      },
+    ];
+  });
 }
 
 /** The plan to save (or apply from memory), from a plan run made with `keepBasis`. */

@@ -1,7 +1,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { holdsPrivateKey } from '../net/index.js';
 import { normalizeMode, planFileAbsent, planFileContent, sha256, writeFileScript } from './shared/files.js';
-import { Defaulted, Enum, State } from './schema.js';
+import { Defaulted, Enum, State, type Validated } from './schema.js';
 import { defineTask, type Step } from './types.js';
 
 const UNIX_NAME = '^[a-z_][a-z0-9_-]*$';
@@ -37,6 +37,9 @@ export const FileSchema = Type.Object(
 
 export type FileArgs = Static<typeof FileSchema>;
 
+/** Content that holds a private key is secret even when the task does not say so. */
+const isSecret = (args: Validated<typeof FileSchema>) => args.secret || (args.content !== undefined && holdsPrivateKey(args.content));
+
 export const fileTask = defineTask({
   name: 'file',
   summary: 'A file with the given content, mode and owner, written atomically (or absent).',
@@ -52,9 +55,10 @@ export const fileTask = defineTask({
   },
   claims: (args) => [`file ${args.path}`],
   programs: () => [],
+  // The content to write is in the steps: a saved plan would hold it.
+  secretInArgs: (args) => (args.content !== undefined && isSecret(args) ? 'writes a secret file' : undefined),
   facts(args) {
-    // Content that holds a private key is secret even when the task does not say so.
-    const secret = args.secret || (args.content !== undefined && holdsPrivateKey(args.content));
+    const secret = isSecret(args);
     const expectSha256 = args.content !== undefined && !secret ? sha256(args.content) : undefined;
     return { files: [{ path: args.path, secret, expectSha256 }] };
   },

@@ -120,6 +120,11 @@ export interface TaskModule<S extends TSchema = TSchema, Name extends string = s
   programs(args: Validated<S>): readonly Program[];
   /** Facts this task needs beyond those always gathered. */
   facts(args: Validated<S>): FactRequest;
+  /**
+   * What in the arguments is a secret that a saved plan (`plan --out`) would have to store
+   * ("writes a secret file"), or undefined when nothing is: such a plan is never saved.
+   */
+  secretInArgs?(args: Validated<S>): string | undefined;
   /** Pure: the changes that make the host match `args`. Empty when it already does. */
   plan(args: Validated<S>, facts: HostFacts): Change[];
   /**

@@ -341,7 +341,10 @@ describe('saved plans', () => {
   it('never saves a secret', async () => {
     const host = new FakeHost(EMPTY);
     const plan = await savedFor(host, tasks(['file', { path: '/etc/wgplay-case/secret.env', content: 'token=x\n', secret: true }]));
-    expect(() => assertNoSecrets(plan)).toThrow(/writes a secret file/);
+    expect(() => assertNoSecrets(plan)).toThrow(/task "[^"]+" writes a secret file: it would be stored in the saved plan/);
+    // A file whose content holds a private key is secret without `secret: true`.
+    const keyConf = await savedFor(host, tasks(['file', { path: '/etc/wgplay-case/wg.conf', content: '[Interface]\nPrivateKey = yAnz5TF+lXXJte14tji3zlMNq+hd2rYUIgJBgB3fBmk=\n' }]));
+    expect(() => assertNoSecrets(keyConf)).toThrow(/task "[^"]+" writes a secret file/);
     const harmless = await savedFor(new FakeHost(EMPTY), tasks(RULE));
     expect(() => assertNoSecrets(harmless)).not.toThrow();
     // Anything shaped like a private key, wherever it is.
