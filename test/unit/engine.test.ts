@@ -1,7 +1,5 @@
-// The engine through a fake host: a ScriptRunner that answers the fact script with a
-// capture of a real host's fact output (fixtures/facts/, sections replaced as in the
-// task cases) and records every script it is sent. Whether an apply "worked" is up to
-// each test: the fake then answers later fact scripts with other real output.
+// The engine through a fake host (fakeHost.ts): captured fact output of a real host,
+// every script it is sent recorded.
 import { describe, expect, it } from 'vitest';
 import { PHASE_MARKER } from '../../src/engine/compile.js';
 import { runHost, type HostResult, type ScriptRunner } from '../../src/engine/run.js';
@@ -14,44 +12,7 @@ import { EXIT, exitCodeFor } from '../../src/report/summary.js';
 import { renderTextReport } from '../../src/report/text.js';
 import { TransportError, type Transport } from '../../src/transport/types.js';
 import type { TaskInvocation } from '../../src/tasks/types.js';
-import { factOutput, invocationOf, type TaskCase } from './taskCases.js';
-
-type Answer = { stdout?: string; stderr?: string; code?: number };
-
-/** A host that answers fact scripts with `facts` and apply scripts with `apply(script)`. */
-class FakeHost implements ScriptRunner {
-  readonly sent: { kind: 'facts' | 'apply'; script: string }[] = [];
-  constructor(
-    public facts: string,
-    private readonly apply: (script: string, host: FakeHost) => Answer = (script) => ({ stdout: phasesOf(script).map((p) => PHASE_MARKER + p).join('\n') }),
-  ) {}
-  async run(script: string) {
-    const kind = script.includes(PHASE_MARKER) ? 'apply' : 'facts';
-    this.sent.push({ kind, script });
-    const answer = kind === 'apply' ? this.apply(script, this) : { stdout: this.facts };
-    return { stdout: answer.stdout ?? '', stderr: answer.stderr ?? '', code: answer.code ?? 0 };
-  }
-  count(kind: 'facts' | 'apply') {
-    return this.sent.filter((s) => s.kind === kind).length;
-  }
-  get applyScript() {
-    return this.sent.find((s) => s.kind === 'apply')?.script;
-  }
-}
-
-/** The phases an apply script announces, in order. */
-const phasesOf = (script: string) => [...script.matchAll(new RegExp(`'${PHASE_MARKER}(\\w+)'`, 'g'))].map((m) => m[1]!);
-
-const facts = (f: TaskCase['facts']) => factOutput(f);
-const EMPTY = facts({ capture: 'empty' });
-const tasks = (...list: [string, unknown][]): TaskInvocation[] => list.flatMap(([task, args]) => invocationOf(task, args));
-
-const RULE: [string, unknown] = ['ip_rule', { from: '10.200.200.1', table: 41, priority: 100 }];
-/** The empty host's rules once the rule of RULE is added: what `ip -j -4 rule show` then prints. */
-const WITH_RULE = facts({
-  capture: 'empty',
-  output: { 'ip-rule inet': [{ priority: 0, src: 'all', table: 'local' }, { priority: 100, src: '10.200.200.1', table: '41' }, { priority: 32766, src: 'all', table: 'main' }, { priority: 32767, src: 'all', table: 'default' }] },
-});
+import { EMPTY, FakeHost, facts, fakeTransport, phasesOf, RULE, tasks, WITH_RULE } from './fakeHost.js';
 
 describe('runHost', () => {
   it('compiles every change of a host into ONE script: phases in order, one ip -batch, one nft transaction', async () => {
@@ -196,24 +157,7 @@ describe('several hosts', () => {
   // Local connections (no SSH path to protect); the connect hook stands in for the transport.
   const inventory = parseInventory('all:\n  vars: { ansible_connection: local }\n  hosts:\n    gw1:\n    gw2:\n    gw3:\n', 'hosts.yaml');
   const loaded: LoadedRun = { inventory, hosts: [...inventory.hosts.values()].map((host) => ({ host, tasks: tasks(RULE) })) };
-  const transport = (name: string, runner: ScriptRunner): Transport => {
-    let roundTrips = 0;
-    return {
-      host: name,
-      get roundTrips() {
-        return roundTrips;
-      },
-      run: (script) => (roundTrips++, runner.run(script)),
-      // The host lock: taken at once, released when wgplay ends it.
-      start: async () => {
-        roundTrips++;
-        let end = () => {};
-        const done = new Promise<{ stdout: string; stderr: string; code: number }>((resolve) => (end = () => resolve({ stdout: 'locked\n', stderr: '', code: 0 })));
-        return { onOutput: (listener: (text: string) => void) => listener('locked\n'), write: () => {}, end, done };
-      },
-      close: async () => undefined,
-    };
-  };
+  const transport = (name: string, runner: ScriptRunner): Transport => fakeTransport(name, runner);
 
   it('a host that fails (unreachable, apply error) does not stop the others; exit codes say what happened', async () => {
     const converging = () =>

@@ -1,0 +1,98 @@
+// A fake host for the engine: a ScriptRunner that answers the fact script with a capture
+// of a real host's fact output (fixtures/facts/, sections replaced as in the task cases)
+// and records every script it is sent. Whether an apply "worked" is up to each test: the
+// fake then answers later fact scripts with other real output.
+import { PHASE_MARKER } from '../../src/engine/compile.js';
+import type { ScriptRunner } from '../../src/engine/run.js';
+import type { HeldCommand, RunResult, Transport } from '../../src/transport/types.js';
+import type { TaskInvocation } from '../../src/tasks/types.js';
+import { factOutput, invocationOf, type TaskCase } from './taskCases.js';
+
+export type Answer = { stdout?: string; stderr?: string; code?: number };
+export type ScriptKind = 'facts' | 'apply' | 'confirm';
+
+/** The phases an apply script announces, in order. */
+export const phasesOf = (script: string) => [...script.matchAll(new RegExp(`'${PHASE_MARKER}(\\w+)'`, 'g'))].map((m) => m[1]!);
+/** What a host prints running an apply script to its end. */
+export const ranToTheEnd = (script: string): Answer => ({ stdout: phasesOf(script).map((p) => PHASE_MARKER + p).join('\n') });
+
+/** A host that answers fact scripts with `facts` and apply scripts with `apply(script)`. */
+export class FakeHost implements ScriptRunner {
+  readonly sent: { kind: ScriptKind; script: string }[] = [];
+  constructor(
+    public facts: string,
+    private readonly apply: (script: string, host: FakeHost) => Answer = ranToTheEnd,
+    private readonly confirm: (script: string) => Answer = () => ({ stdout: '@@wgplay-confirm confirmed\n' }),
+  ) {}
+  async run(script: string) {
+    const kind: ScriptKind = script.includes(PHASE_MARKER) && !script.includes('@@wgplay-confirm') ? 'apply' : script.includes('@@wgplay-confirm') ? 'confirm' : 'facts';
+    this.sent.push({ kind, script });
+    const answer = kind === 'apply' ? this.apply(script, this) : kind === 'confirm' ? this.confirm(script) : { stdout: this.facts };
+    return { stdout: answer.stdout ?? '', stderr: answer.stderr ?? '', code: answer.code ?? 0 };
+  }
+  count(kind: ScriptKind) {
+    return this.sent.filter((s) => s.kind === kind).length;
+  }
+  get applyScript() {
+    return this.sent.find((s) => s.kind === 'apply')?.script;
+  }
+}
+
+/** An apply that converges: afterwards the host reports `after`. */
+export const converging = (before: string, after: string) =>
+  new FakeHost(before, (script, self) => {
+    self.facts = after;
+    return ranToTheEnd(script);
+  });
+
+export const facts = (f: TaskCase['facts']) => factOutput(f);
+export const EMPTY = facts({ capture: 'empty' });
+export const tasks = (...list: [string, unknown][]): TaskInvocation[] => list.flatMap(([task, args]) => invocationOf(task, args));
+
+export const RULE: [string, unknown] = ['ip_rule', { from: '10.200.200.1', table: 41, priority: 100 }];
+/** The empty host's rules once the rule of RULE is added: what `ip -j -4 rule show` then prints. */
+export const WITH_RULE = facts({
+  capture: 'empty',
+  output: { 'ip-rule inet': [{ priority: 0, src: 'all', table: 'local' }, { priority: 100, src: '10.200.200.1', table: '41' }, { priority: 32766, src: 'all', table: 'main' }, { priority: 32767, src: 'all', table: 'default' }] },
+});
+
+/** The host lock as the holder script answers: `lines` (default "locked"), then it waits for wgplay. */
+export interface FakeLock {
+  /** What wgplay wrote to the holder. */
+  written: string[];
+  ended: boolean;
+}
+
+/**
+ * A transport over `runner` (the connect hook stands in for SSH); its lock holder prints
+ * `lockOutput`, and exits with `lockExit` at once when given (a busy host).
+ */
+export function fakeTransport(name: string, runner: ScriptRunner, options: { lockOutput?: string; lockExit?: RunResult; lock?: FakeLock } = {}): Transport {
+  let roundTrips = 0;
+  return {
+    host: name,
+    get roundTrips() {
+      return roundTrips;
+    },
+    run: (script, runOptions) => (roundTrips++, runner.run(script, runOptions)),
+    start: async (): Promise<HeldCommand> => {
+      roundTrips++;
+      let end = () => {};
+      const done = options.lockExit
+        ? Promise.resolve(options.lockExit)
+        : new Promise<RunResult>((resolve) => (end = () => resolve({ stdout: options.lockOutput ?? 'locked\n', stderr: '', code: 0 })));
+      return {
+        onOutput: (listener) => {
+          if (!options.lockExit) listener(options.lockOutput ?? 'locked\n');
+        },
+        write: (text) => options.lock?.written.push(text),
+        end: () => {
+          if (options.lock) options.lock.ended = true;
+          end();
+        },
+        done,
+      };
+    },
+    close: async () => undefined,
+  };
+}
