@@ -74,7 +74,9 @@ export class ScratchHost implements Transport {
   /** Spawns bash (in the namespace) with `args`; its own process group. */
   spawnBash(args: string[]): ChildProcess {
     const [command, ...rest] = [...this.enter, '/bin/bash', ...args];
-    return spawn(command!, rest, { stdio: ['pipe', 'pipe', 'pipe'], detached: true, ...(this.env ? { env: this.env } : {}) });
+    // bash reads this machine's ~/.bashrc when its stdin is a socket and SHLVL < 2 (as
+    // under a test runner's worker): not the scratch host's business.
+    return spawn(command!, rest, { stdio: ['pipe', 'pipe', 'pipe'], detached: true, env: { ...(this.env ?? process.env), SHLVL: '2' } });
   }
 
   run(script: string, options: RunOptions = {}): Promise<RunResult> {
