@@ -1,57 +1,77 @@
 // Limits every YAML load of wgplay applies (inventory, playbook): a 1 KB file of nested
 // aliases ("billion laughs") must be refused in milliseconds, with its place, not
 // expanded into gigabytes.
-import { isAlias, isScalar, visit, type Document, type LineCounter } from 'yaml';
-import type { Problem } from './errors.js';
+import { isScalar, parseDocument, visit, type Document, type DocumentOptions, type LineCounter, type ParseOptions, type SchemaOptions } from 'yaml';
+import { WgplayError, type Problem } from './errors.js';
 
 /** At most this many alias expansions per anchor (the yaml package's maxAliasCount). */
 export const MAX_ALIAS_COUNT = 100;
 
+const TOO_DEEP = 'the YAML is nested too deeply to read (thousands of levels); a playbook or inventory needs a few dozen at most';
+
 /**
- * A problem when the document's aliases would expand past the limit, at the first alias
- * in the file; undefined when the document is safe to expand.
+ * parseDocument, except that text nested deeper than the yaml parser's recursion can go
+ * (a few thousand levels) is refused with a WgplayError at its deepest line rather than
+ * a RangeError.
  */
-export function aliasExpansionProblem(doc: Document, lines: LineCounter, file: string): Problem | undefined {
+export function parseLimited(text: string, file: string, options: ParseOptions & DocumentOptions & SchemaOptions): Document.Parsed {
   try {
-    doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
-    return undefined;
+    const doc = parseDocument(text, options);
+    for (const error of doc.errors) if (error.message.includes('Maximum call stack size exceeded')) error.message = TOO_DEEP;
+    return doc;
   } catch (error) {
-    if (!(error instanceof ReferenceError)) return undefined;
-    let offset = 0;
-    visit(doc, {
-      Alias(_, node) {
-        if (isAlias(node)) offset = node.range?.[0] ?? 0;
-        return visit.BREAK;
-      },
+    if (!(error instanceof RangeError)) throw error;
+    let deepest = 0;
+    let widest = -1;
+    text.split('\n').forEach((line, index) => {
+      const indent = line.length - line.trimStart().length;
+      if (indent > widest) [widest, deepest] = [indent, index + 1];
     });
-    const { line, col } = lines.linePos(offset);
-    return {
-      where: `${file}:${line}:${col}`,
-      message: `YAML aliases here expand too often (more than ${MAX_ALIAS_COUNT} copies of one anchor: a "billion laughs"?); write the values out or use variables`,
-    };
+    throw new WgplayError([
+      { where: `${file}:${deepest}:${widest + 1}`, message: TOO_DEEP },
+    ]);
   }
 }
 
 /**
- * Duplicate mapping keys, found with one Set per mapping (the yaml package's own
- * `uniqueKeys` check compares every key with every other: minutes for 20 000 keys).
- * Parse with `uniqueKeys: false` and call this instead.
+ * Everything wrong with a parsed document beyond its syntax, in one walk: duplicate
+ * mapping keys (one Set per mapping: the yaml package's own `uniqueKeys` check compares
+ * every key with every other, minutes for 20 000 keys; parse with `uniqueKeys: false`),
+ * then aliases that would expand past MAX_ALIAS_COUNT, placed at the first alias. The
+ * expansion is tried only when the document has an alias: it costs a whole conversion.
  */
-export function duplicateKeyProblems(doc: Document, lines: LineCounter, file: string, prefix: string): Problem[] {
+export function yamlLimitProblems(doc: Document, lines: LineCounter, file: string, prefix: string): Problem[] {
   const problems: Problem[] = [];
+  const place = (offset: number) => {
+    const { line, col } = lines.linePos(offset);
+    return `${file}:${line}:${col}`;
+  };
+  let firstAlias: number | undefined;
   visit(doc, {
+    Alias(_, node) {
+      firstAlias ??= node.range?.[0] ?? 0;
+    },
     Map(_, map) {
       const seen = new Set<string>();
       for (const pair of map.items) {
         if (!isScalar(pair.key)) continue;
         const key = String(pair.key.value);
-        if (seen.has(key)) {
-          const { line, col } = lines.linePos(pair.key.range?.[0] ?? 0);
-          problems.push({ where: `${file}:${line}:${col}`, message: `${prefix}Map keys must be unique ("${key}" is there twice)` });
-        }
+        if (seen.has(key)) problems.push({ where: place(pair.key.range?.[0] ?? 0), message: `${prefix}Map keys must be unique ("${key}" is there twice)` });
         seen.add(key);
       }
     },
   });
-  return problems;
+  if (problems.length > 0 || firstAlias === undefined) return problems;
+  try {
+    doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
+    return [];
+  } catch (error) {
+    if (!(error instanceof ReferenceError)) return [];
+    return [
+      {
+        where: place(firstAlias),
+        message: `YAML aliases here expand too often (more than ${MAX_ALIAS_COUNT} copies of one anchor: a "billion laughs"?); write the values out or use variables`,
+      },
+    ];
+  }
 }

@@ -4,14 +4,13 @@ import {
   isScalar,
   isSeq,
   LineCounter,
-  parseDocument,
   type Document,
   type Node,
   type Tags,
   type YAMLMap,
 } from 'yaml';
 import type { Problem } from '../errors.js';
-import { aliasExpansionProblem, duplicateKeyProblems, MAX_ALIAS_COUNT } from '../yamlLimits.js';
+import { MAX_ALIAS_COUNT, parseLimited, yamlLimitProblems } from '../yamlLimits.js';
 import type { ValuePosition } from './types.js';
 
 // One YAML file as Ansible reads it (PyYAML, YAML 1.1), with the position of every
@@ -59,7 +58,7 @@ export class YamlFile {
     readonly path: string,
     text: string,
   ) {
-    this.doc = parseDocument(text, {
+    this.doc = parseLimited(text, this.path, {
       version: '1.1',
       customTags: ansibleTags,
       lineCounter: this.lines,
@@ -70,10 +69,8 @@ export class YamlFile {
       const { line, col } = this.lines.linePos(error.pos[0]);
       this.problems.push({ where: `${this.path}:${line}:${col}`, message: `malformed YAML: ${error.message.split('\n')[0]}` });
     }
-    this.problems.push(...duplicateKeyProblems(this.doc, this.lines, this.path, 'malformed YAML: '));
     if (this.problems.length > 0) return;
-    const bomb = aliasExpansionProblem(this.doc, this.lines, this.path);
-    if (bomb) this.problems.push(bomb);
+    this.problems.push(...yamlLimitProblems(this.doc, this.lines, this.path, 'malformed YAML: '));
   }
 
   where(node: Ranged): string {

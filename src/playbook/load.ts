@@ -3,8 +3,8 @@
  * No templating here (that needs a host); template syntax is checked though.
  */
 import { readFileSync } from 'node:fs';
-import { aliasExpansionProblem, duplicateKeyProblems } from '../yamlLimits.js';
-import { LineCounter, isAlias, isMap, isScalar, isSeq, parseDocument, type Document, type Node as YamlNode } from 'yaml';
+import { parseLimited, yamlLimitProblems } from '../yamlLimits.js';
+import { LineCounter, isAlias, isMap, isScalar, isSeq, type Document, type Node as YamlNode } from 'yaml';
 import { WgplayError, type Problem } from '../errors.js';
 import { findModule, findTask, knownTaskNames } from '../catalog.js';
 import { didYouMean } from './suggest.js';
@@ -39,7 +39,7 @@ export function loadPlaybook(path: string): Playbook {
 /** Same as loadPlaybook, from text; `file` prefixes every position. */
 export function parsePlaybook(text: string, file: string): Playbook {
   const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: false });
+  const doc = parseLimited(text, file, { lineCounter, prettyErrors: false, uniqueKeys: false });
   const at = (offset: number): string => {
     const { line, col } = lineCounter.linePos(offset);
     return `${file}:${line}:${col}`;
@@ -49,10 +49,9 @@ export function parsePlaybook(text: string, file: string): Playbook {
     where: at(e.pos[0]),
     message: `invalid YAML: ${e.message}${snippet(text, e.pos[0], lineCounter)}`,
   }));
-  yamlProblems.push(...duplicateKeyProblems(doc, lineCounter, file, 'invalid YAML: '));
   if (yamlProblems.length > 0) throw new WgplayError(yamlProblems);
-  const bomb = aliasExpansionProblem(doc, lineCounter, file);
-  if (bomb) throw new WgplayError([bomb]);
+  const limits = yamlLimitProblems(doc, lineCounter, file, 'invalid YAML: ');
+  if (limits.length > 0) throw new WgplayError(limits);
 
   const problems: Problem[] = [];
   const root = doc.contents ? toLocated(doc.contents, doc, at, problems, 0) : undefined;

@@ -41,6 +41,9 @@ export function parseTemplate(s: string): TemplatePart[] | { error: string } {
   return result;
 }
 
+/** A string for an error message: quoted, and cut to a readable length. */
+const quoted = (s: string) => (s.length > 80 ? `${JSON.stringify(s.slice(0, 80))}... (${s.length} characters)` : JSON.stringify(s));
+
 function parseUncached(s: string): TemplatePart[] | { error: string } {
   const parts: TemplatePart[] = [];
   let at = 0;
@@ -53,7 +56,7 @@ function parseUncached(s: string): TemplatePart[] | { error: string } {
     if (open > at) parts.push(s.slice(at, open));
     const close = s.indexOf('}}', open + 2);
     if (close < 0) {
-      return { error: `unclosed "{{" in ${JSON.stringify(s)}: a template is written {{ variable }}` };
+      return { error: `unclosed "{{" in ${quoted(s)}: a template is written {{ variable }}` };
     }
     const inner = s.slice(open + 2, close).trim();
     if (!REF.test(inner)) {
@@ -63,7 +66,7 @@ function parseUncached(s: string): TemplatePart[] | { error: string } {
         : inner === ''
           ? 'it names no variable'
           : 'only a variable name with an optional .field / .0 / [0] path is allowed (no filters, expressions or code)';
-      return { error: `unsupported template ${JSON.stringify(source)}: ${why}` };
+      return { error: `unsupported template ${quoted(source)}: ${why}` };
     }
     const root = /^[A-Za-z_][A-Za-z0-9_]*/.exec(inner)![0];
     const path: string[] = [];

@@ -66,3 +66,26 @@ describe('a chain of variables', () => {
     expect(tasks[0]!.args).toMatchObject({ table: 41 });
   });
 });
+
+describe('hostile shapes', () => {
+  const deepBlock = (levels: number, indent: number) =>
+    Array.from({ length: levels }, (_, d) => `${' '.repeat(2 * (d + indent))}k${d}:`).join('\n') + '\n';
+
+  it('nesting deeper than the YAML parser can go is refused at its deepest line, in the playbook and the inventory', () => {
+    const playbook = `- name: deep\n  hosts: all\n  vars:\n${deepBlock(3000, 2)}  tasks: []\n`;
+    const [problem] = problemsOf(() => parsePlaybook(playbook, 'deep.yaml'));
+    expect(problem).toMatch(/^deep\.yaml:\d+:\d+: .*the YAML is nested too deeply to read/);
+    const inventory = `all:\n  hosts:\n    gw:\n  vars:\n${deepBlock(3000, 2)}`;
+    expect(problemsOf(() => parseInventory(inventory, 'inventory.yaml'))[0]).toMatch(/^inventory\.yaml:\d+:\d+: .*the YAML is nested too deeply to read/);
+    const flow = `- name: deep\n  hosts: all\n  vars:\n    x: ${'['.repeat(20000)}${']'.repeat(20000)}\n  tasks: []\n`;
+    expect(problemsOf(() => parsePlaybook(flow, 'flow.yaml'))[0]).toMatch(/^flow\.yaml:4:\d+: .*the YAML is nested too deeply to read/);
+  });
+
+  it('a huge bad template is quoted in its error only in part', () => {
+    const text = `- name: braces\n  hosts: all\n  vars:\n    x: "${'{{'.repeat(100000)}"\n  tasks: []\n`;
+    const problems = problemsOf(() => parsePlaybook(text, 'braces.yaml'));
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toMatch(/^braces\.yaml:4:8: .*unclosed "\{\{" in "\{\{.*"\.\.\. \(200000 characters\)/);
+    expect(problems[0]!.length).toBeLessThan(400);
+  });
+});
