@@ -8,33 +8,84 @@ export const PHASE_MARKER = '@@wgplay-phase ';
 export const DAEMON_LOG_DIR = '/run/wgplay/wireguard-go';
 
 /**
- * Helpers the steps call. wgplay_wg_add creates a WireGuard interface: in the kernel
- * when it has WireGuard, else with wireguard-go (as wg-quick does); once the kernel has
- * said no, later interfaces go straight to wireguard-go (each refusal costs ~30 ms).
- * wireguard-go forks, and the daemon only keeps an output when LOG_LEVEL is set: its
- * errors (e.g. "Failed to listen on uapi socket: too many open files", after the
- * starting process has already returned 0) go to its log, and when the script fails,
- * the logs of the daemons it started are printed to stderr, so the report shows the
- * daemon's own words, not only the "Connection reset by peer" of the next `wg set`.
- * The banner wireguard-go prints on every start (lines drawn with box characters) is left out.
+ * Helpers the steps call, in the order the links are made (see wireguardInterface.ts):
+ *
+ * - wgplay_create_links: every new WireGuard interface (named by its step into
+ *   wgplay_new_links) in ONE `ip -batch`, before the batches that bring them up and give
+ *   them addresses, rules and routes. In the kernel when it has WireGuard (the first
+ *   name is tried as wg-quick does), else as a persistent TUN that its wireguard-go
+ *   daemon attaches to later: every running daemon reads every link, address and
+ *   route event of the namespace, so those changes are made while no new one runs
+ *   (a burst with daemons running costs seconds, and a daemon that falls behind gets
+ *   ENOBUFS and exits).
+ * - wgplay_wg_up new|tun NAME MTU|- ARGS...: the interface's `wg set ARGS` (port, key and
+ *   peers at once); on a TUN, its wireguard-go daemon started first, two at a time in
+ *   the background (wgplay_wg_wait collects them). wireguard-go sets the MTU to 1420
+ *   as it starts: another MTU is set again after it.
+ * - A daemon only keeps an output when LOG_LEVEL is set: its errors (e.g. "Failed to
+ *   listen on uapi socket: too many open files", after the starting process has
+ *   returned 0) go to its log, and when the script fails the logs of the daemons it
+ *   started are printed to stderr, without the banner wireguard-go prints on every
+ *   start (box characters). A `wg set` that fails because its daemon is gone says
+ *   nothing itself (its "Connection reset by peer" would hide the daemon's words).
  */
-const APPLY_PRELUDE = `wgplay_kernel_wg=maybe
+// String.raw keeps the backslashes bash needs; a bash "${" is written "\${" (out of JS interpolation) and unescaped below.
+const APPLY_PRELUDE = String.raw`wgplay_kernel_wg=maybe
+wgplay_new_links=()
 wgplay_daemons=()
-wgplay_wg_add() {
-  if [ "$wgplay_kernel_wg" != no ] && ip link add dev "$1" type wireguard 2>/dev/null; then wgplay_kernel_wg=yes; return; fi
-  wgplay_kernel_wg=no
+wgplay_jobs=()
+wgplay_create_links() {
+  [ "\${#wgplay_new_links[@]}" -gt 0 ] || return 0
+  local name lines=() rest=("\${wgplay_new_links[@]}")
+  if [ "$wgplay_kernel_wg" != no ] && ip link add dev "\${rest[0]}" type wireguard 2>/dev/null; then
+    wgplay_kernel_wg=yes
+    for name in "\${rest[@]:1}"; do lines+=("link add dev $name type wireguard"); done
+  else
+    wgplay_kernel_wg=no
+    for name in "\${rest[@]}"; do lines+=("tuntap add dev $name mode tun"); done
+  fi
+  wgplay_new_links=()
+  [ "\${#lines[@]}" -eq 0 ] || printf '%s\n' "\${lines[@]}" | ip -batch -
+}
+wgplay_said() {
+  grep -av -e '^┌' -e '^│' -e '^└' "${DAEMON_LOG_DIR}/$1.log" 2>/dev/null || true
+}
+wgplay_wg_set() {
+  local out
+  out=$(wg set "$@" 2>&1) && return 0
+  [ -n "$(wgplay_said "$1")" ] || printf '%s\n' "$out" >&2
+  return 1
+}
+wgplay_wg_up() {
+  local how=$1 name=$2 mtu=$3
+  shift 3
+  if [ "$how" = new ] && [ "$wgplay_kernel_wg" = yes ]; then wgplay_wg_set "$name" "$@"; return; fi
+  [ "\${#wgplay_jobs[@]}" -lt 2 ] || wgplay_wg_wait
   [ -d ${DAEMON_LOG_DIR} ] || mkdir -p ${DAEMON_LOG_DIR}
-  wgplay_daemons+=("$1")
-  LOG_LEVEL=error wireguard-go "$1" </dev/null >"${DAEMON_LOG_DIR}/$1.log" 2>&1
+  wgplay_daemons+=("$name")
+  (
+    LOG_LEVEL=error wireguard-go "$name" </dev/null >"${DAEMON_LOG_DIR}/$name.log" 2>&1 || exit 1
+    [ "$mtu" = - ] || ip link set dev "$name" mtu "$mtu"
+    wgplay_wg_set "$name" "$@"
+  ) &
+  wgplay_jobs+=("$!")
+}
+wgplay_wg_wait() {
+  local pid failed=0
+  for pid in "\${wgplay_jobs[@]}"; do wait "$pid" || failed=1; done
+  wgplay_jobs=()
+  return "$failed"
 }
 wgplay_daemon_errors() {
   local name said
+  # Only the daemon starts: the script may have other children (a commit-confirmed timer).
+  [ "\${#wgplay_jobs[@]}" -eq 0 ] || wait "\${wgplay_jobs[@]}" 2>/dev/null || true
   for name in "\${wgplay_daemons[@]}"; do
-    said=$(grep -av -e '^┌' -e '^│' -e '^└' "${DAEMON_LOG_DIR}/$name.log" 2>/dev/null) || true
-    [ -z "$said" ] || printf 'wireguard-go %s said:\\n%s\\n' "$name" "$said" >&2
+    said=$(wgplay_said "$name")
+    [ -z "$said" ] || printf 'wireguard-go %s said:\n%s\n' "$name" "$said" >&2
   done
 }
-trap '[ "$?" = 0 ] || wgplay_daemon_errors' EXIT`;
+trap '[ "$?" = 0 ] || wgplay_daemon_errors' EXIT`.replaceAll('\\${', '${');
 
 /**
  * The steps of `phases`, in order: in each, shell steps, then one `ip -batch`, then one

@@ -11,7 +11,7 @@ import type { FactRequest, HostFacts } from '../facts/types.js';
 import type { TaskResult } from '../results.js';
 import { sysctlPersistPath, sysctlTask, type SysctlArgs } from '../tasks/sysctl.js';
 import type { TaskInvocation } from '../tasks/types.js';
-import type { WireguardInterfaceArgs } from '../tasks/wireguardInterface.js';
+import { isOurIdleTun, type WireguardInterfaceArgs } from '../tasks/wireguardInterface.js';
 
 export const INOTIFY_LIMIT_KEY = 'fs.inotify.max_user_instances';
 /** Raised to what is needed plus this much room (other programs, the next customers). */
@@ -37,9 +37,11 @@ export function inotifyFactRequest(invocations: TaskInvocation[]): FactRequest {
 export function planInotifyLimit(invocations: TaskInvocation[], facts: HostFacts): TaskResult | undefined {
   const live = facts.sysctls[INOTIFY_LIMIT_KEY];
   if (!facts.inotify || facts.inotify.kernelWireguard || live === null || live === undefined) return undefined;
-  const starting = presentInterfaces(invocations).filter(
-    (args) => !facts.wg[args.name] && !facts.links.some((link) => link.name === args.name),
-  ).length;
+  // New interfaces, and TUNs of ours whose daemon is gone.
+  const starting = presentInterfaces(invocations).filter((args) => {
+    const link = facts.links.find((candidate) => candidate.name === args.name);
+    return !link || isOurIdleTun(link, facts.wg[args.name]);
+  }).length;
   const limit = Number(live.trim());
   const needed = facts.inotify.instancesInUse + starting;
   if (starting === 0 || !Number.isInteger(limit) || needed <= limit) return undefined;

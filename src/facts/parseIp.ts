@@ -37,6 +37,8 @@ export function parseIpLinks(text: string): LinkFact[] {
     if (kind) fact.kind = kind;
     const mtu = num(link.mtu);
     if (mtu !== undefined) fact.mtu = mtu;
+    const alias = str(link.ifalias);
+    if (alias) fact.alias = alias;
     return [fact];
   });
 }

@@ -10,6 +10,8 @@ export interface LinkFact {
   kind?: string;
   up: boolean;
   mtu?: number;
+  /** The interface's alias (`ip link set ... alias`): wgplay names the TUNs it makes for wireguard-go. */
+  alias?: string;
 }
 
 export interface AddressFact {

@@ -9,8 +9,12 @@ import type { Validated } from './schema.js';
  * and all `nft` lines ONE `nft -f` transaction.
  *   prepare   sysctls, files, key generation (the listen-port range is reserved
  *             before any wireguard-go process binds a random port)
- *   links     WireGuard interfaces created and configured, addresses set
- *   routing   ip rules and routes (they need the interfaces to exist)
+ *   links     new WireGuard interfaces created (a TUN where wireguard-go will run),
+ *             MTU, link state and addresses: no new wireguard-go daemon runs yet
+ *   routing   ip rules and routes (they need the interfaces to exist); still no new
+ *             daemon: every running one reads every link, address and route event
+ *   wireguard WireGuard configured: new interfaces' wireguard-go daemons started, each
+ *             followed by its `wg set` (port, key, peers); live ones' ports, keys, peers
  *   firewall  the nftables transaction
  *   teardown  interfaces and files removed (after their rules, routes and elements)
  *   persist   what the next boot runs: wg-quick files, unit files and their enable
@@ -20,14 +24,16 @@ import type { Validated } from './schema.js';
  *             confirmed over a new SSH connection (src/engine/commitConfirmed.ts), so a
  *             rolled-back change does not come back at the next boot
  */
-export const PHASES = ['prepare', 'links', 'routing', 'firewall', 'teardown', 'persist'] as const;
+export const PHASES = ['prepare', 'links', 'routing', 'wireguard', 'firewall', 'teardown', 'persist'] as const;
 export type Phase = (typeof PHASES)[number];
 
 /**
  * Ordered stages inside a phase, for the few steps that must come before others of
  * the same phase; a step names no stage = the phase's first.
- *   links     a new interface is created with its port, key and peers; then a live
- *             one's port and key change; then its peers change
+ *   links     new interfaces are named; then all are created in one `ip -batch`
+ *   wireguard new interfaces are started with their port, key and peers (daemons two
+ *             at a time); then the script waits for them; then a live one's port and
+ *             key change; then its peers change
  *   firewall  whole tables are replaced; then elements are deleted, then added (an
  *             element that changes value is deleted and re-added); tables are deleted last
  *   persist   files are written; then nftables boot files are dumped from the live
@@ -36,8 +42,9 @@ export type Phase = (typeof PHASES)[number];
  */
 export const STAGES = {
   prepare: [],
-  links: ['interfaces', 'ports and keys', 'peers'],
+  links: ['interfaces', 'created'],
   routing: [],
+  wireguard: ['interfaces', 'started', 'ports and keys', 'peers'],
   firewall: ['tables', 'element deletions', 'element additions', 'table deletions'],
   teardown: [],
   persist: ['files', 'nft dumps', 'nft dump removals', 'unit links', 'daemon reload'],

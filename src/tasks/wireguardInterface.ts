@@ -1,5 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
-import type { HostFacts, WgInterfaceFact, WgPeerFact } from '../facts/types.js';
+import type { HostFacts, LinkFact, WgInterfaceFact, WgPeerFact } from '../facts/types.js';
 import { shellQuote } from '../shell.js';
 import { familyOf, prefixKey, withLength } from '../net/index.js';
 import { Defaulted, State, type Validated } from './schema.js';
@@ -157,7 +157,7 @@ function planPeers(args: Args, live: WgInterfaceFact | undefined): Change[] {
   const name = shellQuote(args.name);
   const changes: Change[] = [];
   // A new interface gets its peers in the step that creates it.
-  const step = (script: string): Step[] => (live ? [{ kind: 'shell', phase: 'links', stage: 'peers', script }] : []);
+  const step = (script: string): Step[] => (live ? [{ kind: 'shell', phase: 'wireguard', stage: 'peers', script }] : []);
   for (const peer of args.peers ?? []) {
     const have = live?.peers.find((candidate) => candidate.publicKey === peer.public_key);
     if (have && !peerDiffers(peer, have)) continue;
@@ -208,40 +208,72 @@ function planTableRoutes(args: Args, facts: HostFacts): Change[] {
   return changes;
 }
 
+/** What wgplay names the TUNs it creates for wireguard-go (their alias), to know them again without their daemon. */
+export const TUN_ALIAS = 'wgplay';
+/** The MTU wireguard-go and the kernel give a new WireGuard interface. */
+const WIREGUARD_MTU = 1420;
+
+/** A TUN wgplay created for this interface whose wireguard-go daemon is gone (it died, or an apply stopped before starting it). */
+export const isOurIdleTun = (link: LinkFact | undefined, live: WgInterfaceFact | undefined) =>
+  !live && link?.kind === 'tun' && link.alias === TUN_ALIAS;
+
+/**
+ * The `wg set` that gives an interface starting up its port, key and peers at once
+ * (wireguard-go binds a random port first), run by wgplay_wg_up (src/engine/compile.ts):
+ * on a TUN, after its daemon started.
+ */
+function startStep(args: Args, how: 'new' | 'tun'): Step {
+  const port = args.listen_port !== undefined ? ` listen-port ${args.listen_port}` : '';
+  const peers = (args.peers ?? []).map((peer) => ` peer ${shellQuote(peer.public_key)} ${peerSettings(peer)}`).join('');
+  // wireguard-go sets 1420 as it starts; another MTU is set again after it.
+  const mtu = args.mtu !== undefined && args.mtu !== WIREGUARD_MTU ? String(args.mtu) : '-';
+  return {
+    kind: 'shell',
+    phase: 'wireguard',
+    stage: 'interfaces',
+    script: `wgplay_wg_up ${how} ${shellQuote(args.name)} ${mtu}${port} private-key ${shellQuote(keyFileOf(args))}${peers}`,
+  };
+}
+const startedStep: Step = { kind: 'shell', phase: 'wireguard', stage: 'started', once: 'wgplay_wg_wait', script: 'wgplay_wg_wait' };
+
 function planLink(args: Args, facts: HostFacts): Change[] {
   const name = shellQuote(args.name);
   const keyFile = shellQuote(keyFileOf(args));
   const live = facts.wg[args.name];
   const link = facts.links.find((candidate) => candidate.name === args.name);
-  if (link && !live) {
+  const idleTun = isOurIdleTun(link, live);
+  if (link && !live && !idleTun) {
     throw new Error(`a network interface named ${args.name} exists but is not a WireGuard interface; wgplay will not replace it`);
   }
   const keyFact = facts.files[keyFileOf(args)];
   const changes: Change[] = [];
-  const linkStep = (script: string, stage: 'interfaces' | 'ports and keys'): Step => ({ kind: 'shell', phase: 'links', stage, script });
+  const linkStep = (script: string, stage: 'ports and keys'): Step => ({ kind: 'shell', phase: 'wireguard', stage, script });
   const mtu = args.mtu !== undefined ? ` mtu ${args.mtu}` : '';
 
-  if (!live) {
+  if (!link) {
     const port = args.listen_port !== undefined ? ` listen-port ${args.listen_port}` : '';
-    // The port is set right as the interface starts (wireguard-go binds a random port
-    // first), and the peers with it: one `wg` process per new interface.
-    const peers = (args.peers ?? []).map((peer) => ` peer ${shellQuote(peer.public_key)} ${peerSettings(peer)}`).join('');
-    // Addresses and link state too, right away: every wireguard-go daemon reads all link
-    // and address events of its namespace, and one that falls behind on a burst (an
-    // `ip -batch` of hundreds) gets ENOBUFS and exits. One interface at a time, they keep up.
-    const addresses = addressesOf(args).map((address) => `ip address add ${shellQuote(address)} dev ${name}`);
+    // Created with every other new interface in one `ip -batch` (a TUN when the kernel
+    // has no WireGuard), then brought up with its addresses, rules and routes while no
+    // new daemon runs; its daemon starts in the wireguard phase.
     changes.push({
       resource: `wireguard interface ${args.name}`,
       action: 'create',
       diff: `+ wireguard interface ${args.name}${port}`,
       steps: [
-        linkStep(
-          [`wgplay_wg_add ${name}`, `wg set ${name}${port} private-key ${keyFile}${peers}`, ...addresses, `ip link set dev ${name}${mtu} up`].join('\n'),
-          'interfaces',
-        ),
+        { kind: 'shell', phase: 'links', stage: 'interfaces', script: `wgplay_new_links+=(${name})` },
+        { kind: 'shell', phase: 'links', stage: 'created', once: 'wgplay_create_links', script: 'wgplay_create_links' },
+        startStep(args, 'new'),
+        startedStep,
       ],
     });
-  } else {
+  } else if (idleTun) {
+    changes.push({
+      resource: `wireguard interface ${args.name}`,
+      action: 'update',
+      diff: `~ wireguard interface ${args.name}: its TUN is there without a wireguard-go daemon (no UAPI socket): start it`,
+      steps: [startStep(args, 'tun'), startedStep],
+    });
+  } else if (live) {
     if (args.listen_port !== undefined && live.listenPort !== args.listen_port) {
       changes.push({
         resource: `wireguard interface ${args.name} listen-port`,
@@ -260,9 +292,9 @@ function planLink(args: Args, facts: HostFacts): Change[] {
     }
   }
 
-  // Addresses and link state, converged without taking the interface down (a new
-  // interface gets them in the step that creates it).
-  const linkIpStep = (line: string): Step[] => (live ? [{ kind: 'ip', phase: 'links', line }] : []);
+  // Addresses and link state, converged without taking the interface down; a new one's
+  // in the same `ip -batch` as every other's (before any new daemon runs).
+  const linkIpStep = (line: string): Step[] => [{ kind: 'ip', phase: 'links', line }];
   const wantAddresses = addressesOf(args);
   const haveAddresses = facts.addresses
     .filter((address) => address.dev === args.name)
@@ -286,10 +318,19 @@ function planLink(args: Args, facts: HostFacts): Change[] {
     });
   }
   const mtuDiffers = args.mtu !== undefined && link?.mtu !== args.mtu;
-  if (!link?.up || mtuDiffers) {
+  if (!link) {
+    // The MTU wireguard-go will set anyway, so that its start is one link event less;
+    // the alias marks the TUN as wgplay's (isOurIdleTun).
     changes.push({
       resource: `link ${args.name}`,
-      action: link ? 'update' : 'create',
+      action: 'create',
+      diff: `+ link ${args.name} up${mtu}`,
+      steps: linkIpStep(`link set dev ${args.name} mtu ${args.mtu ?? WIREGUARD_MTU} alias ${TUN_ALIAS} up`),
+    });
+  } else if (!link.up || mtuDiffers) {
+    changes.push({
+      resource: `link ${args.name}`,
+      action: 'update',
       diff: `+ link ${args.name} up${mtu}`,
       steps: linkIpStep(`link set dev ${args.name}${mtu} up`),
     });
@@ -365,7 +406,8 @@ export const wireguardInterfaceTask = defineTask({
     const keyFile = keyFileOf(args);
     if (args.state === 'absent') {
       const changes: Change[] = [];
-      if (facts.wg[args.name]) {
+      const link = facts.links.find((candidate) => candidate.name === args.name);
+      if (facts.wg[args.name] || isOurIdleTun(link, undefined)) {
         changes.push({
           resource: `wireguard interface ${args.name}`,
           action: 'delete',

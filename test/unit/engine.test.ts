@@ -32,8 +32,9 @@ describe('runHost', () => {
       { apply: true },
     );
     const script = host.applyScript!;
-    expect(phasesOf(script)).toEqual(['prepare', 'links', 'routing', 'firewall', 'persist', 'done']);
-    expect(script.match(/^ip -batch /gm)).toHaveLength(1);
+    expect(phasesOf(script)).toEqual(['prepare', 'links', 'routing', 'wireguard', 'firewall', 'persist', 'done']);
+    // New links with their addresses, then rules and routes: both before the daemon starts.
+    expect(script.match(/^ip -batch /gm)).toHaveLength(2);
     expect(script.match(/^nft -f /gm)).toHaveLength(1);
     const at = (text: string) => {
       const index = script.indexOf(text);
@@ -41,10 +42,14 @@ describe('runHost', () => {
       return index;
     };
     // Written in reverse order in the playbook; run in dependency order.
-    expect(at('sysctl -q -w net.ipv4.ip_forward=1')).toBeLessThan(at('wgplay_wg_add wg-a'));
-    expect(at("printf '%s' 'x\n' > /etc/wgplay-case.conf.wgplay-tmp")).toBeLessThan(at('wgplay_wg_add wg-a'));
-    expect(at('wgplay_wg_add wg-a')).toBeLessThan(at('rule add from 10.200.200.1 table 41 priority 100'));
-    expect(at('ip -batch')).toBeLessThan(at('route replace 10.100.100.1 dev wg-a table main'));
+    expect(at('sysctl -q -w net.ipv4.ip_forward=1')).toBeLessThan(at('wgplay_create_links\n'));
+    expect(at("printf '%s' 'x\n' > /etc/wgplay-case.conf.wgplay-tmp")).toBeLessThan(at('wgplay_create_links\n'));
+    expect(at('wgplay_new_links+=(wg-a)')).toBeLessThan(at('wgplay_create_links\n'));
+    expect(at('wgplay_create_links\n')).toBeLessThan(at('address add 10.200.200.1/32 dev wg-a'));
+    expect(at('address add 10.200.200.1/32 dev wg-a')).toBeLessThan(at('rule add from 10.200.200.1 table 41 priority 100'));
+    expect(at('\nip -batch')).toBeLessThan(at('route replace 10.100.100.1 dev wg-a table main'));
+    // The daemon starts once its addresses, rules and routes are there.
+    expect(at('route replace 10.100.100.1 dev wg-a table main')).toBeLessThan(at('wgplay_wg_up new wg-a'));
     // The table exists before its element is added, in the same transaction.
     expect(at('nft -f')).toBeLessThan(at('table inet wgplay_filter {'));
     expect(at('table inet wgplay_filter {')).toBeLessThan(at('add element inet wgplay_filter wg_ports { 51821 }'));

@@ -38,7 +38,7 @@ describe('inotify limit before wireguard-go daemons start', () => {
     const script = compileApplyScript(results.flatMap((result) => result.changes));
     const raised = script.indexOf(`sysctl -q -w ${INOTIFY_LIMIT_KEY}=338`);
     expect(raised).toBeGreaterThan(0);
-    expect(script.indexOf('wgplay_wg_add ')).toBeGreaterThan(raised);
+    expect(script.indexOf('wgplay_wg_up new ')).toBeGreaterThan(raised);
     expect(script).toContain(`${INOTIFY_LIMIT_KEY} = 338`);
   });
 

@@ -216,9 +216,9 @@ describe('wireguard_interface', () => {
     ]);
     const script = steps(changes).join('\n');
     expect(script).toContain('wg genkey');
-    expect(script).toContain('wgplay_wg_add wg-a');
-    // Port, key and peers in one `wg set`, as the interface starts.
-    expect(script).toContain(`wg set wg-a listen-port 51821 private-key /etc/wireguard/wg-a.key peer ${KEY_A} allowed-ips 10.0.0.1/32`);
+    expect(script).toContain('wgplay_new_links+=(wg-a)');
+    // Port, key and peers in one `wg set`, as the interface starts (after its daemon, on a TUN).
+    expect(script).toContain(`wgplay_wg_up new wg-a - listen-port 51821 private-key /etc/wireguard/wg-a.key peer ${KEY_A} allowed-ips 10.0.0.1/32`);
     // The wg-quick file never holds the private key: the key file is referenced instead.
     const config = changes.find((c) => c.resource === 'file /etc/wireguard/wg-a.conf')!;
     expect(config.diff).toContain('+PostUp = wg set %i private-key /etc/wireguard/wg-a.key');
@@ -292,9 +292,9 @@ describe('the apply script', () => {
       { resource: 'r', action: 'create', diff: '', steps: [{ kind: 'ip', phase: 'routing', line: 'route replace 10.0.0.1 dev wg-a table 41' }] },
       { resource: 'r', action: 'create', diff: '', steps: [{ kind: 'shell', phase: 'links', script: 'echo link' }] },
     ]);
-    expect(script.match(/ip -batch/g)).toHaveLength(1);
-    expect(script.match(/nft -f/g)).toHaveLength(1);
-    expect(script.indexOf('echo link')).toBeLessThan(script.indexOf('ip -batch'));
+    expect(script.match(/^ip -batch /gm)).toHaveLength(1);
+    expect(script.match(/^nft -f /gm)).toHaveLength(1);
+    expect(script.indexOf('echo link')).toBeLessThan(script.indexOf('\nip -batch'));
     expect(script.indexOf('add table inet t')).toBeLessThan(script.indexOf('add element'));
     expect(lastPhase("@@wgplay-phase links\n@@wgplay-phase routing\n")).toBe('routing');
   });

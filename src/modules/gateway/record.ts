@@ -3,6 +3,7 @@
 // that cannot be read stops the run; `--rebuild-record` reads it back from the host.
 import type { HostFacts } from '../../facts/types.js';
 import { interfaceNameProblem, parseIpv4 } from '../../net/index.js';
+import { isOurIdleTun } from '../../tasks/wireguardInterface.js';
 import type { GatewayArgs } from './args.js';
 import { interfaceNameOf, type CustomerAllocation, type GatewayRecord } from './allocate.js';
 
@@ -61,11 +62,15 @@ export function readRecord(args: GatewayArgs, facts: HostFacts | undefined, rebu
   return parsed as GatewayRecord;
 }
 
-/** The gateway's WireGuard interfaces on the host: named with its prefix, or a customer's explicit name. */
+/**
+ * The gateway's WireGuard interfaces on the host: named with its prefix, or a customer's
+ * explicit name; live ones and TUNs of ours whose daemon is gone.
+ */
 export function gatewayInterfacesOnHost(args: GatewayArgs, facts: HostFacts): string[] {
   const prefix = args.interface_prefix;
   const named = new Set(args.customers.map((customer) => interfaceNameOf(args, customer)));
-  return Object.keys(facts.wg).filter((name) => (prefix !== '' && name.startsWith(prefix)) || named.has(name));
+  const idle = facts.links.filter((link) => isOurIdleTun(link, facts.wg[link.name])).map((link) => link.name);
+  return [...Object.keys(facts.wg), ...idle].filter((name) => (prefix !== '' && name.startsWith(prefix)) || named.has(name));
 }
 
 /** What the host says a gateway interface's values are; fields it cannot tell are missing. */
