@@ -37,6 +37,20 @@ describe('tasks that fight over one resource', () => {
     expect(problems).toEqual([{ where: 'p.yaml:6:7', message: 'task "two" and task "one" (p.yaml:3:7) both manage route to 10.100.100.1 in table main on host gw' }]);
   });
 
+  it('names a policy rule by source, destination, table and priority: rules differing in one of them never collide', () => {
+    const rule = (name: string, args: Record<string, unknown>, line: number) => ({ name, module: 'ip_rule', args, origin: `p.yaml:${line}:7` });
+    const problems = findCollisions('gw', expandInvocations([
+      rule('add', { from: '10.0.0.1', table: 41, priority: 100 }, 3),
+      rule('other source', { from: '10.0.0.2', table: 41, priority: 100 }, 6),
+      rule('other destination', { from: '10.0.0.1', to: '10.9.0.0/16', table: 41, priority: 100 }, 9),
+      rule('any priority', { from: '10.0.0.1', table: 41 }, 12),
+      rule('remove', { from: '10.0.0.1', table: 41, priority: 100, state: 'absent' }, 15),
+    ]));
+    expect(problems).toEqual([
+      { where: 'p.yaml:15:7', message: 'task "remove" and task "add" (p.yaml:3:7) both manage policy rule from 10.0.0.1 to all table 41 priority 100 on host gw' },
+    ]);
+  });
+
   it('lets identical tasks agree', () => {
     const task = { name: 'rule', module: 'ip_rule', args: { from: '10.0.0.1', table: 41, priority: 100 } };
     expect(findCollisions('gw', expandInvocations([task, { ...task, name: 'same rule' }]))).toEqual([]);

@@ -61,6 +61,8 @@ describe('routes and rules that would take the SSH connection', () => {
     expect(cut(ipRuleTask, { to: '10.0.0.0/8', table: 41 })).toBeUndefined();
     expect(cut(ipRuleTask, { table: 'main', priority: 100 })).toBeUndefined();
     expect(cut(ipRuleTask, { table: 41, may_cut_ssh: true })).toBeUndefined();
+    // Removing a rule never takes the connection's replies away.
+    expect(cut(ipRuleTask, { table: 41, priority: 100, state: 'absent' })).toBeUndefined();
   });
 
   it("refuses a WireGuard interface whose addresses or main-table peer routes take the controller's address", () => {
