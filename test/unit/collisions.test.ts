@@ -51,6 +51,17 @@ describe('tasks that fight over one resource', () => {
     ]);
   });
 
+  it('refuses two values for one kernel parameter', () => {
+    const problems = findCollisions('gw', expandInvocations([
+      { name: 'forward', module: 'sysctl', args: { key: 'net.ipv4.ip_forward', value: 1 }, origin: 'p.yaml:3:7' },
+      { name: 'no forward', module: 'sysctl', args: { key: 'net.ipv4.ip_forward', value: 0 }, origin: 'p.yaml:6:7' },
+      { name: 'other key', module: 'sysctl', args: { key: 'net.ipv4.conf.all.src_valid_mark', value: 1 }, origin: 'p.yaml:9:7' },
+    ]));
+    expect(problems).toEqual([
+      { where: 'p.yaml:6:7', message: 'task "no forward" and task "forward" (p.yaml:3:7) both manage kernel parameter net.ipv4.ip_forward on host gw' },
+    ]);
+  });
+
   it('lets identical tasks agree', () => {
     const task = { name: 'rule', module: 'ip_rule', args: { from: '10.0.0.1', table: 41, priority: 100 } };
     expect(findCollisions('gw', expandInvocations([task, { ...task, name: 'same rule' }]))).toEqual([]);

@@ -1,5 +1,7 @@
 // What comes back at boot: wg-quick files and enabled units, nftables boot files and
 // their units, sysctl.d files; all in the apply script's last phase ("persist").
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { compileApplyScript } from '../../src/engine/compile.js';
 import { planTasks } from '../../src/engine/run.js';
@@ -7,6 +9,7 @@ import { validateArgs } from '../../src/playbook/validate.js';
 import { blankFacts } from '../../src/facts/blankFacts.js';
 import { buildFactScript } from '../../src/facts/factScript.js';
 import { parseFileSection, parseNftBootSection } from '../../src/facts/parse.js';
+import { parseFacts } from '../../src/facts/parseFacts.js';
 import type { FileFact, HostFacts, NftTableFact } from '../../src/facts/types.js';
 import { nftElementTask as nftElementContract } from '../../src/tasks/nftElement.js';
 import { renderNftBootUnit } from '../../src/tasks/nftPersist.js';
@@ -187,6 +190,21 @@ describe('sysctl: the sysctl.d file is a boot file', () => {
   it('is written in the persist phase, the live value in prepare', () => {
     const changes = sysctlTask.plan({ key: 'net.ipv4.ip_local_reserved_ports', value: '51820-51899' }, blankFacts());
     expect(changes.map((change) => change.steps.map((step) => step.phase).join())).toEqual(['prepare', 'persist']);
+  });
+});
+
+describe('sysctl: what the task reads', () => {
+  // The real fact script, run by bash on this machine: it only reads (/proc/sys, /etc/sysctl.d).
+  const gathered = (args: unknown) => parseFacts(execFileSync('bash', ['-s'], { input: buildFactScript(sysctlTask.facts(args)) }).toString());
+
+  it('reads the live value of its key, and its sysctl.d file only when persisted', () => {
+    const live = readFileSync('/proc/sys/net/ipv4/ip_forward', 'utf8').trim();
+    const persisted = gathered({ key: 'net.ipv4.ip_forward', value: 1 });
+    expect(persisted.sysctls['net.ipv4.ip_forward']).toBe(live);
+    expect(persisted.files['/etc/sysctl.d/90-wgplay-net.ipv4.ip_forward.conf']).toBeDefined();
+    const liveOnly = gathered({ key: 'net.ipv4.ip_forward', value: 1, persist: false });
+    expect(liveOnly.sysctls['net.ipv4.ip_forward']).toBe(live);
+    expect(Object.keys(liveOnly.files)).toEqual([]);
   });
 });
 
