@@ -33,7 +33,7 @@ export interface FileBundle {
   tarBase64: string;
 }
 
-interface Wanted {
+export interface Wanted {
   interfaces: WireguardInterfaceArgs[];
   rules: { from?: string; to?: string; table: string | number; priority?: number }[];
   routes: { to: string; dev?: string; via?: string; table?: string | number }[];
@@ -45,7 +45,7 @@ interface Wanted {
 const KNOWN = new Set(['wireguard_interface', 'ip_rule', 'ip_route', 'nft_table', 'nft_element', 'sysctl', 'file']);
 
 /** The wanted state out of the primitive tasks; refuses what these scripts do not know how to write. */
-function wantedOf(tasks: TaskInvocation[]): Wanted {
+export function wantedOf(tasks: TaskInvocation[]): Wanted {
   const wanted: Wanted = { interfaces: [], rules: [], routes: [], tables: [], elements: [], sysctls: [] };
   for (const task of tasks) {
     const args = task.args as Record<string, unknown>;
@@ -65,15 +65,20 @@ function wantedOf(tasks: TaskInvocation[]): Wanted {
 /** `command <<'BENCH_EOF'` with body; `then` continues the pipeline after the redirection. */
 const heredoc = (command: string, body: string, then = '') => `${command} <<'BENCH_EOF'${then}\n${body}${body.endsWith('\n') ? '' : '\n'}BENCH_EOF\n`;
 
-function ipBatchRouting(w: Wanted): string[] {
+/** `ip -batch` lines of the rules (`rule add ...`). */
+export function ruleLines(w: Wanted): string[] {
+  return w.rules.map((rule) =>
+    ['rule add', rule.from ? `from ${rule.from}` : '', rule.to ? `to ${rule.to}` : '', `table ${rule.table}`, rule.priority ? `priority ${rule.priority}` : ''].filter(Boolean).join(' '),
+  );
+}
+
+/** `ip -batch` lines of the routes (`route replace ...`), the interfaces' own (wg-quick's Table) included. */
+export function routeLines(w: Wanted): string[] {
   const lines: string[] = [];
   // wg-quick's Table: each peer's allowed IPs routed through the interface in that table.
   for (const wg of w.interfaces) {
     if (wg.table === undefined || wg.table === 'off') continue;
     for (const prefix of (wg.peers ?? []).flatMap((peer) => peer.allowed_ips)) lines.push(`route replace ${prefix} dev ${wg.name} table ${wg.table}`);
-  }
-  for (const rule of w.rules) {
-    lines.push(['rule add', rule.from ? `from ${rule.from}` : '', rule.to ? `to ${rule.to}` : '', `table ${rule.table}`, rule.priority ? `priority ${rule.priority}` : ''].filter(Boolean).join(' '));
   }
   for (const route of w.routes) {
     lines.push(['route replace', route.to, route.via ? `via ${route.via}` : '', route.dev ? `dev ${route.dev}` : '', `table ${route.table ?? 'main'}`].filter(Boolean).join(' '));
@@ -81,12 +86,14 @@ function ipBatchRouting(w: Wanted): string[] {
   return lines;
 }
 
-function addressLines(w: Wanted): string[] {
+const ipBatchRouting = (w: Wanted) => [...ruleLines(w), ...routeLines(w)];
+
+export function addressLines(w: Wanted): string[] {
   return w.interfaces.flatMap((wg) => (wg.addresses ?? []).map((address) => `address add ${address.includes('/') ? address : `${address}/32`} dev ${wg.name}`));
 }
 
 /** One `nft -f`: the tables, then each set's or map's elements in one line. */
-function nftScript(w: Wanted): string {
+export function nftScript(w: Wanted): string {
   const typeOf = (table: string, set: string) => {
     const t = w.tables.find((candidate) => candidate.name === table);
     const s = t?.sets?.find((candidate) => candidate.name === set);

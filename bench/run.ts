@@ -13,11 +13,11 @@
 // The variants' order rotates from run to run; medians of the runs, and each ratio is
 // taken within one run before its median.
 //
-//   node dist/bench/run.js [--sizes 2,20,100,1000] [--gateways 50] [--runs 3] [--quick]
-//                          [--ansible] [--ansible-sizes 2,20] [--json FILE]
+//   node dist/bench/run.js [--sizes 2,20,100,1000] [--gateways 50] [--runs 3] [--big-runs 1]
+//                          [--quick] [--ansible] [--ansible-sizes 2,20] [--timeout 900] [--json FILE]
 // Progress goes to stderr, the table to stdout.
 import { spawn, execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, release, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -26,6 +26,7 @@ import { loadRun } from '../src/engine/runPlaybook.js';
 import { blankFacts } from '../src/facts/blankFacts.js';
 import { keyFileOf, type WireguardInterfaceArgs } from '../src/tasks/wireguardInterface.js';
 import type { TaskInvocation } from '../src/tasks/types.js';
+import { ansibleAvailable, ansibleRun, type AnsibleRun } from './ansible.js';
 import { bestOrderScript, floorBatchScript, noopFloorScript, type FileBundle } from './baselines.js';
 import {
   captureBundle,
@@ -58,10 +59,13 @@ const sizes = list(option('--sizes') ?? (quick ? '2,20,100' : '2,20,100,1000'));
 const gateways = Number(option('--gateways') ?? (quick ? 10 : 50));
 const GATEWAY_CUSTOMERS = 10;
 const runs = Number(option('--runs') ?? 3);
+/** 1000 daemons on one host load the machine for minutes per run: fewer runs for N >= 1000 unless asked. */
+const bigRuns = Number(option('--big-runs') ?? 1);
+const runsOf = (customers: number) => (customers >= 1000 ? Math.min(runs, bigRuns) : runs);
 const withAnsible = flag('--ansible');
 const ansibleSizes = list(option('--ansible-sizes') ?? '2,20');
 const jsonOut = option('--json');
-for (const n of [...sizes, gateways, runs]) if (!Number.isInteger(n) || n < 0) throw new Error(`bad number in the options: ${n}`);
+for (const n of [...sizes, gateways, runs, bigRuns]) if (!Number.isInteger(n) || n < 0) throw new Error(`bad number in the options: ${n}`);
 
 // ---------------------------------------------------------------- helpers
 
@@ -79,10 +83,13 @@ interface Proc {
   wallMs: number;
 }
 
+/** Longest a single wgplay or baseline run may take before it is ended (SIGTERM to its pid): a stuck run must not hold the machine. */
+const PROCESS_TIMEOUT_MS = Number(option('--timeout') ?? 900) * 1000;
+
 function runProcess(command: string, args: string[], options: { stdin?: string; env?: NodeJS.ProcessEnv } = {}): Promise<Proc> {
   return new Promise((resolve, reject) => {
     const started = performance.now();
-    const child = spawn(command, args, { stdio: ['pipe', 'pipe', 'pipe'], env: options.env ?? process.env });
+    const child = spawn(command, args, { stdio: ['pipe', 'pipe', 'pipe'], env: options.env ?? process.env, timeout: PROCESS_TIMEOUT_MS });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk) => (stdout += chunk));
@@ -116,7 +123,8 @@ async function wgplay(args: string[]): Promise<CliRun> {
   const result = await runProcess(process.execPath, ['--import', RUSAGE, BIN, ...args, '--json'], {
     env: { ...process.env, WGPLAY_BENCH_RUSAGE: rusageFile },
   });
-  const usage = JSON.parse(readFileSync(rusageFile, 'utf8')) as { cpuMs: number; maxRssKiB: number };
+  // No file: the CLI was ended before its exit handlers ran (the timeout).
+  const usage = existsSync(rusageFile) ? (JSON.parse(readFileSync(rusageFile, 'utf8')) as { cpuMs: number; maxRssKiB: number }) : { cpuMs: NaN, maxRssKiB: NaN };
   const base = { wallMs: result.wallMs, code: result.code, cpuMs: usage.cpuMs, maxRssMiB: usage.maxRssKiB / 1024 };
   try {
     const hosts = (JSON.parse(result.stdout) as { hosts: { host: string; error?: string; roundTrips?: number; tasks: { changes: { resource?: string; diff?: string }[] }[] }[] }).hosts;
@@ -298,7 +306,7 @@ function machine(): string[] {
     `machine: nproc ${sh('nproc', [])}, ${cpus()[0]?.model ?? '?'}, ${(totalmem() / 2 ** 30).toFixed(1)} GiB, kernel ${release()}, node ${process.version}`,
     `load:    ${loadavg().map((l) => l.toFixed(2)).join(' ')} at the start (1/5/15 min; the machine is shared, compare ratios)`,
     `wgplay:  commit ${sh('git', ['-C', ROOT, 'rev-parse', '--short', 'HEAD'])}${dirty ? ' (src modified)' : ''}`,
-    `runs:    ${runs} interleaved per row, sizes ${sizes.join(', ')}${gateways ? `, ${gateways} gateways x ${GATEWAY_CUSTOMERS} customers` : ''}`,
+    `runs:    ${runs} interleaved per row (${Math.min(runs, bigRuns)} for N >= 1000), sizes ${sizes.join(', ')}${gateways ? `, ${gateways} gateways x ${GATEWAY_CUSTOMERS} customers` : ''}`,
   ];
 }
 
@@ -321,7 +329,7 @@ interface SizeResult {
   wgplay: WgplayRun[];
   floor: BaselineRun[];
   best: BaselineRun[];
-  ansible: { apply: Proc; noop: Proc; alive: number; planCode: number }[];
+  ansible: { apply: AnsibleRun; noop: AnsibleRun; alive: number; planCode: number }[];
 }
 
 // ---------------------------------------------------------------- main
@@ -345,7 +353,7 @@ async function main(): Promise<void> {
   const inotify = raiseInotifyLimit(Math.max(...sizes, gateways * GATEWAY_CUSTOMERS));
   console.log(`# wgplay bench\n\n${header.join('\n')}\n${inotify}\n`);
   progress(inotify);
-  if (withAnsible) throw new Error('--ansible: not written yet');
+  if (withAnsible && !ansibleAvailable()) throw new Error('--ansible: ansible-playbook is not installed (scripts/install-deps.sh installs it)');
 
   // The fleet compares with ONE gateway of the same size, measured in the same runs.
   const allSizes = [...new Set([...sizes, ...(gateways ? [GATEWAY_CUSTOMERS] : [])])].sort((a, b) => a - b);
@@ -356,6 +364,7 @@ async function main(): Promise<void> {
   for (let run = 0; run < runs && !interrupted; run++) {
     for (const n of allSizes) {
       if (interrupted) break;
+      if (run >= runsOf(n)) continue;
       const p = prepared.get(n)!;
       const r = results.get(n)!;
       const label = `run ${run + 1}/${runs}, ${n} customers:`;
@@ -366,6 +375,7 @@ async function main(): Promise<void> {
       for (const variant of rotated) {
         if (interrupted) break;
         if (variant === 'wgplay') r.wgplay.push(await wgplayOnFreshHost(p, label));
+        else if (variant === 'ansible') r.ansible.push(await ansibleOnFreshHost(p, label));
         else if (p.bundle) (variant === 'floor_batch' ? r.floor : r.best).push(await baselineOnFreshHost(p, variant as 'floor_batch' | 'best order', label));
       }
     }
@@ -379,14 +389,14 @@ async function main(): Promise<void> {
     const r = results.get(n)!;
     const w = r.wgplay;
     const perRun = (i: number) => ({ w: w[i], f: r.floor[i], b: r.best[i] });
-    const runsOf = Array.from({ length: w.length }, (_, i) => perRun(i));
+    const paired = Array.from({ length: w.length }, (_, i) => perRun(i));
     rows.push([
       `1 x ${n}${sizes.includes(n) ? '' : ' (fleet reference)'}`,
       s(med(w, (v) => v.apply.wallMs)),
       s(med(r.floor, (v) => v.wallMs)),
       s(med(r.best, (v) => v.wallMs)),
-      x(med(runsOf, (v) => (v.f ? v.w!.apply.wallMs / v.f.wallMs : NaN))),
-      x(med(runsOf, (v) => (v.b ? v.w!.apply.wallMs / v.b.wallMs : NaN))),
+      x(med(paired, (v) => (v.f ? v.w!.apply.wallMs / v.f.wallMs : NaN))),
+      x(med(paired, (v) => (v.b ? v.w!.apply.wallMs / v.b.wallMs : NaN))),
       s(med(w, (v) => v.plan.wallMs)),
       s(med(w, (v) => v.reapply.wallMs)),
       s(med(w, (v) => v.noopFloor.wallMs)),
@@ -514,6 +524,20 @@ async function main(): Promise<void> {
   if (failures.length) console.log(`\nFAILURES (their numbers are not comparable):\n${[...new Set(failures)].join('\n')}`);
   console.log(`\ntotal bench time ${((performance.now() - started) / 1000).toFixed(0)} s; load average at the end ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
   if (jsonOut) writeFileSync(jsonOut, JSON.stringify({ header, inotify, results: [...results.values()], fleet }, null, 2));
+}
+
+async function ansibleOnFreshHost(p: Prepared, label: string): Promise<SizeResult['ansible'][number]> {
+  const host = await freshHost(`bench-a${p.workload.customers}`);
+  try {
+    const result = await ansibleRun(host, p.tasks, p.bundle, workDir);
+    const alive = daemonsAlive(host);
+    const check = await wgplay(['plan', p.workload.playbook, '-i', inventoryFor(join(workDir, `inv-${host.netns}`), [host])]);
+    progress(`  ${label} ansible apply ${s(result.apply.wallMs)} s exit ${result.apply.code}, no-op ${s(result.noop.wallMs)} s, ${alive} alive, wgplay plan exit ${check.code}${check.changed?.length ? ` (${check.changed.join('; ')})` : ''}`);
+    if (result.apply.code !== 0) progress(result.apply.output);
+    return { ...result, alive, planCode: check.code };
+  } finally {
+    await host.destroy();
+  }
 }
 
 main()
