@@ -136,7 +136,14 @@ function wgSetconfBody(wg: WireguardInterfaceArgs): string {
 }
 
 const sysctlLines = (w: Wanted) => w.sysctls.map((s) => `sysctl -q -w '${s.key}=${s.value}'`);
-const mkdirLines = (bundle: FileBundle) => bundle.directories.map((d) => `mkdir -p -m ${d.mode} /${d.path}`);
+/** The bundle's directories (and more) in one `mkdir`, then one `chmod` per mode. */
+function mkdirLines(bundle: FileBundle, more: { path: string; mode: string }[] = []): string[] {
+  const all = [...bundle.directories.map((d) => ({ path: `/${d.path}`, mode: d.mode })), ...more];
+  if (!all.length) return [];
+  const modes = new Map<string, string[]>();
+  for (const d of all) modes.set(d.mode, [...(modes.get(d.mode) ?? []), d.path]);
+  return [`mkdir -p ${all.map((d) => d.path).join(' ')}`, ...[...modes].map(([mode, paths]) => `chmod ${mode} ${paths.join(' ')}`)];
+}
 const keyDirs = (w: Wanted) => [...new Set(w.interfaces.map((wg) => keyFileOf(wg).replace(/\/[^/]*$/, '')))];
 
 const PRELUDE = 'set -euo pipefail\nexport LC_ALL=C\numask 0077\n';
@@ -145,13 +152,13 @@ export function floorBatchScript(tasks: TaskInvocation[], bundle: FileBundle): s
   const w = wantedOf(tasks);
   return (
     PRELUDE +
-    [...sysctlLines(w), ...mkdirLines(bundle), ...keyDirs(w).map((dir) => `mkdir -p -m 0700 ${dir}`)].join('\n') +
+    [...sysctlLines(w), ...mkdirLines(bundle, keyDirs(w).map((path) => ({ path, mode: '0700' })))].join('\n') +
     '\n' +
     heredoc('base64 -d', bundle.tarBase64, ' | tar -x -C / -f -') +
     w.interfaces.map((wg) => `wg genkey > ${keyFileOf(wg)}`).join('\n') +
     '\n' +
     w.interfaces
-      .map((wg) => `wireguard-go ${wg.name} </dev/null >/dev/null 2>&1\nwg setconf ${wg.name} <(cat <<BENCH_WG\n${wgSetconfBody(wg)}\nBENCH_WG\n)`)
+      .map((wg) => `wireguard-go ${wg.name} </dev/null >/dev/null 2>&1\nwg setconf ${wg.name} /dev/stdin <<BENCH_WG\n${wgSetconfBody(wg)}\nBENCH_WG`)
       .join('\n') +
     '\n' +
     heredoc('ip -batch -', [...addressLines(w), ...w.interfaces.map((wg) => `link set dev ${wg.name}${wg.mtu ? ` mtu ${wg.mtu}` : ''} up`), ...ipBatchRouting(w)].join('\n')) +
@@ -175,14 +182,14 @@ export function bestOrderScript(tasks: TaskInvocation[], bundle: FileBundle): st
   return (
     PRELUDE +
     // Listen ports first (net.ipv4.ip_local_reserved_ports is among the sysctls).
-    [...sysctlLines(w), ...mkdirLines(bundle), ...keyDirs(w).map((dir) => `mkdir -p -m 0700 ${dir}`), ...fileDirs.map((dir) => `mkdir -p -m 0700 /${dir}/${STAGE}`)].join('\n') +
+    [
+      ...sysctlLines(w),
+      ...mkdirLines(bundle, [...keyDirs(w).map((path) => ({ path, mode: '0700' })), ...fileDirs.map((dir) => ({ path: `/${dir}/${STAGE}`, mode: '0700' }))]),
+    ].join('\n') +
     '\n' +
     heredoc('base64 -d', bundle.tarBase64, ` | tar -x -C / -f - --transform='s,\\([^/]*\\)$,${STAGE}/\\1,rSH'`) +
-    w.interfaces.map((wg) => `wg genkey > ${staged(keyFileOf(wg))}`).join('\n') +
-    '\n' +
-    // "At once": one mv per directory renames every file staged for it.
-    fileDirs.map((dir) => `mv -f -t /${dir} /${dir}/${STAGE}/* && rmdir /${dir}/${STAGE}`).join('\n') +
-    '\n' +
+    // The keys are generated while the links are made (nothing else needs them before).
+    `{\n${w.interfaces.map((wg) => `wg genkey > ${staged(keyFileOf(wg))}`).join('\n')}\n} &\nkeys=$!\n` +
     heredoc(
       'ip -batch -',
       [
@@ -192,6 +199,10 @@ export function bestOrderScript(tasks: TaskInvocation[], bundle: FileBundle): st
         ...ipBatchRouting(w),
       ].join('\n'),
     ) +
+    'wait $keys\n' +
+    // "At once": one mv per directory renames every file staged for it.
+    fileDirs.map((dir) => `mv -f -t /${dir} /${dir}/${STAGE}/* && rmdir /${dir}/${STAGE}`).join('\n') +
+    '\n' +
     pairs.join('\n') +
     '\n' +
     heredoc('nft -f -', nftScript(w))
