@@ -62,9 +62,9 @@ export const ipRouteTask = defineTask({
   // rule sending them elsewhere is ip_rule's concern).
   cutsSsh(args, connection, facts) {
     const controller = connection.clientAddress;
-    if (args[MAY_CUT_SSH] || String(args.table ?? 'main') !== 'main' || !prefixCovers(args.to, controller)) return undefined;
+    if (args[MAY_CUT_SSH] || String(args.table) !== 'main' || !prefixCovers(args.to, controller)) return undefined;
     const optIn = `; if that is intended, set ${MAY_CUT_SSH}: true on the task`;
-    if ((args.state ?? 'present') === 'absent') {
+    if (args.state === 'absent') {
       const now = currentRoute(facts.routes, 'main', controller);
       if (!now || prefixKey(now.dst) !== prefixKey(args.to)) return undefined;
       return `removing the route to ${args.to} would cut ${describeConnection(connection)}, which leaves by it${optIn}`;

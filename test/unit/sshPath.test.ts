@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { blankFacts } from '../../src/facts/blankFacts.js';
 import { buildFactScript } from '../../src/facts/factScript.js';
+import { validateArgs } from '../../src/playbook/validate.js';
 import { parseFacts } from '../../src/facts/parseFacts.js';
 import { parseSshConnection } from '../../src/facts/parseSshConnection.js';
 import { ipRouteTask } from '../../src/tasks/ipRoute.js';
@@ -33,7 +34,11 @@ describe("wgplay's SSH connection as the host reports it", () => {
 });
 
 describe('routes and rules that would take the SSH connection', () => {
-  const cut = (task: typeof ipRouteTask | typeof ipRuleTask | typeof wireguardInterfaceTask, args: any) => task.cutsSsh!(args, connection, facts);
+  // Arguments with the schema's defaults filled in, as the engine hands them on.
+  const cut = (task: typeof ipRouteTask | typeof ipRuleTask | typeof wireguardInterfaceTask, args: any) => {
+    validateArgs(task.name, task.schema, undefined, args);
+    return task.cutsSsh!(args, connection, facts);
+  };
 
   it('refuses a route in main that takes over the route to the controller, or removes it', () => {
     expect(cut(ipRouteTask, { to: '172.31.250.1', dev: 'wg-a' })).toMatch(
@@ -51,6 +56,8 @@ describe('routes and rules that would take the SSH connection', () => {
     expect(cut(ipRouteTask, { to: '172.31.250.0/30', dev: 'mgmt0' })).toBeUndefined();
     expect(cut(ipRouteTask, { to: '172.31.250.1', dev: 'wg-a', may_cut_ssh: true })).toBeUndefined();
     expect(cut(ipRouteTask, { to: '10.0.0.0/8', state: 'absent' })).toBeUndefined();
+    // The default route covers the controller too, but its replies leave by the more specific one.
+    expect(cut(ipRouteTask, { to: 'default', state: 'absent' })).toBeUndefined();
   });
 
   it('refuses a rule that sends the replies to the controller to another table', () => {
