@@ -12,7 +12,7 @@ export class UsageError extends Error {}
 type Options = NonNullable<Parameters<typeof parseArgs>[0]>['options'] & {};
 
 /** A usage error that names the option and the --help to read, instead of the whole usage. */
-export class UnknownOptionError extends UsageError {}
+class UnknownOptionError extends UsageError {}
 
 export function parseCommandLine<T extends Options>(
   argv: string[],

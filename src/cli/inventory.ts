@@ -30,7 +30,7 @@ const OPTIONS = {
 } as const;
 
 /** The inventory the command line names: -i (several), -e, --playbook-dir. */
-export function inventoryOfCommandLine(values: {
+function inventoryOfCommandLine(values: {
   inventory?: string[];
   'extra-vars'?: string[];
   'ssh-config'?: string;

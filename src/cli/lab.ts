@@ -107,7 +107,7 @@ function redactState<T extends { hosts: Record<string, { wg?: { privateKey: stri
   return copy;
 }
 
-export function formatStatus(s: LabStatus): string {
+function formatStatus(s: LabStatus): string {
   const out: string[] = [];
   if (s.hosts.length === 0) out.push(`lab is down (no ${s.stateFile})`);
   else out.push(s.up ? 'lab is up' : 'lab is PARTLY up (run `wgplay lab down`, then `wgplay lab up`)');

@@ -27,7 +27,7 @@ export const DEFAULT_CONFIRM_TIMEOUT_S = 60;
 /** The task modules whose changes can cut the management path. */
 const CUTTING_MODULES = new Set(['nft_table', 'nft_element', 'ip_rule', 'ip_route', 'wireguard_interface']);
 
-export interface RollbackScope {
+interface RollbackScope {
   nftTables: { family: string; name: string }[];
   /** Interfaces the apply creates. */
   links: string[];
@@ -178,7 +178,7 @@ fi
 `;
 }
 
-export interface ConfirmOutcome {
+interface ConfirmOutcome {
   confirmed: boolean;
   /** What the rollback restored, one line each (when it rolled back). */
   rolledBack: string[];

@@ -5,7 +5,7 @@ import { PHASES, STAGES, type Change, type Phase, type Step } from '../tasks/typ
 export const PHASE_MARKER = '@@wgplay-phase ';
 
 /** Where each wireguard-go daemon wgplay starts writes its errors, for as long as it runs. */
-export const DAEMON_LOG_DIR = '/run/wgplay/wireguard-go';
+const DAEMON_LOG_DIR = '/run/wgplay/wireguard-go';
 
 /**
  * Helpers the steps call, in the order the links are made (see wireguardInterface.ts):

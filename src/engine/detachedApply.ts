@@ -15,7 +15,7 @@ import { RUN_DIR, STATE_DIR } from './hostPaths.js';
  */
 
 export const ALIVE_MARKER = '@@wgplay-alive';
-export const ALIVE_INTERVAL_S = 1;
+const ALIVE_INTERVAL_S = 1;
 
 /** Waits for the detached run to end, then prints its output and exits with its status. */
 const COLLECT = `wgplay_collect() {

@@ -17,8 +17,8 @@ import { RUN_DIR, STATE_DIR } from './hostPaths.js';
  * host while an apply runs on it (it then shows that apply's state at that moment).
  */
 
-export const HEARTBEAT_MS = 5_000;
-export const HOLDER_SILENCE_S = 20;
+const HEARTBEAT_MS = 5_000;
+const HOLDER_SILENCE_S = 20;
 const BUSY_EXIT = 75;
 const RELEASE_WAIT_MS = 5_000;
 
@@ -28,7 +28,7 @@ export function lockOwner(now = new Date()): string {
 }
 
 /** The holder script (bash -c); prints "locked" (after any "unreported" line) once it holds the lock. */
-export function lockScript(owner: string, waitSeconds: number): string {
+function lockScript(owner: string, waitSeconds: number): string {
   const wait = waitSeconds > 0 ? `-w ${waitSeconds}` : '-n';
   const alive = (file: string) => `{ [ -s "${file}" ] && kill -0 "$(cat "${file}")" 2>/dev/null; }`;
   return `set -u

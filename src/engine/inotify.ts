@@ -15,7 +15,7 @@ import { isOurIdleTun, type WireguardInterfaceArgs } from '../tasks/wireguardInt
 
 export const INOTIFY_LIMIT_KEY = 'fs.inotify.max_user_instances';
 /** Raised to what is needed plus this much room (other programs, the next customers). */
-export const INOTIFY_HEADROOM = 128;
+const INOTIFY_HEADROOM = 128;
 
 const presentInterfaces = (invocations: TaskInvocation[]) =>
   invocations

@@ -118,7 +118,7 @@ async function gather(runner: ScriptRunner, request: FactRequest): Promise<HostF
   return facts;
 }
 
-export interface FactsAndTasks {
+interface FactsAndTasks {
   facts: HostFacts;
   tasks: PreparedTasks;
   request: FactRequest;
@@ -126,7 +126,7 @@ export interface FactsAndTasks {
   connection?: SshConnectionFact;
 }
 
-export interface GatherOptions {
+interface GatherOptions {
   /** What an earlier gathering asked for (verify asks the same). */
   request?: FactRequest;
   /** Facts wanted beyond the tasks' own (e.g. a key's public key for customer-config). */
@@ -159,7 +159,7 @@ export async function gatherFacts(runner: ScriptRunner, invocations: TaskInvocat
 }
 
 /** Per-task hooks while planning (the library turns them into events). */
-export interface PlanHooks {
+interface PlanHooks {
   start?(task: TaskInvocation): void;
   changes?(result: TaskResult): void;
 }
@@ -207,7 +207,7 @@ const hasChanges = (tasks: TaskResult[]) => tasks.some((task) => task.changes.le
 
 /** What a plan was made from, kept so that it can be applied later exactly (a saved plan). */
 
-export interface RunHostOptions {
+interface RunHostOptions {
   apply: boolean;
   events?: EngineEvents;
   /** Connected over SSH: the lock-out checks apply (the facts say what the connection really is). */

@@ -26,7 +26,7 @@ import type { FactRequest, FileRequest } from './types.js';
 export const FACT_MARKER = '@@wgplay';
 export const FACT_FORMAT_VERSION = 1;
 /** Files larger than this are reported without content (their sha256 is still there). */
-export const FILE_CONTENT_LIMIT = 256 * 1024;
+const FILE_CONTENT_LIMIT = 256 * 1024;
 /** Programs whose presence is reported in `HostFacts.programs`. */
 export const FACT_PROGRAMS = [
   'wg',

@@ -11,7 +11,7 @@ export interface NftTableName {
   name: string;
 }
 
-export const NFT_BOOT_FOLDER = '/etc/wgplay/nftables';
+const NFT_BOOT_FOLDER = '/etc/wgplay/nftables';
 
 /** "/etc/wgplay/nftables/inet-wgplay_nat.nft" */
 export const nftBootFileOf = (table: NftTableName) => `${NFT_BOOT_FOLDER}/${table.family}-${table.name}.nft`;

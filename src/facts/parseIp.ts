@@ -7,7 +7,7 @@ type Family = 'inet' | 'inet6';
 type Json = Record<string, unknown>;
 
 /** Parses a JSON array printed by `ip -j`; empty text (no output) is an empty list. */
-export function parseIpJson(text: string, what: string): Json[] {
+function parseIpJson(text: string, what: string): Json[] {
   const trimmed = text.trim();
   if (trimmed === '') return [];
   let value: unknown;

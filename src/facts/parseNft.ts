@@ -85,7 +85,7 @@ const unquote = (name: string) => (name.length >= 2 && name.startsWith('"') && n
 const VERDICTS = new Set(['accept', 'drop', 'continue', 'return', 'queue', 'reject']);
 
 /** Canonical text of an nft JSON value: "wg-a", "51821", "10.0.0.0/24", "51820-51899", "10.0.0.1 . 22". */
-export function nftValueText(value: unknown): string {
+function nftValueText(value: unknown): string {
   if (typeof value === 'string') return value;
   if (typeof value === 'number' || typeof value === 'boolean') return String(value);
   if (value === null || value === undefined) return '';

@@ -5,7 +5,7 @@ import type { SshConnectionFact } from './types.js';
  * An address as one canonical string (src/net): "10.100.100.1" for
  * "::ffff:10.100.100.1" (sshd listening on ::); the zone of a link-local address dropped.
  */
-export function canonicalAddress(text: string): string | undefined {
+function canonicalAddress(text: string): string | undefined {
   const parsed = parseAddress(text.split('%')[0]!);
   if (!parsed.ok) return undefined;
   return parsed.value.range === 'ipv4Mapped' ? parsed.value.text.slice('::ffff:'.length) : parsed.value.text;

@@ -10,7 +10,7 @@ import type { ValuePosition } from './types.js';
 /** Characters that would make a group unreachable from a host pattern. */
 const BAD_GROUP_CHARS = /[\s:,!&*?[\]~]/;
 
-export interface HostRecord {
+interface HostRecord {
   name: string;
   /** Where the host is first written: "inventory.yaml:12:7". */
   origin: string;

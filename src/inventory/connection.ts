@@ -47,7 +47,7 @@ const BOOLEAN_WORDS: Record<string, boolean> = {
 };
 
 /** Ansible's boolean(): true/false, yes/no, on/off, 1/0 (any case). */
-export function ansibleBoolean(value: unknown): boolean | undefined {
+function ansibleBoolean(value: unknown): boolean | undefined {
   if (typeof value === 'boolean') return value;
   if (typeof value === 'number' && (value === 0 || value === 1)) return value === 1;
   if (typeof value === 'string') return BOOLEAN_WORDS[value.trim().toLowerCase()];
@@ -209,7 +209,7 @@ export function parseJumpSpec(spec: string): { user?: string; address: string; p
 }
 
 /** "~" and "~/x" expanded to the home directory; relative paths made absolute (cwd). */
-export function expandPath(path: string, home: string = homedir()): string {
+function expandPath(path: string, home: string = homedir()): string {
   let p = path.trim();
   if (p === '~') p = home;
   else if (p.startsWith('~/')) p = join(home, p.slice(2));

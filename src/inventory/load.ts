@@ -20,7 +20,7 @@ const IGNORED_NAMES = /^\.|^host_vars$|^group_vars$|^vars_plugins$/;
 const IGNORED_ENDINGS = ['.pyc', '.pyo', '.swp', '.bak', '~', '.rpm', '.md', '.txt', '.rst', '.orig', '.ini', '.cfg', '.retry'];
 const YAML_EXTENSIONS = ['', '.yml', '.yaml', '.json'];
 
-export interface LoadOptions {
+interface LoadOptions {
   /** The playbook's folder (its group_vars/ and host_vars/ count too). */
   playbookDir?: string;
   /** -e variables, highest precedence. */

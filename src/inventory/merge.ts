@@ -14,7 +14,7 @@ import type { VarsFileReader, VarsLayer } from './varsFiles.js';
 //
 // (play vars come between host_vars and -e; the playbook resolves those.)
 
-export interface MergeOptions {
+interface MergeOptions {
   /** Folders whose group_vars/ and host_vars/ belong to the inventory: each source's. */
   inventoryDirs: string[];
   /** The playbook's folder (or --playbook-dir), when there is one. */
@@ -25,7 +25,7 @@ export interface MergeOptions {
   path: string;
 }
 
-export function reconcile(builder: InventoryBuilder): void {
+function reconcile(builder: InventoryBuilder): void {
   for (const g of builder.groups.values()) {
     if (g.name !== 'all' && g.parents.length === 0) builder.addChild('all', g.name, g.origin);
   }

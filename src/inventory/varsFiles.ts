@@ -42,7 +42,7 @@ function filesOfFolder(dir: string): string[] {
 }
 
 /** The files holding the variables of `name` in `dir` (group_vars/ or host_vars/), in the order read. */
-export function varsFilesOf(dir: string, name: string): string[] {
+function varsFilesOf(dir: string, name: string): string[] {
   if (name.startsWith('/')) return [];
   for (const ext of ['', ...EXTENSIONS]) {
     const path = join(dir, name + ext);

@@ -22,7 +22,7 @@ const PY_TRUE = /^(?:[Yy]es|YES|[Tt]rue|TRUE|[Oo]n|ON)$/;
 const PY_FALSE = /^(?:[Nn]o|NO|[Ff]alse|FALSE|[Oo]ff|OFF)$/;
 
 /** A value written `!vault |`: encrypted with ansible-vault, which wgplay cannot open. */
-export class VaultedValue {
+class VaultedValue {
   toJSON(): string {
     return '(encrypted with ansible-vault)';
   }
@@ -47,7 +47,7 @@ function ansibleTags(tags: Tags): Tags {
   return [...adjusted, vaultTag] as Tags;
 }
 
-export type Ranged = { range?: [number, number, number] | null } | null | undefined;
+type Ranged = { range?: [number, number, number] | null } | null | undefined;
 
 export class YamlFile {
   readonly problems: Problem[] = [];
@@ -183,7 +183,7 @@ function locate(position: ValuePosition, path: (string | number)[]): string {
 }
 
 /** A YAML 1.1 merge key: a plain `<<`, which the yaml package resolves to a symbol. */
-export function isMergeKey(key: { value: unknown }): boolean {
+function isMergeKey(key: { value: unknown }): boolean {
   return typeof key.value === 'symbol' && key.value.description === '<<';
 }
 

@@ -9,11 +9,11 @@ import { mkdirSync, readdirSync, readFileSync, rmdirSync, rmSync, statSync, writ
 import { dirname, join } from 'node:path';
 import { pidAlive } from './exec.js';
 
-export const MGMT_PREFIX = '172.31.250';
-export const LAB_SLOTS = { first: 0, last: 15 } as const;
+const MGMT_PREFIX = '172.31.250';
+// Slots 0-15 are `wgplay lab`'s (the user's lab); tests take the rest.
 export const TEST_SLOTS = { first: 16, last: 63 } as const;
 
-export interface MgmtAddresses {
+interface MgmtAddresses {
   rootAddress: string;
   hostAddress: string;
   prefixLen: number;
@@ -28,7 +28,7 @@ export function mgmtAddresses(slot: number): MgmtAddresses {
   };
 }
 
-export interface SlotClaim {
+interface SlotClaim {
   slot: number;
   /** The claimed directory (root-only); the claimer's state lives in it. */
   dir: string;
@@ -64,7 +64,7 @@ export function claimSlot(root: string, range: { first: number; last: number }, 
   throw new Error(`no free management slot in ${root} (${range.first}..${range.last}); stale hosts? try destroying them`);
 }
 
-export interface ClaimedSlotDir {
+interface ClaimedSlotDir {
   slot: number;
   dir: string;
   ownerPid?: number;

@@ -38,8 +38,6 @@ import {
   type ExecResult,
 } from './exec.js';
 
-export type { ExecResult, ExecOptions } from './exec.js';
-
 export interface MgmtLinkSpec {
   /** Name of the root-namespace end (at most 15 characters). */
   rootIfname: string;
@@ -52,7 +50,7 @@ export interface MgmtLinkSpec {
   hostIfname?: string;
 }
 
-export interface NamespaceHostOptions {
+interface NamespaceHostOptions {
   /** Network namespace name (`ip netns`), e.g. "wgl-c". Letters, digits, "-", "_", ".". */
   name: string;
   /** Per-host state directory; must be under /run/wgplay-<something>/. Created mode 700. */
@@ -78,7 +76,7 @@ export interface SshInfo {
   knownHostsLine: string;
 }
 
-export interface SshdOptions {
+interface SshdOptions {
   /** Default 22. */
   port?: number;
   /** Where to write the client key pair. Default `${stateDir}/id_ed25519`. */
@@ -87,7 +85,7 @@ export interface SshdOptions {
   knownHostsPath?: string;
 }
 
-export interface NamespaceHostRecord {
+interface NamespaceHostRecord {
   version: 1;
   name: string;
   hostname: string;
@@ -507,7 +505,7 @@ function tcpOpen(host: string, port: number): Promise<boolean> {
  * at /run/wgplay-test/sN/lab/hosts/NAME/host.json, i.e. level 4). Overlay and log dirs
  * are not searched.
  */
-export function findHostRecords(root: string, depth = 6): NamespaceHostRecord[] {
+function findHostRecords(root: string, depth = 6): NamespaceHostRecord[] {
   const out: NamespaceHostRecord[] = [];
   const walk = (dir: string, level: number) => {
     let dirents: Dirent[];
@@ -535,9 +533,9 @@ export function findHostRecords(root: string, depth = 6): NamespaceHostRecord[] 
 }
 
 /** Where the lab (`wgplay lab`) and the end-to-end tests keep their state. */
-export const STATE_ROOTS = ['/run/wgplay-lab', '/run/wgplay-test'];
+const STATE_ROOTS = ['/run/wgplay-lab', '/run/wgplay-test'];
 
-export interface DestroyStaleOptions {
+interface DestroyStaleOptions {
   /** Root-only state roots to search for host records. Default STATE_ROOTS. */
   stateRoots?: string[];
   /**

@@ -31,10 +31,10 @@ import {
   type SshInfo,
 } from './namespaceHost.js';
 
-export type CustomerId = 'a' | 'b' | (string & {});
-export type LabHostId = 'a' | 'b' | 'c' | 'r' | (string & {});
+type CustomerId = 'a' | 'b' | (string & {});
+type LabHostId = 'a' | 'b' | 'c' | 'r' | (string & {});
 
-export interface UnderlaySpec {
+interface UnderlaySpec {
   /** Interface name inside the host. */
   ifname: string;
   address: string;
@@ -45,7 +45,7 @@ export interface UnderlaySpec {
   routerIfname: string;
 }
 
-export interface CustomerSpec {
+interface CustomerSpec {
   id: string;
   hostname: string;
   underlay: UnderlaySpec;
@@ -62,7 +62,7 @@ export const SEED_CUSTOMER_KEYS = {
   b: { privateKey: 'ABBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBFA=', publicKey: 'fE/wdxzl0klVp/IR8UcaoGUMjqaWi3jAd7KzHKFS6Ds=' },
 } as const;
 
-export const SEED_TOPOLOGY = {
+const SEED_TOPOLOGY = {
   gateway: {
     id: 'c',
     hostname: 'host-c',
@@ -96,13 +96,13 @@ export const SEED_TOPOLOGY = {
  * router 198.18.N.1, N = the letter's index (d = 3). (198.51.100.0/24 is fully used by
  * A's and B's /25s; 198.18.0.0/15 is reserved for test networks.)
  */
-export function extraCustomerUnderlay(id: string): UnderlaySpec {
+function extraCustomerUnderlay(id: string): UnderlaySpec {
   if (!/^[d-z]$/.test(id) || id === 'r') throw new Error(`extra customer ids are single letters d..z except r, not ${JSON.stringify(id)}`);
   const n = id.charCodeAt(0) - 'a'.charCodeAt(0);
   return { ifname: 'eth0', address: `198.18.${n}.10`, prefixLen: 24, gateway: `198.18.${n}.1`, routerIfname: `to-${id}` };
 }
 
-export interface SeedLabOptions {
+interface SeedLabOptions {
   /** Namespace name prefix; host X becomes `${prefix}X`. */
   prefix: string;
   /** Root-only state directory under /run/wgplay-*; lab.json lives here. */
@@ -117,7 +117,7 @@ export interface SeedLabOptions {
   ownerPid?: number;
 }
 
-export interface LabHostState {
+interface LabHostState {
   id: string;
   role: 'gateway' | 'customer' | 'router';
   netns: string;
@@ -131,7 +131,7 @@ export interface LabHostState {
   wg?: { privateKey: string; publicKey: string };
 }
 
-export interface LabState {
+interface LabState {
   version: 1;
   prefix: string;
   stateDir: string;
@@ -452,7 +452,7 @@ export class SeedLab {
 }
 
 /** Status of the lab in stateDir (works when it is down or half there too). */
-export async function statusOf(stateDir: string, prefix: string): Promise<LabStatus> {
+async function statusOf(stateDir: string, prefix: string): Promise<LabStatus> {
   const lab = SeedLab.load(stateDir);
   const file = join(stateDir, STATE_FILE);
   const known = new Set<string>();
@@ -496,7 +496,7 @@ export async function statusOf(stateDir: string, prefix: string): Promise<LabSta
 }
 
 /** `wg-quick down IFACE` inside a host when the link exists, then waits for its wireguard-go. */
-export async function wgQuickDown(host: NamespaceHost, iface: string): Promise<void> {
+async function wgQuickDown(host: NamespaceHost, iface: string): Promise<void> {
   const exists = (await host.exec(['ip', 'link', 'show', 'dev', iface])).code === 0;
   if (!exists) return;
   const before = (await host.pids()).filter((pid) => pidCmdline(pid) === `wireguard-go ${iface}`);
@@ -522,7 +522,7 @@ async function settleAll<T>(promises: Promise<T>[]): Promise<T[]> {
  * stale or missing build. The lab copies it into each host's private /run (the lab's
  * state dir is not visible inside hosts).
  */
-export function whoamiServerSource(): Promise<string> {
+function whoamiServerSource(): Promise<string> {
   whoamiSource ??= loadWhoamiSource();
   return whoamiSource;
 }
@@ -545,8 +545,8 @@ async function loadWhoamiSource(): Promise<string> {
 // ---------------------------------------------------------------------------------
 // The fixed `wgplay lab` instance.
 
-export const LAB_STATE_DIR = '/run/wgplay-lab';
-export const LAB_PREFIX = 'wgl-';
+const LAB_STATE_DIR = '/run/wgplay-lab';
+const LAB_PREFIX = 'wgl-';
 
 /** Fixed addresses and paths of the `wgplay lab` instance (a committed inventory uses them). */
 export const LAB = {

@@ -6,9 +6,9 @@
 import { isIP } from 'node:net';
 import ipaddr from 'ipaddr.js';
 
-export type Family = 4 | 6;
+type Family = 4 | 6;
 
-export interface Address {
+interface Address {
   family: Family;
   /** The canonical text: "10.0.0.1", "fd00::1", "::ffff:10.0.0.1". */
   text: string;
@@ -17,7 +17,7 @@ export interface Address {
   bytes: number[];
 }
 
-export interface Prefix {
+interface Prefix {
   family: Family;
   /** The canonical network address. */
   address: string;
@@ -85,7 +85,7 @@ const NOT_A_HOST: Record<string, string> = {
 };
 
 /** Why an address cannot be a host on the other side of a tunnel, or undefined. */
-export function notAHost(address: Address): string | undefined {
+function notAHost(address: Address): string | undefined {
   if (address.range === 'ipv4Mapped') {
     const inner = parseAddress(address.text.slice('::ffff:'.length));
     return inner.ok ? notAHost(inner.value) : undefined;

@@ -1,7 +1,7 @@
 // WireGuard endpoints ("host:port", "[v6]:port") and ports.
 import { parseHostAddress, type Parsed } from './address.js';
 
-export interface Endpoint {
+interface Endpoint {
   /** A canonical address, or a lower-case hostname still to be resolved on the controller. */
   host: string;
   port: number;
@@ -16,7 +16,7 @@ const fail = (problem: string): { ok: false; problem: string } => ({ ok: false, 
 const isDigits = (text: string) => text !== '' && [...text].every((c) => c >= '0' && c <= '9');
 
 /** A UDP/TCP port written as text: 1-65535, decimal, no sign or leading zero. */
-export function parsePort(text: string): Parsed<number> {
+function parsePort(text: string): Parsed<number> {
   if (!isDigits(text) || (text.length > 1 && text.startsWith('0'))) return fail(`has a port "${text}" that is not a number from 1 to 65535`);
   const port = Number(text);
   if (port < 1 || port > 65535) return fail(`has port ${port}, outside 1-65535`);
@@ -24,7 +24,7 @@ export function parsePort(text: string): Parsed<number> {
 }
 
 /** A DNS name: labels of letters, digits and inner '-', at most 253 characters. */
-export function isHostname(text: string): boolean {
+function isHostname(text: string): boolean {
   if (text.length === 0 || text.length > 253) return false;
   const labels = (text.endsWith('.') ? text.slice(0, -1) : text).split('.');
   const letterOrDigit = (c: string) => (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');

@@ -8,7 +8,7 @@ import { formatEndpoint, parseEndpoint } from './endpoint.js';
 /** Resolves a name to addresses (tests inject one: no test asks the machine's resolver about made-up names). */
 export type LookupHostname = (name: string) => Promise<string[]>;
 
-export const systemLookup: LookupHostname = async (name) => (await dnsLookup(name, { all: true, verbatim: true })).map((entry) => entry.address);
+const systemLookup: LookupHostname = async (name) => (await dnsLookup(name, { all: true, verbatim: true })).map((entry) => entry.address);
 
 export interface ResolveOptions {
   lookup?: LookupHostname;

@@ -42,7 +42,7 @@ export const NET_KINDS = {
 export type NetKind = keyof typeof NET_KINDS;
 
 /** A canonical value, or a problem: a sentence continuing `"<value>" ...`, or a whole one. */
-export type NetValue = Parsed<string> | { ok: false; problem: string; whole: true };
+type NetValue = Parsed<string> | { ok: false; problem: string; whole: true };
 
 function ok(value: string): NetValue {
   return { ok: true, value };

@@ -1,4 +1,4 @@
-export { loadPlaybook, parsePlaybook, playbookFromObject, MAGIC_VARIABLES } from './load.js';
+export { loadPlaybook, parsePlaybook, playbookFromObject } from './load.js';
 export { resolvePlaybook } from './resolve.js';
-export { parseTemplate, type TemplatePart, type TemplateRef } from './template.js';
-export type { HostVars, MapEntry, MapNode, Node, Play, Playbook, PlaybookTask, SelectHosts } from './types.js';
+export { parseTemplate } from './template.js';
+export type { HostVars, Playbook } from './types.js';

@@ -12,7 +12,7 @@ import { templateSyntaxErrors } from './template.js';
 import type { MapEntry, MapNode, Node, Play, Playbook, PlaybookTask } from './types.js';
 
 /** Variables wgplay defines for every host; plays cannot redefine them. */
-export const MAGIC_VARIABLES = ['inventory_hostname', 'group_names', 'groups'] as const;
+const MAGIC_VARIABLES = ['inventory_hostname', 'group_names', 'groups'] as const;
 
 const PLAY_KEYS = ['name', 'hosts', 'vars', 'tasks'];
 const VARIABLE_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -172,7 +172,7 @@ function toLocated(node: unknown, doc: Document, at: (offset: number) => string,
   return { kind: 'scalar', value: null, where };
 }
 
-export function describeNode(node: Node): string {
+function describeNode(node: Node): string {
   if (node.kind === 'seq') return 'a list';
   if (node.kind === 'map') return 'a mapping';
   const v = node.value;

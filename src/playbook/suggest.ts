@@ -1,6 +1,6 @@
 /** "Did you mean" for misspelt names: edit distance, case-insensitive. */
 
-export function distance(a: string, b: string): number {
+function distance(a: string, b: string): number {
   // Optimal string alignment: Levenshtein plus transpositions ("tabel" -> "table" = 1).
   a = a.toLowerCase();
   b = b.toLowerCase();

@@ -12,7 +12,7 @@ import { didYouMean } from './suggest.js';
 
 // ---------------------------------------------------------------- parsing
 
-export interface TemplateRef {
+interface TemplateRef {
   /** The path as written, normalised: "customers.1.name". */
   text: string;
   root: string;
@@ -20,14 +20,14 @@ export interface TemplateRef {
   path: string[];
 }
 
-export type TemplatePart = string | TemplateRef;
+type TemplatePart = string | TemplateRef;
 
 const REF = /^[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z0-9_-]+|\[\d+\])*$/;
 const SEGMENT = /\.([A-Za-z0-9_-]+)|\[(\d+)\]/g;
 const parsed = new Map<string, TemplatePart[] | { error: string }>();
 
 /** True when the string holds `{{` and so must be rendered. */
-export function hasTemplate(s: string): boolean {
+function hasTemplate(s: string): boolean {
   return s.includes('{{');
 }
 
@@ -102,13 +102,13 @@ export type VarOrigin =
   | { kind: 'host'; host: string; located: boolean }
   | { kind: 'magic' };
 
-export type Via =
+type Via =
   /** The value is the native value of one variable (or a part of it). */
   | { kind: 'var'; ref: string; root: string; origin: VarOrigin; map: SourceMap; base: string }
   /** The value is a string built from a template with text around the references. */
   | { kind: 'interpolated'; template: string };
 
-export interface SourceEntry {
+interface SourceEntry {
   where: string;
   via?: Via;
 }
@@ -194,7 +194,7 @@ export function escapePointer(segment: string): string {
   return segment.replace(/~/g, '~0').replace(/\//g, '~1');
 }
 
-export function unescapePointer(segment: string): string {
+function unescapePointer(segment: string): string {
   return segment.replace(/~1/g, '/').replace(/~0/g, '~');
 }
 
@@ -221,7 +221,7 @@ export interface VarDef {
   order: number;
 }
 
-export interface Problem {
+interface Problem {
   where: string;
   message: string;
 }
@@ -333,7 +333,7 @@ export class Scope {
 /** A value that could not be rendered; its problems are recorded. */
 export const FAILED: unique symbol = Symbol('failed');
 
-export interface RenderContext {
+interface RenderContext {
   scope: Scope;
   /** Names the value at a pointer for messages: 'task "x", ip_rule.priority'. */
   describe(pointer: string): string;

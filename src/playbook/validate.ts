@@ -121,7 +121,7 @@ function valueAt(root: unknown, pointer: string): unknown {
 const SECRET_NAME = /(private|secret|pass(word|wd|phrase)?|token|psk|preshared)/i;
 
 /** JSON of a value for messages; never a secret: mappings and lists are only named. */
-export function preview(value: unknown, pointer: string, parentSchema?: unknown): string {
+function preview(value: unknown, pointer: string, parentSchema?: unknown): string {
   if (value === null || typeof value === 'object') return kindOf(value);
   const name = pointer.slice(pointer.lastIndexOf('/') + 1);
   const writeOnly = !!parentSchema && typeof parentSchema === 'object' && (parentSchema as { writeOnly?: unknown }).writeOnly === true;

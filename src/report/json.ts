@@ -59,7 +59,7 @@ export interface ErrorReport {
   errors: Problem[];
 }
 
-export type HostRunResult = HostResult & { roundTrips?: number; durationMs?: number };
+type HostRunResult = HostResult & { roundTrips?: number; durationMs?: number };
 
 function jsonHost(result: HostRunResult): JsonHost {
   return {

@@ -124,7 +124,7 @@ async function statusOfHost(host: InventoryHost, invocations: TaskInvocation[], 
   }
 }
 
-export interface StatusOptions {
+interface StatusOptions {
   staleAfterSeconds?: number;
   forks?: number;
   transport?: OpenTransportOptions;

@@ -4,7 +4,7 @@
 import { redactDeep } from '../report/redact.js';
 import type { GatewayStatus, TunnelStatus } from './collect.js';
 
-export const STATUS_FORMAT_VERSION = 1;
+const STATUS_FORMAT_VERSION = 1;
 
 function bytes(count: number | undefined): string {
   if (count === undefined) return '-';

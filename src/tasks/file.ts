@@ -1,4 +1,4 @@
-import { Type, type Static } from '@sinclair/typebox';
+import { Type } from '@sinclair/typebox';
 import { holdsPrivateKey } from '../net/index.js';
 import { normalizeMode, planFileAbsent, planFileContent, sha256, writeFileScript } from './shared/files.js';
 import { Defaulted, Enum, State, type Validated } from './schema.js';
@@ -6,7 +6,7 @@ import { defineTask, type Step } from './types.js';
 
 const UNIX_NAME = '^[a-z_][a-z0-9_-]*$';
 
-export const FileSchema = Type.Object(
+const FileSchema = Type.Object(
   {
     path: Type.String({ pattern: '^/[^\\u0000]*$', description: 'Absolute path of the file on the host.' }),
     state: State('the file'),
@@ -34,8 +34,6 @@ export const FileSchema = Type.Object(
   },
   { additionalProperties: false },
 );
-
-export type FileArgs = Static<typeof FileSchema>;
 
 /** Content that holds a private key is secret even when the task does not say so. */
 const isSecret = (args: Validated<typeof FileSchema>) => args.secret || (args.content !== undefined && holdsPrivateKey(args.content));

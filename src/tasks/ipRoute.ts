@@ -22,7 +22,7 @@ export const IpRouteSchema = Type.Object(
 export type IpRouteArgs = Static<typeof IpRouteSchema>;
 type Args = Validated<typeof IpRouteSchema>;
 
-export function describeRoute(args: { to: string; dev?: string; via?: string; table: string | number }): string {
+function describeRoute(args: { to: string; dev?: string; via?: string; table: string | number }): string {
   return [
     args.to,
     args.via ? `via ${args.via}` : '',

@@ -23,7 +23,7 @@ export const IpRuleSchema = Type.Object(
 
 export type IpRuleArgs = Static<typeof IpRuleSchema>;
 
-export function describeRule(args: Omit<IpRuleArgs, 'state'>): string {
+function describeRule(args: Omit<IpRuleArgs, 'state'>): string {
   const parts = [`from ${args.from ?? 'all'}`];
   if (args.to) parts.push(`to ${args.to}`);
   parts.push(`table ${args.table}`);

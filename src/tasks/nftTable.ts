@@ -84,9 +84,9 @@ export const NftTableSchema = Type.Object(
   { additionalProperties: false },
 );
 
-export type NftSetSpec = Static<typeof NftSetSchema>;
-export type NftMapSpec = Static<typeof NftMapSchema>;
-export type NftChainSpec = Static<typeof NftChainSchema>;
+type NftSetSpec = Static<typeof NftSetSchema>;
+type NftMapSpec = Static<typeof NftMapSchema>;
+type NftChainSpec = Static<typeof NftChainSchema>;
 export type NftTableArgs = Static<typeof NftTableSchema>;
 type Args = Validated<typeof NftTableSchema>;
 
@@ -165,7 +165,7 @@ export function renderNftTable(args: TableText, live?: NftTableFact, places?: st
 }
 
 /** The live table in the same shape, for the diff. */
-export function renderLiveNftTable(live: NftTableFact): string {
+function renderLiveNftTable(live: NftTableFact): string {
   const asSpec = (set: NftSetFact) => ({
     name: set.name,
     type: set.keyType,
@@ -197,7 +197,7 @@ export function renderLiveNftTable(live: NftTableFact): string {
  * compared as the kernel spells them when `canonicalRules` (nft's own reading of the
  * wanted rules, per chain) is known; otherwise whitespace-normalised as written.
  */
-export function nftTableDifference(args: Args, live: NftTableFact, canonicalRules?: Record<string, string[]>): string | undefined {
+function nftTableDifference(args: Args, live: NftTableFact, canonicalRules?: Record<string, string[]>): string | undefined {
   const wantSets = [
     ...(args.sets ?? []).map((set) => ({ kind: 'set' as const, name: set.name, type: set.type, value: undefined as string | undefined, flags: set.flags, elements: set.elements?.map(String) })),
     ...(args.maps ?? []).map((map) => ({

@@ -4,7 +4,7 @@
 import { prefixCovers, prefixLengthOf } from '../net/index.js';
 import type { RouteFact, SshConnectionFact } from '../facts/types.js';
 
-export { prefixCovers, prefixLengthOf };
+export { prefixCovers };
 
 /** The route of `table` the kernel picks for `address` today (longest prefix). */
 export function currentRoute(routes: RouteFact[], table: string, address: string): RouteFact | undefined {

@@ -23,7 +23,7 @@ export interface UnitLink {
 export const wantsLinkOf = (link: Pick<UnitLink, 'unit' | 'wantedBy'>) => `${SYSTEMD_UNIT_FOLDER}/${link.wantedBy}.wants/${link.unit}`;
 
 /** Once per script, after the boot files: only where systemd is the running init. */
-export const daemonReloadStep: Step = {
+const daemonReloadStep: Step = {
   kind: 'shell',
   phase: 'persist',
   stage: 'daemon reload',

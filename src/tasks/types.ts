@@ -49,7 +49,7 @@ export const STAGES = {
   teardown: [],
   persist: ['files', 'nft dumps', 'nft dump removals', 'unit links', 'daemon reload'],
 } as const satisfies Record<Phase, readonly string[]>;
-export type Stage<P extends Phase> = (typeof STAGES)[P][number];
+type Stage<P extends Phase> = (typeof STAGES)[P][number];
 
 /** Where a step runs: its phase, and optionally its stage in that phase. */
 type Placement = { [P in Phase]: { phase: P; stage?: Stage<P> } }[Phase];

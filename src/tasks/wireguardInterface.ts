@@ -65,16 +65,16 @@ export const WireguardInterfaceSchema = Type.Object(
   { additionalProperties: false },
 );
 
-export type WireguardPeerArgs = Static<typeof PeerSchema>;
+type WireguardPeerArgs = Static<typeof PeerSchema>;
 export type WireguardInterfaceArgs = Static<typeof WireguardInterfaceSchema>;
 type Args = Validated<typeof WireguardInterfaceSchema>;
 
 export const keyFileOf = (args: Pick<WireguardInterfaceArgs, 'name' | 'private_key_file'>) =>
   args.private_key_file ?? `/etc/wireguard/${args.name}.key`;
-export const configFileOf = (name: string) => `/etc/wireguard/${name}.conf`;
+const configFileOf = (name: string) => `/etc/wireguard/${name}.conf`;
 
 /** Where wireguard-tools installs wg-quick's template unit; `systemctl enable` links to the first. */
-export const WG_QUICK_TEMPLATE_UNITS = ['/lib/systemd/system/wg-quick@.service', '/usr/lib/systemd/system/wg-quick@.service'];
+const WG_QUICK_TEMPLATE_UNITS = ['/lib/systemd/system/wg-quick@.service', '/usr/lib/systemd/system/wg-quick@.service'];
 const unitLinkOf = (name: string) => ({ unit: `wg-quick@${name}.service`, wantedBy: 'multi-user.target' });
 const persisted = (args: Args) => args.state === 'present' && args.persist;
 

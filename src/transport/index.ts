@@ -23,12 +23,10 @@ export async function openTransport(
 }
 
 export { TransportError } from './types.js';
-export type { RunOptions, RunResult, Transport, TransportErrorKind } from './types.js';
-export { SshTransport, DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_MAX_CHANNELS } from './ssh.js';
+export type { Transport } from './types.js';
 export type { SshOptions } from './ssh.js';
 export { LocalTransport } from './local.js';
-export type { LocalOptions } from './local.js';
-export { DEFAULT_COMMAND_TIMEOUT_MS, remoteCommand } from './common.js';
+export { remoteCommand } from './common.js';
 export {
   appendKnownHost,
   checkHostKey,
@@ -41,4 +39,3 @@ export {
   preferredHostKeyAlgorithms,
   readKnownHosts,
 } from './knownHosts.js';
-export type { HostKeyVerdict, KnownHostEntry } from './knownHosts.js';

@@ -119,7 +119,7 @@ export function hostsFieldMatches(field: string, name: string): boolean {
   return matched;
 }
 
-export type HostKeyVerdict =
+type HostKeyVerdict =
   /** A plain entry for the host has this very key. */
   | { status: 'known'; entry: KnownHostEntry }
   /** The key is marked @revoked. */
@@ -164,7 +164,7 @@ export function checkHostKey(
 }
 
 /** Host key algorithms ssh2 offers, strongest first (ssh2's own default order). */
-export const HOST_KEY_ALGORITHMS = [
+const HOST_KEY_ALGORITHMS = [
   'ssh-ed25519',
   'ecdsa-sha2-nistp256',
   'ecdsa-sha2-nistp384',

@@ -4,7 +4,7 @@ import { userInfo } from 'node:os';
 import { DEFAULT_COMMAND_TIMEOUT_MS, seconds, sudoRefusal } from './common.js';
 import { TransportError, type HeldCommand, type RunOptions, type RunResult, type Transport } from './types.js';
 
-export interface LocalOptions {
+interface LocalOptions {
   /** Default per-run timeout (ms) when run() gives none. Default 10 min; 0 = never. */
   commandTimeoutMs?: number;
 }

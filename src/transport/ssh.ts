@@ -44,8 +44,8 @@ export interface SshOptions {
   env?: NodeJS.ProcessEnv;
 }
 
-export const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
-export const DEFAULT_MAX_CHANNELS = 8;
+const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
+const DEFAULT_MAX_CHANNELS = 8;
 /** After a timed-out channel is killed, how long its slot stays taken if the server never closes it. */
 const KILL_GRACE_MS = 5_000;
 

@@ -62,7 +62,7 @@ export interface Transport {
  * command:     a command could not be started or ended without a status
  * stalled:     a command that prints signs of life went silent (see RunOptions.idleTimeoutMs)
  */
-export type TransportErrorKind = 'unreachable' | 'auth' | 'hostkey' | 'timeout' | 'command' | 'stalled';
+type TransportErrorKind = 'unreachable' | 'auth' | 'hostkey' | 'timeout' | 'command' | 'stalled';
 
 /** A failure to reach a host or run a command on it. Never holds secrets. */
 export class TransportError extends WgplayError {

@@ -25,7 +25,7 @@ export interface Connection {
   jump?: string;
 }
 
-export interface RunResult {
+interface RunResult {
   code: number;
   stdout: string;
   stderr: string;
@@ -58,7 +58,7 @@ export function run(command: string, args: string[], cwd: string, env: NodeJS.Pr
   });
 }
 
-export type InventoryList = Record<string, unknown> & { _meta: { hostvars: Record<string, Record<string, unknown>> } };
+type InventoryList = Record<string, unknown> & { _meta: { hostvars: Record<string, Record<string, unknown>> } };
 
 export async function ansibleList(cwd: string, args: string[]): Promise<InventoryList> {
   const result = await run('ansible-inventory', [...args, '--list'], cwd, ANSIBLE_ENV);
@@ -72,7 +72,7 @@ export async function ansibleHost(cwd: string, args: string[], host: string): Pr
   return JSON.parse(result.stdout) as Record<string, unknown>;
 }
 
-export interface MagicVars {
+interface MagicVars {
   inventory_hostname: string;
   group_names: string[];
   groups: Record<string, string[]>;
@@ -94,7 +94,7 @@ export async function ansibleMagic(cwd: string, args: string[]): Promise<Map<str
 }
 
 /** POSIX shell words of a command line (what ansible -vvv prints). */
-export function shellWords(line: string): string[] {
+function shellWords(line: string): string[] {
   const words: string[] = [];
   let word: string | undefined;
   for (let i = 0; i < line.length; i++) {
@@ -126,7 +126,7 @@ export function shellWords(line: string): string[] {
 const unquote = (value: string) => value.replace(/^"(.*)"$/, '$1');
 
 /** The connection an `ssh` command line opens (Ansible's SSH: EXEC line, without ssh_config). */
-export function connectionOfSshCommand(words: string[], defaultUser: string): Connection {
+function connectionOfSshCommand(words: string[], defaultUser: string): Connection {
   const options = new Map<string, string>();
   let address: string | undefined;
   let jump: string | undefined;

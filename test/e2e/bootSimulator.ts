@@ -21,7 +21,7 @@ import type { ExecResult } from '../../src/lab/exec.js';
 
 type RunInHost = (script: string) => Promise<ExecResult>;
 
-export const BOOT_TARGETS = ['sysinit', 'network-pre', 'network', 'multi-user'] as const;
+const BOOT_TARGETS = ['sysinit', 'network-pre', 'network', 'multi-user'] as const;
 const ALLOWED_PROGRAMS = new Set(['nft', 'wg-quick']);
 
 async function check(run: RunInHost, script: string): Promise<string> {
@@ -71,7 +71,7 @@ sysctl -q -w net.ipv4.ip_local_reserved_ports=
   );
 }
 
-export interface BootUnit {
+interface BootUnit {
   target: (typeof BOOT_TARGETS)[number];
   unit: string;
   file: string;
@@ -79,7 +79,7 @@ export interface BootUnit {
 }
 
 /** The one-shot units the host would start at boot, in order, with their commands. */
-export async function enabledOneShotUnits(run: RunInHost): Promise<BootUnit[]> {
+async function enabledOneShotUnits(run: RunInHost): Promise<BootUnit[]> {
   const units: BootUnit[] = [];
   for (const target of BOOT_TARGETS) {
     const listing = await check(
@@ -127,7 +127,7 @@ function serviceSection(text: string): Map<string, string[]> {
 }
 
 /** What the boot ran, for the test's log. */
-export interface BootRecord {
+interface BootRecord {
   sysctlFiles: string[];
   units: BootUnit[];
 }

@@ -20,8 +20,8 @@ import type { ExecResult } from '../../src/lab/exec.js';
 import { NamespaceHost, destroyStale, listNetns, requireRoot } from '../../src/lab/namespaceHost.js';
 import { SeedLab } from '../../src/lab/seedLab.js';
 
-export const TEST_STATE_ROOT = '/run/wgplay-test';
-export const TEST_PREFIX = 'wgt-';
+const TEST_STATE_ROOT = '/run/wgplay-test';
+const TEST_PREFIX = 'wgt-';
 
 export interface TestSsh {
   host: string;
@@ -55,7 +55,7 @@ export interface TestHost {
 let staleCleaned = false;
 
 /** Removes test hosts and test labs whose owning process is gone. Runs once per process by default. */
-export async function cleanStaleTestHosts(force = false): Promise<string[]> {
+async function cleanStaleTestHosts(force = false): Promise<string[]> {
   if (staleCleaned && !force) return [];
   staleCleaned = true;
   requireRoot();

@@ -8,8 +8,8 @@ import type { HeldCommand, RunResult, Transport } from '../../src/transport/type
 import type { TaskInvocation } from '../../src/tasks/types.js';
 import { factOutput, invocationOf, type TaskCase } from './taskCases.js';
 
-export type Answer = { stdout?: string; stderr?: string; code?: number };
-export type ScriptKind = 'facts' | 'apply' | 'confirm';
+type Answer = { stdout?: string; stderr?: string; code?: number };
+type ScriptKind = 'facts' | 'apply' | 'confirm';
 
 /** The phases an apply script announces, in order. */
 export const phasesOf = (script: string) => [...script.matchAll(new RegExp(`'${PHASE_MARKER}(\\w+)'`, 'g'))].map((m) => m[1]!);

@@ -14,11 +14,11 @@ import { WgplayError } from '../../src/errors.js';
 import { parsePlaybook, resolvePlaybook } from '../../src/playbook/index.js';
 import type { Change, Step, TaskInvocation } from '../../src/tasks/types.js';
 
-export const CASES = new URL('../../fixtures/tasks/', import.meta.url).pathname;
+const CASES = new URL('../../fixtures/tasks/', import.meta.url).pathname;
 const CAPTURES = new URL('../../fixtures/facts/', import.meta.url).pathname;
 
 /** A file as the fact script reports it (stat, sha256, base64 content). */
-export interface FileOutput {
+interface FileOutput {
   file: { type?: 'file' | 'directory'; mode?: string; owner?: string; group?: string; content?: string; secret?: boolean; wgPubkey?: string; wgKeyMatches?: boolean };
 }
 /** Replacement for one section of the fact output: its body (text, lines, or JSON as `ip -j`/`nft -j` print it), or a file. */
@@ -129,7 +129,7 @@ export function factOutput(facts: TaskCase['facts']): string {
   return blocks.map((block) => [`@@wgplay ${block.marker}`, ...block.lines, ...(block.rc !== undefined ? [`@@wgplay rc ${block.rc}`] : [])].join('\n')).join('\n') + '\n';
 }
 
-export function factsOf(facts: TaskCase['facts']): HostFacts {
+function factsOf(facts: TaskCase['facts']): HostFacts {
   return parseFacts(factOutput(facts));
 }
 

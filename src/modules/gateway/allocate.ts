@@ -31,7 +31,7 @@ export function parseRange(text: string): { first: number; last: number } {
 }
 
 /** Usable host addresses of a pool (network and broadcast excluded when there are any). */
-export function poolAddresses(cidr: string): { first: number; last: number } {
+function poolAddresses(cidr: string): { first: number; last: number } {
   const range = ipv4Range(cidr);
   return range.last - range.first >= 3 ? { first: range.first + 1, last: range.last - 1 } : range;
 }

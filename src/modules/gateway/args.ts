@@ -3,13 +3,13 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { Defaulted, Enum, type Validated } from '../../tasks/schema.js';
 
-export const DEFAULT_POOLS = {
+const DEFAULT_POOLS = {
   listen_ports: '51820-51899',
   tables: '41-240',
   our_addresses: '10.200.200.0/24',
   customer_addresses: '10.100.100.0/24',
 };
-export const DEFAULT_STATE_FILE = '/var/lib/wgplay/gateway.json';
+const DEFAULT_STATE_FILE = '/var/lib/wgplay/gateway.json';
 
 const NAME = '^[A-Za-z0-9][A-Za-z0-9_.-]*$';
 const RANGE = '^[0-9]+-[0-9]+$';

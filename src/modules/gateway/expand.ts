@@ -12,7 +12,7 @@ import { gatewayInterfacesOnHost, readRecord } from './record.js';
 
 export { readRecord } from './record.js';
 
-export function tableNames(args: GatewayArgs) {
+function tableNames(args: GatewayArgs) {
   const prefix = args.nft_table_prefix;
   return { filter: `${prefix}_filter`, nat: `${prefix}_nat` };
 }

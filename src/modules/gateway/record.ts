@@ -74,7 +74,7 @@ export function gatewayInterfacesOnHost(args: GatewayArgs, facts: HostFacts): st
 }
 
 /** What the host says a gateway interface's values are; fields it cannot tell are missing. */
-export function valuesOnHost(args: GatewayArgs, facts: HostFacts, iface: string): Partial<CustomerAllocation> & { interface: string } {
+function valuesOnHost(args: GatewayArgs, facts: HostFacts, iface: string): Partial<CustomerAllocation> & { interface: string } {
   const priority = args.rule_priority;
   const address = facts.addresses.find((a) => a.dev === iface && a.family === 'inet')?.local;
   const rule = address ? facts.rules.find((r) => r.family === 'inet' && r.from === address && r.priority === priority && /^\d+$/.test(r.table)) : undefined;
@@ -101,7 +101,7 @@ const complete = (values: Partial<CustomerAllocation>): values is CustomerAlloca
  * interface, the values when all can be read back (it is removed as a customer).
  * Interfaces it cannot read back completely are orphans: removed, not recorded.
  */
-export function recordFromHost(args: GatewayArgs, facts: HostFacts): GatewayRecord {
+function recordFromHost(args: GatewayArgs, facts: HostFacts): GatewayRecord {
   const prefix = args.interface_prefix;
   const nameOf = new Map(args.customers.map((customer) => [interfaceNameOf(args, customer), customer.name]));
   const customers: Record<string, CustomerAllocation> = {};

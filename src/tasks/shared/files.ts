@@ -7,7 +7,7 @@ import { holdsPrivateKey } from '../../net/index.js';
 import { shellQuote } from '../../shell.js';
 import type { Change, Step } from '../types.js';
 
-export interface DesiredFile {
+interface DesiredFile {
   path: string;
   content: string;
   mode: string;
