@@ -68,7 +68,9 @@ export const ipRuleTask = defineTask({
     );
   },
   plan(args, facts) {
-    const family = familyOf(args.from ?? args.to ?? '0.0.0.0');
+    // "all" has no family: the address given on either side decides (none: IPv4).
+    const address = [args.from, args.to].find((side) => side !== undefined && side !== 'all');
+    const family = familyOf(address ?? '0.0.0.0');
     const existing = facts.rules.filter((rule) => rule.family === family && matches(rule, args));
     const selector = [
       args.from ? `from ${shellQuote(args.from)}` : 'from all',

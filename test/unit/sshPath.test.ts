@@ -67,6 +67,7 @@ describe('routes and rules that would take the SSH connection', () => {
     expect(cut(ipRuleTask, { from: '10.200.200.1', table: 41 })).toBeUndefined();
     expect(cut(ipRuleTask, { to: '10.0.0.0/8', table: 41 })).toBeUndefined();
     expect(cut(ipRuleTask, { table: 'main', priority: 100 })).toBeUndefined();
+    expect(cut(ipRuleTask, { table: 'local', priority: 100 })).toBeUndefined();
     expect(cut(ipRuleTask, { table: 41, may_cut_ssh: true })).toBeUndefined();
     // Removing a rule never takes the connection's replies away.
     expect(cut(ipRuleTask, { table: 41, priority: 100, state: 'absent' })).toBeUndefined();
