@@ -23,10 +23,15 @@ const presentInterfaces = (invocations: TaskInvocation[]) =>
     .map((invocation) => invocation.args as WireguardInterfaceArgs)
     .filter((args) => args.state !== 'absent');
 
-/** The facts the check reads, asked for only by plays that manage WireGuard interfaces. */
+/**
+ * The facts the check reads, asked for only by plays that manage WireGuard interfaces;
+ * the instances in use are counted only when one of the interfaces is missing (a daemon
+ * may be started).
+ */
 export function inotifyFactRequest(invocations: TaskInvocation[]): FactRequest {
-  if (presentInterfaces(invocations).length === 0) return {};
-  return { inotify: true, sysctls: [INOTIFY_LIMIT_KEY], files: [{ path: sysctlPersistPath(INOTIFY_LIMIT_KEY) }] };
+  const present = presentInterfaces(invocations);
+  if (present.length === 0) return {};
+  return { inotify: { ifMissing: present.map((args) => args.name) }, sysctls: [INOTIFY_LIMIT_KEY], files: [{ path: sysctlPersistPath(INOTIFY_LIMIT_KEY) }] };
 }
 
 /**
@@ -43,10 +48,16 @@ export function planInotifyLimit(invocations: TaskInvocation[], facts: HostFacts
     return !link || isOurIdleTun(link, facts.wg[args.name]);
   }).length;
   const limit = Number(live.trim());
-  const needed = facts.inotify.instancesInUse + starting;
-  if (starting === 0 || !Number.isInteger(limit) || needed <= limit) return undefined;
+  if (starting === 0 || !Number.isInteger(limit)) return undefined;
+  const inUse = facts.inotify.instancesInUse;
+  if (inUse === undefined) {
+    // Every interface existed when the host counted, none when it listed its links: it changed meanwhile.
+    return { name: 'room for wireguard-go daemons', module: 'sysctl', changes: [], error: `the host's interfaces changed while wgplay read them (the inotify instances in use were not counted): run again; nothing was changed` };
+  }
+  const needed = inUse + starting;
+  if (needed <= limit) return undefined;
 
-  const why = `${starting} new wireguard-go daemon(s) need ${starting} inotify instance(s); ${facts.inotify.instancesInUse} of ${INOTIFY_LIMIT_KEY} = ${limit} are in use`;
+  const why = `${starting} new wireguard-go daemon(s) need ${starting} inotify instance(s); ${inUse} of ${INOTIFY_LIMIT_KEY} = ${limit} are in use`;
   const own = invocations.find((invocation) => invocation.module === 'sysctl' && (invocation.args as SysctlArgs).key === INOTIFY_LIMIT_KEY);
   if (own) {
     const value = Number(String((own.args as SysctlArgs).value).trim());

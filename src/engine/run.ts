@@ -42,11 +42,11 @@ function mergeFactRequests(requests: FactRequest[]): FactRequest {
   const files = new Map<string, FileRequest>();
   const sysctls = new Set<string>();
   const nftTables = new Map<string, { family: string; name: string }>();
-  let inotify = false;
+  let inotify: FactRequest['inotify'];
   const nftBootFiles = new Map<string, { family: string; name: string }>();
   const nftCanonical = new Map<string, { family: string; name: string; text: string }>();
   for (const request of requests) {
-    inotify ||= Boolean(request.inotify);
+    inotify = mergeInotify(inotify, request.inotify);
     for (const file of request.files ?? []) files.set(file.path, mergeFileRequests(files.get(file.path), file));
     for (const key of request.sysctls ?? []) sysctls.add(key);
     for (const table of request.nftTables ?? []) nftTables.set(`${table.family} ${table.name}`, table);
@@ -61,6 +61,20 @@ function mergeFactRequests(requests: FactRequest[]): FactRequest {
     ...(inotify ? { inotify } : {}),
     ...(nftCanonical.size > 0 ? { nftCanonical: [...nftCanonical.values()] } : {}),
   };
+}
+
+/** Counting always wins over counting only if an interface is missing; those lists add up. */
+function mergeInotify(a: FactRequest['inotify'], b: FactRequest['inotify']): FactRequest['inotify'] {
+  if (a === true || b === true) return true;
+  if (!a || !b) return a ?? b;
+  return { ifMissing: [...new Set([...a.ifMissing, ...b.ifMissing])] };
+}
+
+/** Whether facts gathered with `have` answer an inotify request `need`. */
+function coversInotify(have: FactRequest['inotify'], need: FactRequest['inotify']): boolean {
+  if (!need || have === true) return true;
+  if (!have || need === true) return false;
+  return need.ifMissing.every((name) => have.ifMissing.includes(name));
 }
 
 /**
@@ -100,7 +114,7 @@ function covers(have: FactRequest, need: FactRequest): boolean {
       );
     }) &&
     (need.sysctls ?? []).every((key) => sysctls.has(key)) &&
-    (!need.inotify || Boolean(have.inotify)) &&
+    coversInotify(have.inotify, need.inotify) &&
     (need.nftBootFiles ?? []).every((table) => (have.nftBootFiles ?? []).some((seen) => nftTableKey(seen) === nftTableKey(table))) &&
     (need.nftCanonical ?? []).every((want) => (have.nftCanonical ?? []).some((got) => got.family === want.family && got.name === want.name && got.text === want.text))
   );

@@ -81,12 +81,17 @@ run() {
 # public key, listen port, fwmark. Peer lines (9): ifname, public key, preshared key,
 # endpoint, allowed ips, latest handshake, rx, tx, keepalive. Keys become (set)/(none);
 # lines of any other shape are dropped.
+# The raw dump stays in WG_RAW (never printed) for files_facts' key comparison: one
+# wg show wakes every wireguard-go daemon once.
+WG_RAW=
 wg_dump() {
   if ! have wg || ! have awk; then m rc 127; return; fi
-  wg show all dump < /dev/null | awk -F '\t' 'BEGIN { OFS = "\t" }
+  local rc
+  WG_RAW=$(wg show all dump < /dev/null); rc=$?
+  printf '%s\n' "$WG_RAW" | awk -F '\t' 'BEGIN { OFS = "\t" }
     NF == 5 { if ($2 != "(none)") $2 = "(set)"; print; next }
     NF == 9 { if ($3 != "(none)") $3 = "(set)"; print; next }'
-  m rc "\${PIPESTATUS[0]}"
+  m rc "$rc"
 }
 # A table as nft itself reads it, without touching the host's ruleset: loaded into a
 # scratch network namespace (empty, gone when the command ends) and listed back there,
@@ -103,6 +108,35 @@ nft_canonical() {
   fi
   m rc "$?"
 }
+# The first line of a file, as a command section.
+slurp() {
+  local line
+  if IFS= read -r line < "$1"; then printf '%s\n' "$line"; m rc 0; else m rc 1; fi
+}
+# ip -j -d link show; the interface names stay in LINK_NAMES (" a b c ") for inotify_facts.
+LINK_NAMES=
+ip_link() {
+  have ip || { m rc 127; return; }
+  local out rc
+  out=$(ip -j -d link show < /dev/null); rc=$?
+  printf '%s\n' "$out"
+  m rc "$rc"
+  local -a names=()
+  mapfile -t names < <(printf '%s' "$out" | grep -o '"ifname":"[^"]*"')
+  names=("\${names[@]#'"ifname":"'}")
+  LINK_NAMES=" \${names[*]%'"'} "
+}
+# Whether the kernel has WireGuard, and the inotify instances this user holds: only
+# when one of the interfaces named in the arguments does not exist (none named: always).
+inotify_facts() {
+  if [ -d /sys/module/wireguard ]; then echo 'kernel-wireguard 1'; else echo 'kernel-wireguard 0'; fi
+  if [ "$#" -gt 0 ]; then
+    local name missing=
+    for name in "$@"; do [[ $LINK_NAMES == *" $name "* ]] || { missing=1; break; }; done
+    [ -n "$missing" ] || return 0
+  fi
+  printf 'in-use %s\n' "$(find /proc/[0-9]*/fd -user "$EUID" -lname 'anon_inode:inotify' 2>/dev/null | wc -l)"
+}
 ssh_connection() {
   [ -n "\${SSH_CONNECTION-}" ] || return 0
   printf '%s\n' "$SSH_CONNECTION"
@@ -110,68 +144,57 @@ ssh_connection() {
   read -r client port server rest <<< "$SSH_CONNECTION"
   have ip && ip -j route get "\${client%%%*}" from "\${server%%%*}" < /dev/null 2>/dev/null
 }
-# Files, in one batch: the arrays F (path), S (secret 0/1), K (wg pubkey 0/1),
-# I (interface whose private key the file should hold), E (expected sha256) are set
-# before this runs. One stat, one sha256sum and one wg show for all of them; content
-# only for files that are not secret and differ from what the task expects (for its
-# diff). Per-file processes would cost seconds at a few hundred files.
+# Files, in one pass whatever their number: F holds the paths and J their marker
+# arguments. One find reports type, mode, owner, group and size (symbolic links
+# followed), one where links point, one sha256sum hashes every readable regular file:
+# NUL-separated records, base64 on one line, joined with the paths by the parser.
+# Per-file work only where it is asked for: W (indices of files whose key is compared
+# with the live key of interface I[i], on the host), P (files whose public key is
+# wanted: a wg pubkey each), C (files whose content may travel: not secret, and only
+# when its sha256 differs from E[i] and its size is at most L[i]).
 files_facts() {
-  local i f n=\${#F[@]} k
-  local -a exists=() regular=() st=() sh=() links=() lt=()
-  local -A stat_of=() sha_of=() live_key=() link_of=()
-  for ((i = 0; i < n; i++)); do
-    if [ -L "\${F[i]}" ]; then links+=("$i"); [ -e "\${F[i]}" ] || { stat_of[$i]='dangling'; continue; }; fi
-    [ -e "\${F[i]}" ] && exists+=("$i")
-  done
-  if [ "\${#links[@]}" -gt 0 ]; then
-    mapfile -d '' -t lt < <(for i in "\${links[@]}"; do printf '%s\0' "\${F[i]}"; done | xargs -0 sh -c 'find -P "$@" -maxdepth 0 -printf "%l\\0"' find 2>/dev/null)
-    if [ "\${#lt[@]}" -eq "\${#links[@]}" ]; then
-      for i in "\${!links[@]}"; do link_of[\${links[i]}]=\${lt[i]}; done
-    fi
+  local i f k r
+  local -a shas=()
+  local -A sha_of=() live_key=()
+  m files
+  printf '%s\n' "\${J[@]}"
+  m files-stat
+  find -H "\${F[@]}" -maxdepth 0 -printf '%p\0%y\0%m\0%u\0%g\0%s\0' 2>/dev/null | base64 -w 0; echo
+  m files-link
+  find -P "\${F[@]}" -maxdepth 0 -type l -printf '%p\0%l\0' 2>/dev/null | base64 -w 0; echo
+  m files-sha
+  mapfile -d '' -t shas < <(find -H "\${F[@]}" -maxdepth 0 -type f -readable -exec sha256sum --zero -- {} + 2>/dev/null)
+  [ "\${#shas[@]}" -eq 0 ] || printf '%s\0' "\${shas[@]}" | base64 -w 0; echo
+  if [ "\${#W[@]}" -gt 0 ] && [ -n "$WG_RAW" ]; then
+    while IFS=$'\t' read -r f k; do live_key[$f]=$k; done < <(printf '%s\n' "$WG_RAW" | awk -F '\t' 'NF == 5 { print $1 "\t" $2 }')
   fi
-  if [ "\${#exists[@]}" -gt 0 ]; then
-    mapfile -t st < <(for i in "\${exists[@]}"; do printf '%s\0' "\${F[i]}"; done | xargs -0 stat -L -c '%F|%a|%U|%G|%s' -- 2>/dev/null)
-    if [ "\${#st[@]}" -eq "\${#exists[@]}" ]; then
-      for i in "\${!exists[@]}"; do stat_of[\${exists[i]}]=\${st[i]}; done
-    else # a file vanished mid-way: one by one
-      for i in "\${exists[@]}"; do stat_of[$i]=$(stat -L -c '%F|%a|%U|%G|%s' -- "\${F[i]}" 2>/dev/null); done
-    fi
-    for i in "\${exists[@]}"; do [ -f "\${F[i]}" ] && [ -r "\${F[i]}" ] && regular+=("$i"); done
-  fi
-  if [ "\${#regular[@]}" -gt 0 ]; then
-    mapfile -t sh < <(for i in "\${regular[@]}"; do printf '%s\0' "\${F[i]}"; done | xargs -0 sha256sum -- 2>/dev/null)
-    if [ "\${#sh[@]}" -eq "\${#regular[@]}" ]; then
-      for i in "\${!regular[@]}"; do k=\${sh[i]#\\}; sha_of[\${regular[i]}]=\${k:0:64}; done
-    fi
-  fi
-  if [[ " \${I[*]} " =~ [^\ ] ]] && have wg; then
-    while IFS=$'\t' read -r f k; do live_key[$f]=$k; done < <(wg show all private-key 2>/dev/null)
-  fi
-  for ((i = 0; i < n; i++)); do
+  for i in "\${W[@]}"; do
     f=\${F[i]}
+    [ -f "$f" ] && [ -r "$f" ] || continue
     m file "\${J[i]}"
-    if [ -z "\${stat_of[$i]+set}" ]; then echo missing; continue; fi
-    [ -n "\${link_of[$i]}" ] && [[ \${link_of[$i]} != *$'\n'* ]] && printf 'link %s\n' "\${link_of[$i]}"
-    if [ "\${stat_of[$i]}" = dangling ]; then echo 'type other'; continue; fi
-    IFS='|' read -r t mode owner group size <<< "\${stat_of[$i]}"
-    case $t in 'regular file'|'regular empty file') echo 'type file' ;; directory) echo 'type directory' ;; *) echo 'type other' ;; esac
-    printf 'mode %s\nowner %s\ngroup %s\nsize %s\n' "$mode" "$owner" "$group" "$size"
-    [ -f "$f" ] || continue
-    [ -r "$f" ] || { echo unreadable; continue; }
-    [ -n "\${sha_of[$i]}" ] && printf 'sha256 %s\n' "\${sha_of[$i]}"
-    if [ -n "\${I[i]}" ]; then
-      k=; IFS= read -r k < "$f"
-      if [ -n "$k" ] && [ "$k" = "\${live_key[\${I[i]}]}" ]; then echo 'wg-key-matches yes'; else echo 'wg-key-matches no'; fi
-      k=
-    fi
-    if [ "\${K[i]}" = 1 ] && have wg; then
-      k=$(wg pubkey < "$f" 2>/dev/null) && printf 'wg-pubkey %s\n' "$k"
-    fi
-    if [ "\${S[i]}" = 0 ] && [ "$size" -le "\${L[i]}" ] && [ "\${E[i]}" != "\${sha_of[$i]}" ]; then
+    k=; IFS= read -r k < "$f"
+    if [ -n "$k" ] && [ "$k" = "\${live_key[\${I[i]}]-}" ]; then echo 'wg-key-matches yes'; else echo 'wg-key-matches no'; fi
+    k=
+  done
+  if [ "\${#P[@]}" -gt 0 ] && have wg; then
+    for i in "\${P[@]}"; do
+      f=\${F[i]}
+      [ -f "$f" ] && [ -r "$f" ] || continue
+      k=$(wg pubkey < "$f" 2>/dev/null) && { m file "\${J[i]}"; printf 'wg-pubkey %s\n' "$k"; }
+    done
+  fi
+  if [ "\${#C[@]}" -gt 0 ]; then
+    for r in "\${shas[@]}"; do sha_of[\${r:66}]=\${r:0:64}; done
+    for i in "\${C[@]}"; do
+      f=\${F[i]}
+      k=\${sha_of[$f]-}
+      [ -n "$k" ] && [ "$k" != "\${E[i]}" ] || continue
+      r=$(stat -L -c %s -- "$f" 2>/dev/null) && [ "$r" -le "\${L[i]}" ] || continue
+      m file "\${J[i]}"
       # A file that holds a private key is never sent, whatever the task said.
       if grep -qiE ${shellQuote(HOLDS_KEY_ERE)} -- "$f" 2>/dev/null; then echo holds-key; else echo content; base64 < "$f"; fi
-    fi
-  done
+    done
+  fi
 }
 `.replaceAll('\\${', '${');
 
@@ -195,13 +218,14 @@ export function buildFactScript(request: FactRequest = {}): string {
   const add = (...more: string[]) => lines.push(...more);
 
   add(`m facts ${FACT_FORMAT_VERSION}`);
-  add('m kernel', 'run uname -r');
-  add('m uid', 'run id -u');
-  add('m hostname', 'run uname -n');
+  // Read by bash itself: a process each would cost more than all three.
+  add('m kernel', 'slurp /proc/sys/kernel/osrelease');
+  add('m uid', 'printf \'%s\\n\' "$EUID"; m rc 0');
+  add('m hostname', 'slurp /proc/sys/kernel/hostname');
   add('m clock', "printf '%(%s)T\\n' -1");
   add('m programs');
   add(`for p in ${FACT_PROGRAMS.join(' ')}; do if have "$p"; then echo "$p 1"; else echo "$p 0"; fi; done`);
-  add('m ip-link', 'run ip -j -d link show');
+  add('m ip-link', 'ip_link');
   add('m ip-addr', 'run ip -j addr show');
   add('m ip-rule inet', 'run ip -j -4 rule show');
   add('m ip-rule inet6', 'run ip -j -6 rule show');
@@ -224,17 +248,23 @@ export function buildFactScript(request: FactRequest = {}): string {
   }
   const list = [...files.values()];
   if (list.some((file) => file.path === '')) throw new WgplayError('cannot gather facts of a file with an empty path');
+  if (list.some((file) => !file.path.startsWith('/'))) {
+    throw new WgplayError(`cannot gather facts of a file by a relative path: ${list.find((file) => !file.path.startsWith('/'))!.path}`);
+  }
   if (list.length > 0) {
     const array = (name: string, values: string[]) => `${name}=(${values.map(shellQuote).join(' ')})`;
+    const indices = (wanted: (file: FileRequest) => boolean) => list.flatMap((file, index) => (wanted(file) ? [String(index)] : []));
+    const secret = (file: FileRequest) => file.secret || file.statOnly || file.wgKey || file.wgInterface;
     add(
       array('F', list.map((file) => file.path)),
       // The marker argument, JSON-quoted here so that the script prints it verbatim.
-      array('J', list.map((file) => `${FACT_MARKER} file ${JSON.stringify(file.path)}`.slice(`${FACT_MARKER} file `.length))),
-      array('S', list.map((file) => (file.secret || file.statOnly || file.wgKey || file.wgInterface ? '1' : '0'))),
-      array('K', list.map((file) => (file.wgKey ? '1' : '0'))),
+      array('J', list.map((file) => JSON.stringify(file.path))),
       array('I', list.map((file) => file.wgInterface ?? '')),
       array('E', list.map((file) => file.expectSha256 ?? '')),
       array('L', list.map((file) => String(file.contentLimit ?? FILE_CONTENT_LIMIT))),
+      `W=(${indices((file) => file.wgInterface !== undefined).join(' ')})`,
+      `P=(${indices((file) => Boolean(file.wgKey)).join(' ')})`,
+      `C=(${indices((file) => !secret(file)).join(' ')})`,
       'files_facts',
     );
   }
@@ -249,12 +279,11 @@ export function buildFactScript(request: FactRequest = {}): string {
   }
 
   if (request.inotify) {
-    // One `find` over every process's descriptors (the limit is per user, machine-wide).
-    add(
-      'm inotify',
-      "if [ -d /sys/module/wireguard ]; then echo 'kernel-wireguard 1'; else echo 'kernel-wireguard 0'; fi",
-      `printf 'in-use %s\\n' "$(find /proc/[0-9]*/fd -user "$EUID" -lname 'anon_inode:inotify' 2>/dev/null | wc -l)"`,
-    );
+    // One `find` over every process's descriptors (the limit is per user, machine-wide):
+    // the slowest fact of a host running many daemons, so with `ifMissing` only when
+    // one of those interfaces does not exist yet (a daemon is about to be started).
+    const ifMissing = request.inotify === true ? [] : request.inotify.ifMissing;
+    add('m inotify', `inotify_facts ${ifMissing.map(shellQuote).join(' ')}`);
   }
 
   const bootFiles = new Map((request.nftBootFiles ?? []).map((table) => [nftTableKey(table), table]));

@@ -3,7 +3,7 @@
 // Sections, in the order the script prints them (each starts with `@@wgplay NAME [ARG]`;
 // command sections end with `@@wgplay rc N`, 127 = program absent):
 //   facts 1                 format version
-//   kernel / uid / hostname `uname -r`, `id -u`, `uname -n`
+//   kernel / uid / hostname /proc/sys/kernel/osrelease, $EUID, /proc/sys/kernel/hostname
 //   programs                "NAME 1" per program found, "NAME 0" per program absent
 //   ip-link                 ip -j -d link show
 //   ip-addr                 ip -j addr show
@@ -16,9 +16,13 @@
 //                           (empty when not run under sshd)
 //   nft-canonical "FAM NAME" one per requested table text: "mode scratch|check", then
 //                           nft's listing of it (scratch) or its errors; rc != 0 = refused
-//   file "PATH"             one per requested file (see parseFileSection)
+//   files                   the requested paths, one JSON string a line
+//   files-stat / files-link / files-sha
+//                           one base64 line each: find's and sha256sum's NUL-separated
+//                           records (see parseFileBatch)
+//   file "PATH"             per file only what was asked beyond that (see parseFileSection)
 //   sysctl "KEY"            one per requested key: the value, rc != 0 when missing
-//   inotify                 when requested: "kernel-wireguard 0|1", "in-use N"
+//   inotify                 when requested: "kernel-wireguard 0|1", "in-use N" (when counted)
 //   clock                   the host's time, Unix seconds
 //   nft-boot "FAMILY NAME"  one per requested table: its boot file against the live table
 //                           (see parseNftBootSection)
@@ -26,18 +30,17 @@
 
 import { WgplayError } from '../errors.js';
 import { FACT_FORMAT_VERSION } from './factScript.js';
-import { parseFileSection, parseNftBootSection, parsePrograms, parseSysctlSection } from './parseFiles.js';
+import { fileExtras, parseFileBatch, parseFileSection, parseNftBootSection, parsePrograms, parseSysctlSection } from './parseFiles.js';
 import { parseIpAddresses, parseIpLinks, parseIpRoutes, parseIpRules } from './parseIp.js';
 import { parseNftCanonical, parseNftRuleset } from './parseNft.js';
 import { parseSshConnection } from './parseSshConnection.js';
 import { parseWgDump } from './parseWg.js';
 import { splitFactSections, type FactSection } from './sections.js';
-import type { FileFact, HostFacts, InotifyFact, NftBootFileFact } from './types.js';
+import type { HostFacts, InotifyFact, NftBootFileFact } from './types.js';
 
 const COMMANDS: Record<string, string> = {
-  kernel: 'uname -r',
-  uid: 'id -u',
-  hostname: 'uname -n',
+  kernel: 'reading /proc/sys/kernel/osrelease',
+  hostname: 'reading /proc/sys/kernel/hostname',
   'ip-link': 'ip -j -d link show',
   'ip-addr': 'ip -j addr show',
   'ip-rule inet': 'ip -j -4 rule show',
@@ -51,8 +54,10 @@ const COMMANDS: Record<string, string> = {
 
 function parseInotifySection(lines: string[]): InotifyFact {
   const field = (name: string) => lines.find((line) => line.startsWith(`${name} `))?.slice(name.length + 1).trim();
-  const inUse = Number(field('in-use'));
-  return { kernelWireguard: field('kernel-wireguard') === '1', instancesInUse: Number.isInteger(inUse) ? inUse : 0 };
+  const inUse = field('in-use');
+  const fact: InotifyFact = { kernelWireguard: field('kernel-wireguard') === '1' };
+  if (inUse !== undefined) fact.instancesInUse = /^\d+$/.test(inUse) ? Number(inUse) : 0;
+  return fact;
 }
 
 export function parseFacts(output: string): HostFacts {
@@ -89,14 +94,20 @@ export function parseFacts(output: string): HostFacts {
     return section.lines.join('\n');
   };
 
-  const files = new Map<string, FileFact>();
+  const section = (name: string) => byKey.get(name)?.lines ?? [];
+  const files = parseFileBatch(section('files'), section('files-stat'), section('files-link'), section('files-sha'));
   const sysctls = new Map<string, string | null>();
   const nftBootFiles = new Map<string, NftBootFileFact>();
   for (const section of sections) {
     if (section.name === 'nft-boot' && section.argument !== undefined) {
       nftBootFiles.set(section.argument, parseNftBootSection(section.argument, section.lines));
     } else if (section.name === 'file' && section.argument !== undefined) {
-      files.set(section.argument, parseFileSection(section.argument, section.lines));
+      // What was asked for beyond the batch (a key comparison, a public key, content). A
+      // file the batch does not name is a whole section of its own (test captures write those).
+      const parsed = parseFileSection(section.argument, section.lines);
+      const fact = files.get(section.argument);
+      if (fact) Object.assign(fact, fileExtras(parsed));
+      else files.set(section.argument, parsed);
     } else if (section.name === 'sysctl' && section.argument !== undefined) {
       sysctls.set(section.argument, parseSysctlSection(section.lines, section.rc));
     }

@@ -63,6 +63,72 @@ export function parseFileSection(path: string, lines: string[]): FileFact {
   return fact;
 }
 
+/** NUL-separated fields of a base64 section body (see files_facts in factScript.ts). */
+function nulFields(lines: string[]): string[] {
+  const text = Buffer.from(lines.join(''), 'base64').toString('utf8');
+  const fields = text.split('\0');
+  if (fields.at(-1) === '') fields.pop();
+  return fields;
+}
+
+const FIND_TYPES: Record<string, FileFact['type']> = { f: 'file', d: 'directory' };
+
+/**
+ * The files of one fact run, from the batch sections: `files` (every requested path, a
+ * JSON string a line), `files-stat` (find -H: path, type letter, octal mode, owner,
+ * group, size per file that exists, links followed), `files-link` (find -P: path and
+ * target per symbolic link), `files-sha` (sha256sum --zero: "HEX  path" per readable
+ * regular file). A link whose target is missing (or a loop) is a file of type other.
+ */
+export function parseFileBatch(paths: string[], stat: string[], link: string[], sha: string[]): Map<string, FileFact> {
+  const files = new Map<string, FileFact>();
+  for (const line of paths) {
+    const path = JSON.parse(line) as string;
+    files.set(path, { path, exists: false });
+  }
+  const links = new Map<string, string>();
+  const linkFields = nulFields(link);
+  for (let i = 0; i + 1 < linkFields.length; i += 2) links.set(linkFields[i]!, linkFields[i + 1]!);
+  const statFields = nulFields(stat);
+  for (let i = 0; i + 5 < statFields.length; i += 6) {
+    const [path, type, mode, owner, group, size] = statFields.slice(i, i + 6) as [string, string, string, string, string, string];
+    const fact = files.get(path);
+    if (!fact) continue;
+    fact.exists = true;
+    if (links.has(path)) fact.linkTarget = links.get(path);
+    if (type === 'l') {
+      fact.type = 'other'; // a dangling link: find could not follow it
+      continue;
+    }
+    fact.type = FIND_TYPES[type] ?? 'other';
+    if (/^[0-7]+$/.test(mode)) fact.mode = mode.padStart(4, '0');
+    fact.owner = owner;
+    fact.group = group;
+    if (/^\d+$/.test(size)) fact.size = Number(size);
+  }
+  for (const [path, target] of links) {
+    const fact = files.get(path);
+    // A link loop: find -H reports nothing for it.
+    if (fact && !fact.exists) Object.assign(fact, { exists: true, type: 'other', linkTarget: target });
+  }
+  for (const record of nulFields(sha)) {
+    const fact = files.get(record.slice(66));
+    const hex = record.slice(0, 64);
+    if (fact?.type === 'file' && /^[0-9a-f]{64}$/.test(hex)) fact.sha256 = hex;
+  }
+  return files;
+}
+
+/** What a per-file `file` section adds to the batch's facts. */
+export function fileExtras(fact: FileFact): Partial<FileFact> {
+  const extras: Partial<FileFact> = {};
+  if (fact.wgKeyMatchesInterface !== undefined) extras.wgKeyMatchesInterface = fact.wgKeyMatchesInterface;
+  if (fact.wgPublicKey !== undefined) extras.wgPublicKey = fact.wgPublicKey;
+  if (fact.holdsKey) extras.holdsKey = true;
+  if (fact.content !== undefined) extras.content = fact.content;
+  return extras;
+}
+
 /**
  * An `nft-boot` section ("inet wgplay_nat"): `live present|missing`, `file present|missing`,
  * `matches yes|no`, then, when they differ, `file-content` and `live-content`, each

@@ -177,8 +177,11 @@ export interface SshConnectionFact {
 export interface InotifyFact {
   /** The kernel has WireGuard (its module is loaded or built in): interfaces need no daemon. */
   kernelWireguard: boolean;
-  /** inotify instances the fact script's user holds now, over every process of the machine. */
-  instancesInUse: number;
+  /**
+   * inotify instances the fact script's user holds now, over every process of the machine.
+   * Not counted (undefined) when every interface of FactRequest.inotify.ifMissing existed.
+   */
+  instancesInUse?: number;
 }
 
 export interface HostFacts {
@@ -241,8 +244,11 @@ export interface FactRequest {
    * table whose elements change by the minute).
    */
   nftTables?: { family: string; name: string }[];
-  /** Report HostFacts.inotify. */
-  inotify?: boolean;
+  /**
+   * Report HostFacts.inotify; with `ifMissing`, count the instances in use only when one
+   * of these interfaces does not exist (counting walks every process's descriptors).
+   */
+  inotify?: true | { ifMissing: string[] };
   /** nftables tables whose boot file (nftBoot.ts) is compared with the live table. */
   nftBootFiles?: { family: string; name: string }[];
   /** Tables as a task wants them (nft text), read back through nft on the host: HostFacts.nftCanonical. */

@@ -460,17 +460,21 @@ describe('buildFactScript', () => {
   });
 
   it('is valid bash whatever the paths', () => {
-    const script = buildFactScript({ files: [{ path: NASTY }, { path: `/x/${NASTY}`, wgKey: true }], sysctls: [`net.ipv4.conf.we'ird$(x).forwarding`] });
+    const script = buildFactScript({ files: [{ path: `/${NASTY}` }, { path: `/x/${NASTY}`, wgKey: true }], sysctls: [`net.ipv4.conf.we'ird$(x).forwarding`] });
     expect(spawnSync('bash', ['-n'], { input: script }).status).toBe(0);
     expect(script.endsWith('m end\n')).toBe(true);
   });
 
+  it('refuses a relative path (find would read "-name" or "(" as its own words)', () => {
+    expect(() => buildFactScript({ files: [{ path: '-delete' }] })).toThrow(/relative path: -delete/);
+  });
+
   it('reports wgKey files as secret even when requested twice', () => {
     const script = buildFactScript({ files: [{ path: '/k' }, { path: '/k', wgKey: true }] });
-    // One entry for the file: secret (S), with its public key derived (K).
+    // One entry for the file: its public key derived (P), its content never sent (not in C).
     expect(script).toMatch(/^F=\('?\/k'?\)$/m);
-    expect(script).toMatch(/^S=\('?1'?\)$/m);
-    expect(script).toMatch(/^K=\('?1'?\)$/m);
+    expect(script).toMatch(/^P=\(0\)$/m);
+    expect(script).toMatch(/^C=\(\)$/m);
   });
 });
 
@@ -524,6 +528,25 @@ describe.skipIf(!canRunNamespaces && !process.env.CI)('the fact script on this m
     expect(facts.files[key].content).toBeUndefined();
     expect(output).not.toContain(privateKey.trim());
     expect(facts.files[join(dir, 'missing $(x)')]).toEqual({ path: join(dir, 'missing $(x)'), exists: false });
+  });
+
+  it("compares a key file with its interface's live key on the host, from the one wg dump, never printing it", () => {
+    const dir = scratch();
+    const [keyA, keyB] = ['A', 'B'].map((name) => join(dir, `wg-${name}.key`));
+    const [privateA, privateB] = [0, 1].map(() => execFileSync('wg', ['genkey'], { encoding: 'utf8' }).trim());
+    writeFileSync(keyA!, `${privateA}\n`, { mode: 0o600 });
+    writeFileSync(keyB!, `${privateB}\n`, { mode: 0o600 });
+    const dump = join(dir, 'dump');
+    // wg-a runs with keyA's key, wg-b with another one.
+    writeFileSync(dump, `wg-a\t${privateA}\t${WG_A}\t51821\toff\nwg-b\t${privateA}\t${WG_B}\t51822\toff\n`);
+    const script = buildFactScript({ files: [{ path: keyA!, wgInterface: 'wg-a' }, { path: keyB!, wgInterface: 'wg-b' }] });
+    const output = runInNamespace(script.replace('m facts 1', `wg() { cat ${shellQuote(dump)}; }\nm facts 1`));
+    const facts = parseFacts(output);
+    expect(facts.files[keyA!]).toMatchObject({ exists: true, type: 'file', mode: '0600', wgKeyMatchesInterface: true });
+    expect(facts.files[keyB!]).toMatchObject({ exists: true, type: 'file', wgKeyMatchesInterface: false });
+    expect(facts.files[keyA!]!.content).toBeUndefined();
+    expect(output).not.toContain(privateA);
+    expect(output).not.toContain(privateB);
   });
 
   it('reads where symbolic links point, dangling ones too, and compares a boot file with its live table', () => {

@@ -69,6 +69,17 @@ describe('inotify limit before wireguard-go daemons start', () => {
     expect(enough.filter((result) => result.module === 'sysctl')).toHaveLength(1);
   });
 
+  it('refuses to guess when the host did not count because its interfaces changed while it was read', () => {
+    const uncounted = blankFacts({ sysctls: { [INOTIFY_LIMIT_KEY]: '128' }, inotify: { kernelWireguard: false } });
+    expect(plan(interfaces(2), uncounted)[0].error).toMatch(/interfaces changed while wgplay read them.*run again; nothing was changed/);
+  });
+
+  it('counts only when one of the interfaces is missing (a daemon may start): walking every descriptor is slow', () => {
+    const read = (ifMissing: string[]) => parseFacts(execFileSync('bash', ['-s'], { input: buildFactScript({ inotify: { ifMissing } }), encoding: 'utf8' })).inotify;
+    expect(read(['lo'])).toEqual({ kernelWireguard: existsSync('/sys/module/wireguard') });
+    expect(read(['lo', 'wgt-nosuchif'])?.instancesInUse).toBeGreaterThanOrEqual(0);
+  });
+
   it("reads the limit and the instances in use from this machine's fact script", async () => {
     // GNU `tail -f` on a file holds one inotify instance of this user while it runs.
     const folder = mkdtempSync(join(tmpdir(), 'wgplay-inotify-'));
