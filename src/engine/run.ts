@@ -79,10 +79,11 @@ function coversInotify(have: FactRequest['inotify'], need: FactRequest['inotify'
 
 /**
  * Primitive tasks with their modules looked up once. The tasks a module made are
- * validated like a playbook's (a module's bug is refused, not sent to the host).
+ * validated like a playbook's while it expands (a module's bug is refused, not sent to
+ * the host).
  */
 export function prepareTasks(invocations: TaskInvocation[], facts?: HostFacts, host: HostContext = {}) {
-  return checkInvocations(expandInvocations(invocations, facts, host)).map((invocation) => {
+  return expandInvocations(invocations, facts, host).map((invocation) => {
     const module = findTask(invocation.module);
     if (!module) throw new Error(`unknown task module ${invocation.module}`);
     return { invocation, module };

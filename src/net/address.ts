@@ -48,8 +48,34 @@ function canonicalText(parsed: ipaddr.IPv4 | ipaddr.IPv6): string {
   return parsed.toString();
 }
 
+// Parsing is pure and the same few thousand texts come back over and over (every route
+// of a host's facts against every task's): results are kept, frozen, up to a bound.
+const MEMO_LIMIT = 50_000;
+function memoized<T>(parse: (text: string) => T): (text: string) => T {
+  const memo = new Map<string, T>();
+  return (text) => {
+    let result = memo.get(text);
+    if (result === undefined) {
+      if (memo.size >= MEMO_LIMIT) memo.clear();
+      result = deepFreeze(parse(text));
+      memo.set(text, result);
+    }
+    return result;
+  };
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const inner of Object.values(value)) deepFreeze(inner);
+  }
+  return value;
+}
+
 /** One IP address, strictly: what `ip`, `nft` and `wg` read the same way. */
-export function parseAddress(text: string): Parsed<Address> {
+export const parseAddress = memoized(parseAddressText);
+
+function parseAddressText(text: string): Parsed<Address> {
   if (text.includes('%')) return fail('is an address with a zone id ("%..."), which wgplay does not take');
   if (isIP(text) === 0) {
     const fixed = withoutLeadingZeros(text);
@@ -165,7 +191,9 @@ export function parseInterfaceAddress(text: string): Parsed<Prefix> {
  * prefix without its length ("10.0.0.1"), others as "network/length". For text from a
  * host's facts and from validated arguments alike; unparsable text compares as itself.
  */
-export function prefixKey(text: string): string {
+export const prefixKey = memoized(prefixKeyOf);
+
+function prefixKeyOf(text: string): string {
   const split = splitPrefix(text);
   if (!split.ok) return text;
   const { address, length } = split.value;
