@@ -51,7 +51,7 @@ export function planInotifyLimit(invocations: TaskInvocation[], facts: HostFacts
   if (starting === 0 || !Number.isInteger(limit)) return undefined;
   const inUse = facts.inotify.instancesInUse;
   if (inUse === undefined) {
-    // Every interface existed when the host counted, none when it listed its links: it changed meanwhile.
+    // The host saw every interface with its daemon when it counted, not when it listed them: it changed meanwhile.
     return { name: 'room for wireguard-go daemons', module: 'sysctl', changes: [], error: `the host's interfaces changed while wgplay read them (the inotify instances in use were not counted): run again; nothing was changed` };
   }
   const needed = inUse + starting;

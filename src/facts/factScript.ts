@@ -82,12 +82,13 @@ run() {
 # endpoint, allowed ips, latest handshake, rx, tx, keepalive. Keys become (set)/(none);
 # lines of any other shape are dropped.
 # The raw dump stays in WG_RAW (never printed) for files_facts' key comparison: one
-# wg show wakes every wireguard-go daemon once.
-WG_RAW=
+# wg show wakes every wireguard-go daemon once. WG_NAMES (" a b "): its interfaces.
+WG_RAW= WG_NAMES=
 wg_dump() {
   if ! have wg || ! have awk; then m rc 127; return; fi
   local rc
   WG_RAW=$(wg show all dump < /dev/null); rc=$?
+  WG_NAMES=" $(printf '%s\n' "$WG_RAW" | awk -F '\t' 'NF == 5 { printf "%s ", $1 }')"
   printf '%s\n' "$WG_RAW" | awk -F '\t' 'BEGIN { OFS = "\t" }
     NF == 5 { if ($2 != "(none)") $2 = "(set)"; print; next }
     NF == 9 { if ($3 != "(none)") $3 = "(set)"; print; next }'
@@ -127,12 +128,13 @@ ip_link() {
   LINK_NAMES=" \${names[*]%'"'} "
 }
 # Whether the kernel has WireGuard, and the inotify instances this user holds: only
-# when one of the interfaces named in the arguments does not exist (none named: always).
+# when a daemon may be started, for one of the interfaces named in the arguments that
+# does not exist or is not in the WireGuard dump (none named: always).
 inotify_facts() {
   if [ -d /sys/module/wireguard ]; then echo 'kernel-wireguard 1'; else echo 'kernel-wireguard 0'; fi
   if [ "$#" -gt 0 ]; then
     local name missing=
-    for name in "$@"; do [[ $LINK_NAMES == *" $name "* ]] || { missing=1; break; }; done
+    for name in "$@"; do [[ $LINK_NAMES == *" $name "* && $WG_NAMES == *" $name "* ]] || { missing=1; break; }; done
     [ -n "$missing" ] || return 0
   fi
   printf 'in-use %s\n' "$(find /proc/[0-9]*/fd -user "$EUID" -lname 'anon_inode:inotify' 2>/dev/null | wc -l)"

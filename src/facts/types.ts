@@ -179,7 +179,8 @@ export interface InotifyFact {
   kernelWireguard: boolean;
   /**
    * inotify instances the fact script's user holds now, over every process of the machine.
-   * Not counted (undefined) when every interface of FactRequest.inotify.ifMissing existed.
+   * Not counted (undefined) when every interface of FactRequest.inotify.ifMissing existed
+   * and was in the WireGuard dump.
    */
   instancesInUse?: number;
 }
@@ -246,7 +247,8 @@ export interface FactRequest {
   nftTables?: { family: string; name: string }[];
   /**
    * Report HostFacts.inotify; with `ifMissing`, count the instances in use only when one
-   * of these interfaces does not exist (counting walks every process's descriptors).
+   * of these interfaces does not exist or has no daemon (counting walks every process's
+   * descriptors).
    */
   inotify?: true | { ifMissing: string[] };
   /** nftables tables whose boot file (nftBoot.ts) is compared with the live table. */
