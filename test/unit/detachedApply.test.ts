@@ -3,12 +3,13 @@
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { applyChanges } from '../../src/engine/apply.js';
 import { PHASE_MARKER } from '../../src/engine/compile.js';
 import { ALIVE_MARKER, collectScript, detachedApplyScript, newRunId, withoutAliveMarkers } from '../../src/engine/detachedApply.js';
 import { TransportError } from '../../src/transport/types.js';
 import type { Change } from '../../src/tasks/types.js';
+import { EMPTY, FakeHost } from './fakeHost.js';
 import { ScratchHost } from './scratchHost.js';
 
 let host: ScratchHost;
@@ -144,4 +145,56 @@ describe('applyChanges', () => {
     expect(outcome.runner).toBe(reconnects[0]);
     expect(readFileSync(join(dir, 'late'), 'utf8')).toBe('L\n');
   });
+
+  describe('when no new connection can be opened (time simulated)', () => {
+    afterEach(() => vi.useRealTimers());
+    const cutting = [{ module: 'ip_rule', args: {}, changes: [fileChange('/nonexistent/x', 'x')] }];
+    const neverReachable = () => {
+      let tries = 0;
+      return {
+        get tries() {
+          return tries;
+        },
+        reconnect: async () => {
+          tries++;
+          throw new TransportError('unreachable', 'gw', 'connect ETIMEDOUT');
+        },
+      };
+    };
+
+    it('an armed change is reported unconfirmed after the confirm timeout and the rollback\'s time, with how long it tried', async () => {
+      vi.useFakeTimers();
+      const cut = neverReachable();
+      const pending = applyChanges(new FakeHost(EMPTY), cutting, { confirmTimeoutSeconds: 10, reconnect: cut.reconnect });
+      await vi.advanceTimersByTimeAsync(29_000);
+      let settled = false;
+      void pending.then(() => (settled = true));
+      await vi.advanceTimersByTimeAsync(0);
+      expect(settled).toBe(false);
+      await vi.advanceTimersByTimeAsync(3_000);
+      expect(await pending).toEqual({ kind: 'unconfirmed', why: 'host gw: connect ETIMEDOUT', waitedSeconds: 31 });
+      expect(cut.tries).toBe(32);
+    });
+
+    it('a stalled apply that nothing armed is reported lost once its result cannot be fetched', async () => {
+      vi.useFakeTimers();
+      const cut = neverReachable();
+      const stalled = { run: async () => Promise.reject(new TransportError('stalled', 'gw', 'apply: no output for 5 s')) };
+      const pending = applyChanges(stalled, cutting, { confirmTimeoutSeconds: 0, reconnect: cut.reconnect });
+      await vi.advanceTimersByTimeAsync(22_000);
+      expect(await pending).toEqual({ kind: 'lost', why: 'host gw: connect ETIMEDOUT', armed: false });
+    });
+  });
+
+  it('fails when the confirmation prints no outcome, and passes on an error that is not the connection\'s', async () => {
+    const silent = new FakeHost(EMPTY, undefined, () => ({ code: 2, stderr: 'bash: line 3: syntax error near unexpected token' }));
+    const cutting = [{ module: 'ip_rule', args: {}, changes: [fileChange('/nonexistent/x', 'x')] }];
+    await expect(applyChanges(silent, cutting, { confirmTimeoutSeconds: 5, reconnect: async () => ({ run: silent.run.bind(silent), close: async () => undefined }) })).rejects.toThrow(
+      'the confirmation printed no outcome (exit 2): bash: line 3: syntax error near unexpected token',
+    );
+    await expect(applyChanges(silent, cutting, { confirmTimeoutSeconds: 5, reconnect: async () => Promise.reject(new Error('no such key file')) })).rejects.toThrow('no such key file');
+    const broken = { run: async () => Promise.reject(new Error('a bug')) };
+    await expect(applyChanges(broken, cutting, { confirmTimeoutSeconds: 5 })).rejects.toThrow('a bug');
+  });
 });
+

@@ -25,12 +25,13 @@ function leftBehind(h: ScratchHost, run: { rc?: string; out?: string; confirm?: 
 describe('host lock', () => {
   it('names its holder, refuses a second apply with that name, and frees the host on release', async () => {
     host = await ScratchHost.create();
-    const lock = await takeHostLock(host, { owner: OWNER });
+    const owner = lockOwner(new Date('2026-12-01T12:00:00.123Z'));
+    const lock = await takeHostLock(host, { owner });
     expect(lock.previous).toBeUndefined();
-    expect(host.state('apply.owner')).toBe(`${OWNER}\n`);
+    expect(host.state('apply.owner')).toBe(`${owner}\n`);
     const busy = takeHostLock(host, { owner: 'someone else' });
     await expect(busy).rejects.toBeInstanceOf(HostBusyError);
-    await expect(busy).rejects.toThrow(`host busy: an apply started ${OWNER}`);
+    await expect(busy).rejects.toThrow(`host busy: an apply started at ${owner}`);
     await lock.release();
     expect(host.state('apply.owner')).toBeUndefined();
     const next = await takeHostLock(host, { owner: 'the next apply' });

@@ -4,7 +4,7 @@
 import { mkdtempSync, readFileSync, statSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { PHASE_MARKER } from '../../src/engine/compile.js';
 import { inParallel, prepareRun, resolveRun, runHosts, runOneHost, withHostConnection, type LoadedRun } from '../../src/engine/runPlaybook.js';
 import { applySavedPlan, buildSavedPlan, readSavedPlan, savedPlanResults, writeSavedPlan } from '../../src/engine/savedPlan.js';
@@ -87,6 +87,23 @@ describe('a host run over SSH', () => {
     expect(result.error).toBe(
       'connection lost during apply: the host may be partly changed; run apply again (it had armed a rollback: unless confirmed, the host restores its earlier state after the confirm timeout)\nConnection reset by peer',
     );
+  });
+
+  it('reports a change no new connection could confirm as cut: the host rolls it back by itself', async () => {
+    vi.useFakeTimers();
+    try {
+      const host = new FakeHost(EMPTY_SSH);
+      const reconnect = async () => Promise.reject(new TransportError('unreachable', 'gw', 'connect ETIMEDOUT'));
+      const pending = runHost('gw', host, tasks(RULE), { apply: true, overSsh: true, applyOptions: { confirmTimeoutSeconds: 1, reconnect } });
+      await vi.advanceTimersByTimeAsync(25_000);
+      const result = await pending;
+      expect(result).toMatchObject({ status: 'failed', applied: true, outcome: 'cut' });
+      expect(result.error).toBe(
+        'SSH unreachable after the change: no new connection in 22 s, so it was not confirmed; the host rolls it back by itself after the confirm timeout (host gw: connect ETIMEDOUT)',
+      );
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('changes nothing on a host another apply holds, and says who holds it', async () => {
