@@ -61,6 +61,8 @@ export interface FakeLock {
   /** What wgplay wrote to the holder. */
   written: string[];
   ended: boolean;
+  /** The holder script wgplay started. */
+  script?: string;
 }
 
 /**
@@ -75,8 +77,9 @@ export function fakeTransport(name: string, runner: ScriptRunner, options: { loc
       return roundTrips;
     },
     run: (script, runOptions) => (roundTrips++, runner.run(script, runOptions)),
-    start: async (): Promise<HeldCommand> => {
+    start: async (script): Promise<HeldCommand> => {
       roundTrips++;
+      if (options.lock) options.lock.script = script;
       let end = () => {};
       const done = options.lockExit
         ? Promise.resolve(options.lockExit)

@@ -57,7 +57,7 @@ describe('a host run over SSH', () => {
     expect(result.roundTrips).toBe(5);
     // Armed with the default confirm timeout (60 s), and the lock released at the end.
     expect(host.applyScript).toMatch(/setsid bash "\$wgplay_c\/timer.sh" \$\$ 60 /);
-    expect(lock).toEqual({ written: ['done\n'], ended: true });
+    expect(lock).toMatchObject({ written: ['done\n'], ended: true });
   });
 
   it('reports a change the host rolled back (no new connection confirmed it) as failed, with what was restored', async () => {
