@@ -73,7 +73,7 @@ describe('connections', () => {
 
   it('a task that fails validation fails its host with nothing contacted', async () => {
     const result = await runOneHost(hostOf(LOCAL), [{ name: 'r', module: 'ip_rule', args: { table: 41 } }], { apply: false, connect: async () => Promise.reject(new Error('never')) });
-    expect(result).toMatchObject({ host: 'gw', status: 'failed', tasks: [], applied: false, roundTrips: 0, durationMs: 0 });
+    expect(result).toMatchObject({ host: 'gw', status: 'failed', tasks: [], applied: false, roundTrips: 0 });
   });
 
   it('a cancelled host reports no tasks and nothing applied', async () => {
