@@ -55,7 +55,57 @@ with its diff, and the summary. Contacts no host. Exit 2 when it has changes, 0 
 /** A host to run, for the progress display. */
 interface HostJob {
   name: string;
-  run(events: EngineEvents): Promise<HostRun>;
+  run(events: EngineEvents, signal: AbortSignal): Promise<HostRun>;
+}
+
+/** The exit code after Ctrl-C (128 + SIGINT), as shells report it. */
+const INTERRUPTED = 130;
+
+/**
+ * Ctrl-C during a run. Before any host's apply script started, nothing has changed:
+ * wgplay says so and exits at once (a host lock dies with its connection). Once a
+ * script runs, stopping it halfway would leave the host half-done, so the first Ctrl-C
+ * lets the running scripts finish and be verified, starts no other host (the library's
+ * AbortSignal) and says so; a second one quits at once, and the host's commit-confirmed
+ * rollback undoes what it covers (docs/SAFETY.md).
+ */
+function interruptHandler(confirmTimeoutSeconds: number | undefined) {
+  const controller = new AbortController();
+  const applying = new Set<string>();
+  const onSigint = () => {
+    if (applying.size === 0) {
+      process.stderr.write('\nwgplay: interrupted before any apply script started: nothing was changed on any host\n');
+      process.exit(INTERRUPTED);
+    }
+    const hosts = [...applying].join(', ');
+    if (!controller.signal.aborted) {
+      controller.abort();
+      process.stderr.write(
+        `\nwgplay: interrupted while the apply script runs on ${hosts}: it finishes there and is verified (stopping it halfway would leave the host half-done); ` +
+          'hosts that have not started are left unchanged. Ctrl-C again quits now.\n',
+      );
+      return;
+    }
+    const rollback = confirmTimeoutSeconds
+      ? `nobody confirms the change, so each host rolls back what commit-confirmed covers after ${confirmTimeoutSeconds} s and keeps the rest (docs/SAFETY.md)`
+      : 'the host keeps what the script applied';
+    process.stderr.write(`\nwgplay: quit while the apply script ran on ${hosts}: the script still finishes on the host; ${rollback}; run apply again to see where it stands\n`);
+    process.exit(INTERRUPTED);
+  };
+  process.on('SIGINT', onSigint);
+  return {
+    signal: controller.signal,
+    /** Wraps a job's events: a host that reached the apply phase counts as changing. */
+    events: (events: EngineEvents): EngineEvents => ({
+      ...events,
+      phase: (host, phase) => {
+        if (phase === 'apply') applying.add(host);
+        events.phase?.(host, phase);
+      },
+    }),
+    interrupted: () => controller.signal.aborted,
+    dispose: () => process.off('SIGINT', onSigint),
+  };
 }
 
 const FORKS_OPTION = { forks: { type: 'string', short: 'f', default: '5' } } as const;
@@ -99,7 +149,7 @@ export async function runPlanOrApply(command: 'plan' | 'apply', argv: string[]):
     const { values } = parsed;
     const playbook = parsed.args[0]!;
     const forks = forksOf(values.forks);
-    const applyOptions = command === 'apply' ? applyOptionsOf(values) : {};
+    const applyOptions: Partial<ReturnType<typeof applyOptionsOf>> = command === 'apply' ? applyOptionsOf(values) : {};
     const apply = command === 'apply' && !values.check;
     const mode = apply ? 'apply' : 'plan';
     const out = values.out as string | undefined;
@@ -114,9 +164,10 @@ export async function runPlanOrApply(command: 'plan' | 'apply', argv: string[]):
     }
     const jobs = loaded.hosts.map(({ host, tasks }): HostJob => ({
       name: host.name,
-      run: (events) => runOneHost(host, tasks, { apply, events, keepBasis: out !== undefined, rebuildRecord: values['rebuild-record'], ...applyOptions }),
+      run: (events, signal) =>
+        runOneHost(host, tasks, { apply, events, signal, keepBasis: out !== undefined, rebuildRecord: values['rebuild-record'], ...applyOptions }),
     }));
-    const results = await runJobs(jobs, forks, values.json);
+    const results = await runJobs(jobs, forks, values.json, apply ? applyOptions.confirmTimeoutSeconds : undefined);
     if (out !== undefined) {
       // The inventory as read (every source, group_vars, host_vars, -e): what the plan was made from.
       const inventory = {
@@ -126,7 +177,7 @@ export async function runPlanOrApply(command: 'plan' | 'apply', argv: string[]):
       const inputs = { playbook: hashInput(playbook), inventory, ...(parsed.limit ? { limit: parsed.limit } : {}) };
       writeSavedPlan(out, buildSavedPlan(loaded, results, inputs));
     }
-    const exitCode = exitCodeFor(results, mode);
+    const exitCode = results.interrupted ? INTERRUPTED : exitCodeFor(results, mode);
     process.stdout.write(
       values.json
         ? renderJsonReport(results, mode, exitCode, mode, out !== undefined ? { savedPlan: out } : {})
@@ -156,13 +207,13 @@ async function runApplySaved(argv: string[]): Promise<number> {
   const plan: SavedPlan = readSavedPlan(file!);
   const jobs = plan.hosts.map((saved): HostJob => ({
     name: saved.host,
-    run: (events) =>
-      withHostConnection(saved.host, () => saved.connection, { events, exclusive: true, ...applyOptions }, (transport, overSsh, hostApplyOptions) =>
-        applySavedHost(saved, transport, { events, overSsh, applyOptions: hostApplyOptions }),
+    run: (events, signal) =>
+      withHostConnection(saved.host, () => saved.connection, { events, signal, exclusive: true, ...applyOptions }, (transport, overSsh, hostApplyOptions) =>
+        applySavedHost(saved, transport, { events, overSsh, signal, applyOptions: hostApplyOptions }),
       ),
   }));
-  const results = await runJobs(jobs, forks, values.json);
-  const exitCode = exitCodeFor(results, 'apply');
+  const results = await runJobs(jobs, forks, values.json, applyOptions.confirmTimeoutSeconds);
+  const exitCode = results.interrupted ? INTERRUPTED : exitCodeFor(results, 'apply');
   process.stdout.write(
     values.json
       ? renderJsonReport(results, 'apply', exitCode, 'apply', { savedPlan: file })
@@ -193,9 +244,19 @@ export async function runShow(argv: string[]): Promise<number> {
 }
 
 /** A terminal: listr2 progress, a line per host; otherwise plain lines on stderr (none with --json). */
-function runJobs(jobs: HostJob[], forks: number, json: boolean): Promise<HostRun[]> {
-  if (process.stdout.isTTY && !json) return runWithProgress(jobs, forks);
-  return inParallel(jobs, forks, (job) => job.run({ phase: (host, phase) => !json && process.stderr.write(`[${host}] ${phase}\n`) }));
+async function runJobs(jobs: HostJob[], forks: number, json: boolean, confirmTimeoutSeconds?: number): Promise<HostRun[] & { interrupted?: boolean }> {
+  const interrupt = interruptHandler(confirmTimeoutSeconds);
+  const interruptible = jobs.map((job): HostJob => ({ name: job.name, run: (events) => job.run(interrupt.events(events), interrupt.signal) }));
+  try {
+    const results: HostRun[] & { interrupted?: boolean } =
+      process.stdout.isTTY && !json
+        ? await runWithProgress(interruptible, forks)
+        : await inParallel(interruptible, forks, (job) => job.run({ phase: (host, phase) => !json && process.stderr.write(`[${host}] ${phase}\n`) }, interrupt.signal));
+    results.interrupted = interrupt.interrupted();
+    return results;
+  } finally {
+    interrupt.dispose();
+  }
 }
 
 async function runWithProgress(jobs: HostJob[], forks: number): Promise<HostRun[]> {
@@ -204,14 +265,15 @@ async function runWithProgress(jobs: HostJob[], forks: number): Promise<HostRun[
     jobs.map((job, index) => ({
       title: job.name,
       task: async (_: unknown, progress: { title: string; output: string }) => {
-        const result = await job.run({ phase: (_host, phase) => (progress.output = phase) });
+        const result = await job.run({ phase: (_host, phase) => (progress.output = phase) }, new AbortController().signal);
         results[index] = result;
         const changes = result.tasks.reduce((sum, task) => sum + task.changes.length, 0);
         progress.title = `${job.name}: ${result.status}${changes ? ` (${changes} changes)` : ''}`;
         if (result.status === 'failed' || result.status === 'unreachable' || result.status === 'cancelled') throw new Error(`${job.name}: ${result.status}`);
       },
     })),
-    { concurrent: forks, exitOnError: false, rendererOptions: { collapseErrors: true } },
+    // Ctrl-C is wgplay's (runJobs), not listr2's.
+    { concurrent: forks, exitOnError: false, registerSignalListeners: false, rendererOptions: { collapseErrors: true } },
   );
   await list.run().catch(() => undefined);
   return results;
