@@ -1,5 +1,4 @@
 import { createHash } from 'node:crypto';
-import { Listr } from 'listr2';
 import { DEFAULT_CONFIRM_TIMEOUT_S } from '../engine/commitConfirmed.js';
 import type { EngineEvents } from '../engine/run.js';
 import { inParallel, loadRun, resolveRun, runOneHost, withHostConnection, type HostRun } from '../engine/runPlaybook.js';
@@ -260,6 +259,8 @@ async function runJobs(jobs: HostJob[], forks: number, json: boolean, confirmTim
 }
 
 async function runWithProgress(jobs: HostJob[], forks: number): Promise<HostRun[]> {
+  // Only a terminal shows progress: no one else pays for loading listr2.
+  const { Listr } = await import('listr2');
   const results: HostRun[] = [];
   const list = new Listr(
     jobs.map((job, index) => ({
