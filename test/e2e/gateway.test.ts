@@ -91,7 +91,7 @@ describe('the overlapping-customers gateway', () => {
     const nat = await inC('nft list map inet wgplay_nat inbound_dnat; nft list map inet wgplay_nat outbound_snat');
     expect(nat).toMatch(/"wg-a" : 10\.200\.200\.1,\s+"wg-b" : 10\.200\.200\.2/);
     expect(nat).toMatch(/"wg-a" : 10\.0\.0\.2,\s+"wg-b" : 10\.0\.0\.2/);
-    expect(await inC('sysctl -n net.ipv4.ip_local_reserved_ports')).toBe('51820-51899\n');
+    expect(await inC('sysctl -n net.ipv4.ip_local_reserved_ports')).toBe('51820-55819\n');
     // Per-interface keys, generated on the gateway, 0600, distinct.
     const keys = await inC('stat -c %a /etc/wireguard/wg-a.key /etc/wireguard/wg-b.key; wg show wg-a public-key; wg show wg-b public-key');
     const [modeA, modeB, pubA, pubB] = keys.trim().split('\n');
@@ -141,11 +141,11 @@ describe('the overlapping-customers gateway', () => {
     const withoutTables = labVars.customers.map(({ table, ...customer }) => customer as Customer);
     const playbookCases: [string, Customer[], RegExp][] = [
       [variant('customer_addresses: 10.100.100.0/24', 'customer_addresses: 10.200.0.0/16'), labVars.customers, /pool 10\.200\.0\.0\/16 overlaps pool our_addresses 10\.200\.200\.0\/24/],
-      [variant('tables: 41-240', 'tables: 41-41'), withoutTables, /customers\[1\]: no free table left in pool 41-41 for customer b/],
+      [variant('tables: 41-4040', 'tables: 41-41'), withoutTables, /customers\[1\]: no free table left in pool 41-41 for customer b/],
       [
         variant('        customers: "{{ customers }}"', '        reserve_listen_ports: false\n        customers: "{{ customers }}"'),
         labVars.customers,
-        /listen ports 51820-51899 lie in Linux's ephemeral range/,
+        /listen ports 51820-55819 lie in Linux's ephemeral range/,
       ],
       [PLAYBOOK, labVars.customers.map((c) => ({ ...c, interface: 'wg-shared' })), /customers\[1\]\.interface: interface wg-shared is also used by customer a/],
     ];
@@ -259,6 +259,40 @@ describe('the overlapping-customers gateway', () => {
     const again = await wgplayJson(['apply', PLAYBOOK, '-i', inventoryAD]);
     expect(changedResources(again.report)).toEqual([]);
   });
+
+  it("a customer's wireguard-go killed: plan shows its daemon to start (exit 2), apply brings it back, the other customer untouched", async () => {
+    const customerD: Customer = { name: 'd', public_key: lab.lab.customerKeys('d').publicKey, address: '10.0.0.1', our_address: '10.0.0.2', mode: 'both' };
+    const inventoryAD = inventoryWith([labVars.customers[0]!, customerD]);
+    const daemonOf = async (iface: string) =>
+      (await inC(`self=$(readlink /proc/self/ns/net); for p in $(pgrep -x wireguard-go); do [ "$(readlink /proc/$p/ns/net)" = "$self" ] && [ "$(tr '\\0' ' ' < /proc/$p/cmdline)" = "wireguard-go ${iface} " ] && echo $p; done; true`)).trim();
+    const daemonA = await daemonOf('wg-a');
+    const killed = await daemonOf('wg-d');
+    expect(killed).toMatch(/^\d+$/);
+    await inC(`kill -9 ${killed}; for i in $(seq 50); do wg show wg-d >/dev/null 2>&1 || exit 0; sleep 0.1; done; exit 1`);
+    // Its TUN stays behind (wgplay made it persistent), without a UAPI socket.
+    expect(await inC('ip -d link show dev wg-d')).toContain('alias wgplay');
+
+    const planned = await wgplayJson(['plan', PLAYBOOK, '-i', inventoryAD]);
+    expect(planned.code).toBe(2);
+    expect(planned.report.hosts[0]!.error).toBeUndefined();
+    expect(changedResources(planned.report)).toContain('wireguard interface wg-d');
+    expect(changedResources(planned.report).filter((r) => /wg-a|10\.200\.200\.1\b|10\.100\.100\.1\b/.test(r))).toEqual([]);
+
+    const applied = await wgplayJson(['apply', PLAYBOOK, '-i', inventoryAD]);
+    expect(applied.report.hosts[0]!.error).toBeUndefined();
+    expect(applied.code).toBe(0);
+    expect(await daemonOf('wg-d')).toMatch(/^\d+$/);
+    expect(await daemonOf('wg-a')).toBe(daemonA);
+    expect(await inC('wg show wg-d listen-port')).toBe('51820\n');
+    // D still holds a session the new daemon does not know: WireGuard handshakes again
+    // once D has sent without an answer for 15 s (Keepalive-Timeout + Rekey-Timeout).
+    expect(await inHost('d', `for i in $(seq 8); do curl -sS --max-time 5 http://10.0.0.2:8080/ 2>/dev/null && exit 0; done; exit 1`)).toMatch(/you are 10\.100\.100\.3$/m);
+    expect(await inC(curl('http://10.100.100.3/'))).toBe('hello from host-d; you are 10.0.0.2\n');
+    expect(await inHost('a', curl('http://10.0.0.2:8080/'))).toMatch(/you are 10\.100\.100\.1$/m);
+    const again = await wgplayJson(['plan', PLAYBOOK, '-i', inventoryAD]);
+    expect(changedResources(again.report)).toEqual([]);
+  });
+
 });
 
 describe('one-way customers', () => {
@@ -279,10 +313,33 @@ describe('one-way customers', () => {
   });
 });
 
+describe('customers replaced', () => {
+  it('replaces a customer by another in ONE apply: the newcomer gets a port of its own, not the leaving one\'s, and traffic passes', async () => {
+    await lab.lab.addCustomerHost('e');
+    const customerE: Customer = { name: 'e', public_key: lab.lab.customerKeys('e').publicKey, address: '10.0.0.1', our_address: '10.0.0.2', mode: 'both' };
+    const inventoryAE = inventoryWith([labVars.customers[0]!, customerE]);
+    const portD = (await inC('wg show wg-d listen-port')).trim();
+    const applied = await wgplayJson(['apply', PLAYBOOK, '-i', inventoryAE]);
+    expect(applied.report.hosts[0]!.error).toBeUndefined();
+    expect(applied.code).toBe(0);
+    expect(await lab.lab.runInHost('c', 'ip link show dev wg-d')).toMatchObject({ code: 1 });
+    const portE = (await inC('wg show wg-e listen-port')).trim();
+    expect(portE).not.toBe(portD);
+    expect(await inC('nft list set inet wgplay_filter wg_ports')).toContain(portE);
+    const record = JSON.parse(await inC('cat /var/lib/wgplay/gateway.json')) as { customers: Record<string, { translated_address: string }> };
+    const translated = record.customers.e!.translated_address;
+    await connectCustomer('e', inventoryAE);
+    expect(await inHost('e', curl('http://10.0.0.2:8080/'))).toContain(`you are ${translated}`);
+    expect(await inC(curl(`http://${translated}/`))).toBe('hello from host-e; you are 10.0.0.2\n');
+    expect(await inHost('a', curl('http://10.0.0.2:8080/'))).toMatch(/you are 10\.100\.100\.1$/m);
+    await rememberGatewayKeys();
+  });
+});
+
 describe('secrets', () => {
   it('no private key of the lab (the gateway\'s or a customer\'s) appears in anything wgplay printed in this file', async () => {
     await rememberGatewayKeys();
     expect(gatewayKeys.size).toBeGreaterThanOrEqual(3);
-    expectNoPrivateKeyPrinted([...gatewayKeys, ...['a', 'b', 'd'].map((id) => lab.lab.customerKeys(id).privateKey)]);
+    expectNoPrivateKeyPrinted([...gatewayKeys, ...['a', 'b', 'd', 'e'].map((id) => lab.lab.customerKeys(id).privateKey)]);
   });
 });

@@ -141,7 +141,7 @@ describe('persistence across a reboot', () => {
     );
 
     expect(await inC('sysctl -n net.ipv4.ip_local_reserved_ports; ip rule show priority 100')).toBe(
-      '51820-51899\n100:\tfrom 10.200.200.1 lookup 41\n100:\tfrom 10.200.200.2 lookup 42\n',
+      '51820-55819\n100:\tfrom 10.200.200.1 lookup 41\n100:\tfrom 10.200.200.2 lookup 42\n',
     );
     expect((await lab.lab.runInHost('c', 'ip link show dev wg-x')).code).not.toBe(0);
     const plan = await wgplayJson(['plan', PLAYBOOK, '-i', inventoryAB]);

@@ -56,7 +56,7 @@ describe('wireguard_gateway expansion', () => {
       'outbound_dnat wg-a : 10.0.0.1 present',
       'outbound_snat wg-a : 10.0.0.2 present',
     ]);
-    expect(argsOf(tasks, 'sysctl')).toEqual([{ key: 'net.ipv4.ip_local_reserved_ports', value: '51820-51899', persist: true }]);
+    expect(argsOf(tasks, 'sysctl')).toEqual([{ key: 'net.ipv4.ip_local_reserved_ports', value: '51820-55819', persist: true }]);
   });
 
   it('leaves out the NAT of the direction a customer does not use', () => {
@@ -96,7 +96,8 @@ describe('customers replaced by others', () => {
     const first = seedArgs({ customers: [bare('x', KEY_A), bare('y', KEY_B)] });
     const record = renderRecord(allocateCustomers(first));
     const facts = emptyFacts({ files: { '/var/lib/wgplay/gateway.json': { path: '/var/lib/wgplay/gateway.json', exists: true, content: record } } });
-    // x leaves, z arrives and gets x's freed port, table and addresses.
+    // x leaves, z arrives and gets x's freed table and addresses, but not its port (x's
+    // daemon holds it until teardown, after z's daemon binds its own).
     const tasks = expandGateway(seedArgs({ customers: [bare('z', KEY_C), bare('y', KEY_B)] }), { taskName: 'gw', facts });
     const removals = tasks.filter((task) => task.name.includes('customer x: remove')).map((task) => `${task.module} ${JSON.stringify(task.args)}`);
     expect(removals).toEqual([
@@ -106,7 +107,19 @@ describe('customers replaced by others', () => {
       'nft_element {"family":"inet","table":"wgplay_nat","set":"inbound_snat","key":"wg-x","state":"absent"}',
       'nft_element {"family":"inet","table":"wgplay_nat","set":"outbound_dnat","key":"wg-x","state":"absent"}',
       'nft_element {"family":"inet","table":"wgplay_nat","set":"outbound_snat","key":"wg-x","state":"absent"}',
+      'nft_element {"family":"inet","table":"wgplay_filter","set":"wg_ports","key":51820,"state":"absent"}',
     ]);
+    expect(tasks.find((task) => task.name.includes('customer z: interface'))?.args).toMatchObject({ listen_port: 51822 });
+  });
+
+  it("says when the pool is full only because a removed customer's port is not free yet", () => {
+    const bare = (name: string, key: string) => ({ name, public_key: key, address: '10.0.0.1', our_address: '10.0.0.2' });
+    const first = seedArgs({ pools: { listen_ports: '51820-51821' }, customers: [bare('x', KEY_A), bare('y', KEY_B)] });
+    const record = JSON.parse(renderRecord(allocateCustomers(first)));
+    const second = seedArgs({ pools: { listen_ports: '51820-51821' }, customers: [bare('z', KEY_C), bare('y', KEY_B)] });
+    expect(() => allocateCustomers(second, record)).toThrow(
+      /no free listen port left in pool 51820-51821 for customer z \(1 more become free once this apply has removed the customers holding them: apply the removal first\)/,
+    );
   });
 });
 
@@ -128,11 +141,11 @@ describe('allocation from the pools', () => {
   it('never renumbers a customer when another is added before it or removed', () => {
     const first = seedArgs({ customers: [bare('x', KEY_A), bare('y', KEY_B)] });
     const record = JSON.parse(renderRecord(allocateCustomers(first)));
-    // x removed, z added in front: y keeps its values, z takes x's freed ones.
+    // x removed, z added in front: y keeps its values, z takes x's freed ones but its port.
     const second = seedArgs({ customers: [bare('z', KEY_C), bare('y', KEY_B)] });
     const allocations = allocateCustomers(second, record);
     expect(allocations.get('y')).toEqual(allocateCustomers(first).get('y'));
-    expect(allocations.get('z')).toMatchObject({ listen_port: 51820, table: 41 });
+    expect(allocations.get('z')).toMatchObject({ listen_port: 51822, table: 41 });
   });
 });
 

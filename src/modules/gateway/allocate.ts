@@ -20,8 +20,8 @@ type Field = 'listen_port' | 'table' | 'our_translated_address' | 'translated_ad
 const FIELDS: Field[] = ['listen_port', 'table', 'our_translated_address', 'translated_address'];
 
 export class PoolExhaustedError extends Error {
-  constructor(readonly field: Field, readonly customer: string, pool: string) {
-    super(`no free ${field.replace(/_/g, ' ')} left in pool ${pool} for customer ${customer}`);
+  constructor(readonly field: Field, readonly customer: string, pool: string, note = '') {
+    super(`no free ${field.replace(/_/g, ' ')} left in pool ${pool} for customer ${customer}${note}`);
   }
 }
 
@@ -79,6 +79,18 @@ export function allocateCustomers(args: GatewayArgs, record?: GatewayRecord): Ma
       used[field].add(String(value));
     }
   }
+  // A port a removed customer's daemon still holds is not handed to a newcomer in the
+  // same apply: the newcomer's daemon binds it (wireguard phase) before the removed
+  // one is torn down (teardown phase), and would fail with "Address already in use".
+  const leaving = Object.entries(record?.customers ?? {})
+    .filter(([name]) => !chosen.has(name))
+    .map(([, allocation]) => String(allocation.listen_port))
+    .filter((port) => port !== 'undefined' && !used.listen_port.has(port));
+  for (const port of leaving) used.listen_port.add(port);
+  const leavingNote = (field: Field) =>
+    field === 'listen_port' && leaving.length > 0
+      ? ` (${leaving.length} more become free once this apply has removed the customers holding them: apply the removal first)`
+      : '';
   // Lowest free value first. Values only ever get taken, so everything below a
   // field's cursor is taken: each pool is walked once, not once per customer.
   const cursor = Object.fromEntries(FIELDS.map((field) => [field, candidates[field].first])) as Record<Field, number>;
@@ -88,7 +100,7 @@ export function allocateCustomers(args: GatewayArgs, record?: GatewayRecord): Ma
       if (values[field] !== undefined) continue;
       const range = candidates[field];
       while (cursor[field] <= range.last && used[field].has(String(range.toValue(cursor[field])))) cursor[field]++;
-      if (cursor[field] > range.last) throw new PoolExhaustedError(field, customer.name, range.pool);
+      if (cursor[field] > range.last) throw new PoolExhaustedError(field, customer.name, range.pool, leavingNote(field));
       const found = range.toValue(cursor[field]);
       values[field] = found;
       used[field].add(String(found));

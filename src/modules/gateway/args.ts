@@ -4,8 +4,8 @@ import { Type, type Static } from '@sinclair/typebox';
 import { Defaulted, Enum, type Validated } from '../../tasks/schema.js';
 
 const DEFAULT_POOLS = {
-  listen_ports: '51820-51899',
-  tables: '41-240',
+  listen_ports: '51820-55819',
+  tables: '41-4040',
   our_addresses: '10.200.200.0/24',
   customer_addresses: '10.100.100.0/24',
 };
