@@ -209,7 +209,7 @@ function planTableRoutes(args: Args, facts: HostFacts): Change[] {
 }
 
 /** What wgplay names the TUNs it creates for wireguard-go (their alias), to know them again without their daemon. */
-export const TUN_ALIAS = 'wgplay';
+const TUN_ALIAS = 'wgplay';
 /** The MTU wireguard-go and the kernel give a new WireGuard interface. */
 const WIREGUARD_MTU = 1420;
 
