@@ -17,13 +17,13 @@ export const BREAKAGES = [
   ["a file's mode drift goes unnoticed", 'src/tasks/shared/files.ts', 'fact?.mode !== desired.mode || ', ''],
   ['nft set flags are not compared', 'src/tasks/nftTable.ts', 'if (sorted(have.flags) !== sorted(want.flags))', 'if (false)'],
   ['verify never fails', 'src/engine/run.ts', 'if (leftover.length > 0) {', 'if (false) {'],
-  ["a secret file's diff is shown", 'src/tasks/shared/files.ts', 'if (desired.secret) {', 'if (false) {'],
+  ["a secret file's diff is shown", 'src/tasks/shared/files.ts', 'if (desired.secret || fact?.holdsKey || holdsPrivateKey(desired.content)) {', 'if (false) {'],
   ['sysctl values are compared as spelled', 'src/tasks/sysctl.ts', "value.trim().replace(/\\s+/g, ' ')", 'value'],
-  ['apply phases run in reverse order', 'src/engine/compile.ts', 'for (const phase of PHASES) {', 'for (const phase of [...PHASES].reverse()) {'],
+  ['apply phases run in reverse order', 'src/engine/compile.ts', 'for (const phase of phases) {', 'for (const phase of [...phases].reverse()) {'],
   ['a changed nft map value is kept', 'src/tasks/nftElement.ts', 'if (current.value === value) return [];', 'return [];'],
   ['a route through another device counts as present', 'src/tasks/ipRoute.ts', '(args.dev === undefined || route.dev === args.dev)', 'true'],
   ['peers removed from the arguments stay on the interface', 'src/tasks/wireguardInterface.ts', 'if ((args.peers ?? []).some((peer) => peer.public_key === have.publicKey)) continue;', 'continue;'],
-  ['a failed apply script is reported as success', 'src/engine/run.ts', 'if (result.code !== 0) {\n    const phase', 'if (false) {\n    const phase'],
+  ['a failed apply script is reported as success', 'src/engine/run.ts', 'if (result.code !== 0) {\n      const phase', 'if (false) {\n      const phase'],
 ];
 
 /** A scratch copy of the working tree (tracked and new files) with `file` broken as said. */

@@ -6,7 +6,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
 import { PRIVATE_KEY_PLACEHOLDER } from '../../src/modules/gateway/customerConfig.js';
-import { startTestSeedLab, writeInventory, type TestSeedLab } from './harness.js';
+import { OWN_DAEMONS_SCRIPT, startTestSeedLab, writeInventory, type TestSeedLab } from './harness.js';
 import { changedResources, expectNoPrivateKeyPrinted, wgplay, wgplayJson } from './wgplayCli.js';
 
 const PLAYBOOK = new URL('../../playbooks/gateway.yaml', import.meta.url).pathname;
@@ -204,7 +204,7 @@ describe('the overlapping-customers gateway', () => {
 
     // wireguard-go processes in Host C's network namespace (the pid namespace is the machine's).
     const daemons = () =>
-      inC("self=$(readlink /proc/self/ns/net); for p in $(pgrep -x wireguard-go); do [ \"$(readlink /proc/$p/ns/net)\" = \"$self\" ] && echo \"$p $(tr '\\0' ' ' < /proc/$p/cmdline)\"; done | sort");
+      inC(OWN_DAEMONS_SCRIPT);
     const handshakes = () => inC('wg show wg-a latest-handshakes; wg show wg-b latest-handshakes');
     const daemonsBefore = await daemons();
     const handshakesBefore = await handshakes();
@@ -264,7 +264,7 @@ describe('the overlapping-customers gateway', () => {
     const customerD: Customer = { name: 'd', public_key: lab.lab.customerKeys('d').publicKey, address: '10.0.0.1', our_address: '10.0.0.2', mode: 'both' };
     const inventoryAD = inventoryWith([labVars.customers[0]!, customerD]);
     const daemonOf = async (iface: string) =>
-      (await inC(`self=$(readlink /proc/self/ns/net); for p in $(pgrep -x wireguard-go); do [ "$(readlink /proc/$p/ns/net)" = "$self" ] && [ "$(tr '\\0' ' ' < /proc/$p/cmdline)" = "wireguard-go ${iface} " ] && echo $p; done; true`)).trim();
+      (await inC(OWN_DAEMONS_SCRIPT)).split('\n').find((line) => line.trim().endsWith(` ${iface}`))?.split(' ')[0] ?? '';
     const daemonA = await daemonOf('wg-a');
     const killed = await daemonOf('wg-d');
     expect(killed).toMatch(/^\d+$/);

@@ -205,3 +205,12 @@ export async function startTestSeedLab(): Promise<TestSeedLab> {
     throw e;
   }
 }
+
+/**
+ * Shell that lists the wireguard-go daemons of the namespace it runs in, one
+ * "PID wireguard-go IFACE" line each, sorted: other labs' daemons on this machine are
+ * left out (pgrep sees every namespace). Never fails, even when a daemon ends meanwhile.
+ */
+export const OWN_DAEMONS_SCRIPT =
+  "self=$(readlink /proc/self/ns/net); for p in $(pgrep -x wireguard-go); do " +
+  'if [ "$(readlink /proc/$p/ns/net 2>/dev/null)" = "$self" ]; then echo "$p $(tr \'\\0\' \' \' < /proc/$p/cmdline 2>/dev/null)"; fi; done | sort; true';

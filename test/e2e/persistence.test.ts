@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
 import { PRIVATE_KEY_PLACEHOLDER } from '../../src/modules/gateway/customerConfig.js';
 import { adoptAsOwnDisk, boot, powerOff } from './bootSimulator.js';
-import { startTestSeedLab, writeInventory, type TestSeedLab } from './harness.js';
+import { OWN_DAEMONS_SCRIPT, startTestSeedLab, writeInventory, type TestSeedLab } from './harness.js';
 import { changedResources, wgplay, wgplayJson } from './wgplayCli.js';
 
 const PLAYBOOK = new URL('../../playbooks/gateway.yaml', import.meta.url).pathname;
@@ -150,7 +150,7 @@ describe('persistence across a reboot', () => {
   });
 
   it('plan shows persistence drift (a unit disabled by hand, a boot file edited) and apply fixes it', async () => {
-    const daemons = () => inC("self=$(readlink /proc/self/ns/net); for p in $(pgrep -x wireguard-go); do [ \"$(readlink /proc/$p/ns/net)\" = \"$self\" ] && echo $p; done | sort");
+    const daemons = () => inC(OWN_DAEMONS_SCRIPT);
     const daemonsBefore = await daemons();
     await inC(`rm ${wantsLink('wg-quick@wg-b.service')}; sed -i 's/10\\.200\\.200\\.2/10.200.200.9/' ${NAT_BOOT_FILE}`);
 
