@@ -18,7 +18,7 @@ import { connectionOf } from '../src/inventory/connection.js';
 import { loadInventory } from '../src/inventory/load.js';
 import { runOneHost, loadRun } from '../src/engine/runPlaybook.js';
 import { openTransport } from '../src/transport/index.js';
-import { startTestHost } from '../test/e2e/harness.js';
+import { startTestHost, testHostGateway } from '../test/e2e/harness.js';
 
 const arg = (name: string, fallback: number) => {
   const index = process.argv.indexOf(`--${name}`);
@@ -35,24 +35,13 @@ try {
   const playbook = `${inventory}.playbook.yaml`;
   writeFileSync(
     playbook,
-    stringify([
-      {
-        name: 'confirm bench',
-        hosts: 'all',
-        tasks: [
-          {
-            name: 'gateway',
-            wireguard_gateway: {
-              public_interface: 'mgmt0',
-              public_address: '203.0.113.2',
-              ssh: { interfaces: 'any' },
-              pools: { listen_ports: '51000-51999', tables: '1000-2999', our_addresses: '10.200.0.0/16', customer_addresses: '10.100.0.0/16' },
-              customers: Array.from({ length: customers }, (_, i) => ({ name: `c${i}`, public_key: key(i), address: '10.0.0.1', our_address: '10.0.0.2' })),
-            },
-          },
-        ],
-      },
-    ]),
+    stringify(
+      testHostGateway(
+        'confirm bench',
+        Array.from({ length: customers }, (_, i) => ({ name: `c${i}`, public_key: key(i) })),
+        { listen_ports: '51000-51999', tables: '1000-2999', our_addresses: '10.200.0.0/16', customer_addresses: '10.100.0.0/16' },
+      ),
+    ),
   );
   const loaded = loadRun(playbook, inventory);
   const { host: target, tasks } = loaded.hosts[0]!;

@@ -5,6 +5,7 @@ import { createHash } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
+import { testHostGateway } from '../test/e2e/harness.js';
 
 /** A valid WireGuard public key (32 bytes, base64), distinct per customer and generation. */
 export const customerKey = (i: number, generation = 0) =>
@@ -19,35 +20,12 @@ export interface Workload {
 }
 
 function gatewayPlaybook(customers: number, changed: boolean): unknown[] {
-  return [
-    {
-      name: 'bench gateway',
-      hosts: 'all',
-      tasks: [
-        {
-          name: 'gateway',
-          wireguard_gateway: {
-            public_interface: 'mgmt0',
-            public_address: '203.0.113.2',
-            ssh: { interfaces: 'any' },
-            services: [{ protocol: 'tcp', port: 8080 }],
-            pools: {
-              listen_ports: '51000-52999',
-              tables: '1000-2999',
-              our_addresses: '10.200.0.0/16',
-              customer_addresses: '10.100.0.0/16',
-            },
-            customers: Array.from({ length: customers }, (_, i) => ({
-              name: `c${i}`,
-              public_key: customerKey(i, changed && i === 0 ? 1 : 0),
-              address: '10.0.0.1',
-              our_address: '10.0.0.2',
-            })),
-          },
-        },
-      ],
-    },
-  ];
+  return testHostGateway(
+    'bench gateway',
+    Array.from({ length: customers }, (_, i) => ({ name: `c${i}`, public_key: customerKey(i, changed && i === 0 ? 1 : 0) })),
+    { listen_ports: '51000-52999', tables: '1000-2999', our_addresses: '10.200.0.0/16', customer_addresses: '10.100.0.0/16' },
+    { services: [{ protocol: 'tcp', port: 8080 }] },
+  );
 }
 
 export function writeWorkload(dir: string, customers: number): Workload {

@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestHost, type TestHost } from './harness.js';
+import { startTestHost, testHostGateway, type TestHost } from './harness.js';
 import { wgplay, wgplayJson, writePlaybook, type JsonReport } from './wgplayCli.js';
 
 let host: TestHost;
@@ -13,26 +13,14 @@ let inventory: string;
 const BIN = new URL('../../bin/wgplay.js', import.meta.url).pathname;
 
 const key = (name: string) => createHash('sha256').update(`wgplay-cut-test-${name}`).digest('base64');
-const customers = (names: string[]) => names.map((name) => ({ name, public_key: key(name), address: '10.0.0.1', our_address: '10.0.0.2' }));
 const gateway = (names: string[]) =>
-  writePlaybook([
-    {
-      name: 'cut test gateway',
-      hosts: 'all',
-      tasks: [
-        {
-          name: 'gateway',
-          wireguard_gateway: {
-            public_interface: 'mgmt0',
-            public_address: '203.0.113.2',
-            ssh: { interfaces: 'any' },
-            pools: { listen_ports: '51000-51199', tables: '1000-1199', our_addresses: '10.200.0.0/24', customer_addresses: '10.100.0.0/24' },
-            customers: customers(names),
-          },
-        },
-      ],
-    },
-  ]);
+  writePlaybook(
+    testHostGateway(
+      'cut test gateway',
+      names.map((name) => ({ name, public_key: key(name) })),
+      { listen_ports: '51000-51199', tables: '1000-1199', our_addresses: '10.200.0.0/24', customer_addresses: '10.100.0.0/24' },
+    ),
+  );
 
 const OTHERS = ['o1', 'o2'];
 const NEW = Array.from({ length: 50 }, (_, i) => `n${i}`);

@@ -214,3 +214,35 @@ export async function startTestSeedLab(): Promise<TestSeedLab> {
 export const OWN_DAEMONS_SCRIPT =
   "self=$(readlink /proc/self/ns/net); for p in $(pgrep -x wireguard-go); do " +
   'if [ "$(readlink /proc/$p/ns/net 2>/dev/null)" = "$self" ]; then echo "$p $(tr \'\\0\' \' \' < /proc/$p/cmdline 2>/dev/null)"; fi; done | sort; true';
+
+/** A customer of testHostGateway: every one is 10.0.0.1 and calls us 10.0.0.2, as in the seed. */
+export interface TestCustomer {
+  name: string;
+  public_key: string;
+}
+
+/**
+ * The one-play, one-task gateway playbook the single-host tests and benches run on a
+ * startTestHost host (its management link is mgmt0; SSH allowed on any interface).
+ */
+export function testHostGateway(play: string, customers: TestCustomer[], pools: Record<string, string>, more: Record<string, unknown> = {}): unknown[] {
+  return [
+    {
+      name: play,
+      hosts: 'all',
+      tasks: [
+        {
+          name: 'gateway',
+          wireguard_gateway: {
+            public_interface: 'mgmt0',
+            public_address: '203.0.113.2',
+            ssh: { interfaces: 'any' },
+            ...more,
+            pools,
+            customers: customers.map((customer) => ({ ...customer, address: '10.0.0.1', our_address: '10.0.0.2' })),
+          },
+        },
+      ],
+    },
+  ];
+}

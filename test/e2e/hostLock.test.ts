@@ -5,7 +5,7 @@
 // key file (no key regenerated under a running interface).
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestHost, type TestHost } from './harness.js';
+import { startTestHost, testHostGateway, type TestHost } from './harness.js';
 import { wgplay, wgplayJson, writePlaybook, type CliResult } from './wgplayCli.js';
 
 let host: TestHost;
@@ -20,24 +20,7 @@ const key = (name: string) => createHash('sha256').update(`wgplay-lock-test-${na
  * this test is about.
  */
 function gateway(names: string[], pools: Record<string, string>): string {
-  return writePlaybook([
-    {
-      name: 'lock test gateway',
-      hosts: 'all',
-      tasks: [
-        {
-          name: 'gateway',
-          wireguard_gateway: {
-            public_interface: 'mgmt0',
-            public_address: '203.0.113.2',
-            ssh: { interfaces: 'any' },
-            pools,
-            customers: names.map((name) => ({ name, public_key: key(name), address: '10.0.0.1', our_address: '10.0.0.2' })),
-          },
-        },
-      ],
-    },
-  ]);
+  return writePlaybook(testHostGateway('lock test gateway', names.map((name) => ({ name, public_key: key(name) })), pools));
 }
 
 const SETS = { x: ['x1', 'x2'], y: ['y1', 'y2'] } as const;
