@@ -253,13 +253,8 @@ async function baselineOnFreshHost(p: Prepared, kind: 'floor_batch' | 'best orde
 
 // ---------------------------------------------------------------- a fleet
 
-interface FleetRun {
-  apply: CliRun & { sentBytes: number };
-  alive: number;
-  plan: CliRun & { sentBytes: number };
-  reapply: CliRun & { sentBytes: number };
-  changed: CliRun & { sentBytes: number };
-}
+/** A fleet's run: what one gateway's has, but the no-op floor (measured per gateway, not per fleet). */
+type FleetRun = Omit<WgplayRun, 'noopFloor'>;
 
 async function fleetOnFreshHosts(p: Prepared, count: number, label: string): Promise<FleetRun> {
   const hosts = await freshFleet(count);
