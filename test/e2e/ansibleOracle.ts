@@ -2,12 +2,11 @@
 // ansible-inventory for the variables and groups, an ad-hoc debug for the magic
 // variables, and the ssh command line of `ansible -m ping -vvv` for the connection.
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { isIPv4 } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-export const hasAnsible = existsSync('/usr/bin/ansible-inventory') && existsSync('/usr/bin/ansible');
 
 /** What a case of the corpus gives: its command-line arguments (relative to its folder). */
 export interface OracleCase {

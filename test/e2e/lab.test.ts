@@ -42,9 +42,8 @@ async function rootWg(args: string[]): Promise<string> {
   }
 }
 
-const isRoot = process.getuid?.() === 0;
 
-describe.skipIf(!isRoot && !process.env.CI)('namespace test hosts', () => {
+describe('namespace test hosts', () => {
   let h1: TestHost | undefined;
   let h2: TestHost | undefined;
 
@@ -172,7 +171,7 @@ describe.skipIf(!isRoot && !process.env.CI)('namespace test hosts', () => {
   });
 });
 
-describe.skipIf(!isRoot && !process.env.CI)('seed lab (private test instance)', () => {
+describe('seed lab (private test instance)', () => {
   let t: TestSeedLab | undefined;
 
   beforeAll(async () => {
@@ -275,7 +274,7 @@ describe('wgplay lab CLI', () => {
   // This brings the real `wgplay lab` up and down again, at its fixed addresses. It
   // never touches a lab it did not bring up: if any of one is on this machine (a
   // developer's, or what a crash left), it fails and says so, and takes nothing down.
-  describe.skipIf(!isRoot && !process.env.CI)('up / status / down (the fixed lab)', () => {
+  describe('up / status / down (the fixed lab)', () => {
     let broughtUp = false;
     afterAll(async () => {
       if (broughtUp) await runQuiet(['down']);
