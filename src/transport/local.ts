@@ -60,15 +60,7 @@ export class LocalTransport implements Transport {
         clearTimeout(timer);
         if (child.pid !== undefined) this.children.delete(child.pid);
         if (timedOut) return;
-        const result: RunResult = {
-          stdout: Buffer.concat(out).toString('utf8'),
-          stderr: Buffer.concat(errOut).toString('utf8'),
-          code: code ?? -1,
-          ...(signal ? { signal: signal.replace(/^SIG/, '') } : {}),
-        };
-        const refused = sudoRefusal(this.sudo, this.sudo ? userInfo().username : 'root', result);
-        if (refused) reject(new TransportError('auth', this.host, refused));
-        else resolve(result);
+        this.settle(out, errOut, code, signal, resolve, reject);
       });
       if (timeoutMs > 0) {
         timer = setTimeout(() => {
@@ -81,6 +73,26 @@ export class LocalTransport implements Transport {
       }
       child.stdin.end(script.endsWith('\n') ? script : `${script}\n`);
     });
+  }
+
+  /** A finished child's result, or the refusal sudo printed instead of running it. */
+  private settle(
+    out: Buffer[],
+    errOut: Buffer[],
+    code: number | null,
+    signal: NodeJS.Signals | null,
+    resolve: (result: RunResult) => void,
+    reject: (error: Error) => void,
+  ): void {
+    const result: RunResult = {
+      stdout: Buffer.concat(out).toString('utf8'),
+      stderr: Buffer.concat(errOut).toString('utf8'),
+      code: code ?? -1,
+      ...(signal ? { signal: signal.replace(/^SIG/, '') } : {}),
+    };
+    const refused = sudoRefusal(this.sudo, this.sudo ? userInfo().username : 'root', result);
+    if (refused) reject(new TransportError('auth', this.host, refused));
+    else resolve(result);
   }
 
   async start(script: string, options: { label?: string } = {}): Promise<HeldCommand> {
@@ -105,15 +117,7 @@ export class LocalTransport implements Transport {
       child.on('error', (err) => reject(new TransportError('command', this.host, `cannot start ${command} for ${label}: ${err.message}`)));
       child.on('close', (code, signal) => {
         if (child.pid !== undefined) this.children.delete(child.pid);
-        const result: RunResult = {
-          stdout: Buffer.concat(out).toString('utf8'),
-          stderr: Buffer.concat(errOut).toString('utf8'),
-          code: code ?? -1,
-          ...(signal ? { signal: signal.replace(/^SIG/, '') } : {}),
-        };
-        const refused = sudoRefusal(this.sudo, this.sudo ? userInfo().username : 'root', result);
-        if (refused) reject(new TransportError('auth', this.host, refused));
-        else resolve(result);
+        this.settle(out, errOut, code, signal, resolve, reject);
       });
     });
     done.catch(() => undefined);
