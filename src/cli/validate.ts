@@ -29,9 +29,9 @@ export async function runValidate(argv: string[]): Promise<number> {
     if (command.verbosity > 0) {
       for (const { host } of loaded.hosts) process.stderr.write(`${describeConnection(connectionOf(host), command.verbosity)}\n`);
     }
-    const tasks = loaded.hosts.reduce((sum, host) => sum + host.tasks.length, 0);
+    const tasks = loaded.hosts.reduce((sum, host) => sum + host.tasks.invocations.length, 0);
     if (command.values.json) {
-      const hosts = loaded.hosts.map(({ host, tasks }) => ({ host: host.name, tasks: tasks.length }));
+      const hosts = loaded.hosts.map(({ host, tasks }) => ({ host: host.name, tasks: tasks.invocations.length }));
       process.stdout.write(`${JSON.stringify({ format: REPORT_FORMAT, command: 'validate', exitCode: 0, valid: true, hosts }, null, 2)}\n`);
     } else {
       process.stdout.write(`valid: ${loaded.hosts.length} host(s), ${tasks} task(s)\n`);

@@ -9,7 +9,6 @@ import { spawn } from 'node:child_process';
 import { WgplayError, type Problem } from '../errors.js';
 import { nftRefusal, renderNftTable } from '../tasks/nftTable.js';
 import type { TaskInvocation } from '../tasks/types.js';
-import { expandInvocations } from './expand.js';
 
 type NftTableArgs = Parameters<typeof nftRefusal>[0];
 
@@ -61,12 +60,12 @@ function verdictOf(text: string): Promise<Verdict | 'unavailable'> {
 }
 
 /**
- * Throws one WgplayError naming every nft_table (of these validated invocations, and of
- * the tables the modules among them generate) whose text nft refuses, with the task's
+ * Throws one WgplayError naming every nft_table among these primitive tasks (a module's
+ * expanded: the gateway's generated tables) whose text nft refuses, with the task's
  * place and nft's own message. Does nothing where the controller cannot check.
  */
-export async function checkNftOnController(invocations: TaskInvocation[]): Promise<void> {
-  const tables = expandInvocations(invocations).filter(
+export async function checkNftOnController(primitives: TaskInvocation[]): Promise<void> {
+  const tables = primitives.filter(
     (invocation) => invocation.module === 'nft_table' && (invocation.args as NftTableArgs).state === 'present',
   );
   if (tables.length === 0 || !(await controllerCanCheck())) return;

@@ -5,7 +5,7 @@ import type { FactRequest, FileRequest, HostFacts, SshConnectionFact } from '../
 import { findTask } from '../catalog.js';
 import type { HostResult, PlanBasis, TaskResult } from '../results.js';
 import { PROGRAM_PACKAGES, type Change, type Step, type TaskInvocation } from '../tasks/types.js';
-import { formatProblem, WgplayError } from '../errors.js';
+import { formatProblem, WgplayError, type Problem } from '../errors.js';
 import { canonicalFacts, factsFingerprint } from '../facts/fingerprint.js';
 import { scrubKeys, type ResolveOptions } from '../net/index.js';
 import { checkInvocations } from '../playbook/validate.js';
@@ -150,6 +150,8 @@ interface GatherOptions {
   overSsh?: boolean;
   /** `apply --rebuild-record`: the modules' records are read back from the host. */
   rebuildRecord?: boolean;
+  /** The invocations expanded without facts, when the caller has them (CheckedTasks). */
+  primitives?: PreparedTasks;
 }
 
 /**
@@ -159,7 +161,7 @@ interface GatherOptions {
  */
 export async function gatherFacts(runner: ScriptRunner, invocations: TaskInvocation[], options: GatherOptions = {}): Promise<FactsAndTasks> {
   const { extra = {}, overSsh = false, rebuildRecord } = options;
-  let request = options.request ?? mergeFactRequests([factRequestOf(invocations, prepareTasks(invocations)), extra]);
+  let request = options.request ?? mergeFactRequests([factRequestOf(invocations, options.primitives ?? prepareTasks(invocations)), extra]);
   let facts = await gather(runner, request);
   let connection = sshConnectionOf(facts, overSsh);
   let tasks = prepareTasks(invocations, facts, { connection, rebuildRecord });
@@ -253,13 +255,13 @@ const cancelledBefore = (host: string, tasks: TaskResult[]): HostResult => ({
  * plan must be empty). A constant number of remote commands whatever the number of tasks.
  * For apply, the caller holds the host lock (hostLock.ts).
  */
-export async function runHost(host: string, runner: ScriptRunner, invocations: TaskInvocation[], options: RunHostOptions): Promise<HostResult> {
+export async function runHost(host: string, runner: ScriptRunner, given: TaskInvocation[] | CheckedTasks, options: RunHostOptions): Promise<HostResult> {
   const { overSsh, rebuildRecord, events, signal } = options;
   if (signal?.aborted) return cancelledBefore(host, []);
   // Tasks built in code get the same validation as a playbook's, before the first command.
-  invocations = await checkAndResolve(invocations, options.resolve);
+  const { invocations, primitives } = await checkedOnce(given, options.resolve);
   events?.phase?.(host, 'facts');
-  const { facts, tasks, request, connection } = await gatherFacts(runner, invocations, { overSsh, rebuildRecord });
+  const { facts, tasks, request, connection } = await gatherFacts(runner, invocations, { overSsh, rebuildRecord, primitives });
   events?.phase?.(host, 'plan');
   const planned = planTasks(tasks, facts, {
     start: (task) => events?.taskStart?.(host, task),
@@ -385,18 +387,37 @@ export async function applyAndVerify(
 }
 
 /**
- * Validated (schema, checks, canonical values: a copy of each invocation's arguments)
- * with endpoint names resolved, and nft text checked on the controller where it can be
- * (nftCheck.ts). Throws a WgplayError naming every problem.
+ * A host's tasks as the run checked them, once, before the host is contacted: the
+ * invocations validated (schema, checks, canonical values: a copy of each one's
+ * arguments) with endpoint names resolved, and the primitive tasks they expand to
+ * without facts (what the first fact request is made from; their nft text was checked
+ * on the controller where it can be, nftCheck.ts). Later stages take it as it is.
  */
-export async function checkAndResolve(
+export interface CheckedTasks {
+  invocations: TaskInvocation[];
+  primitives: PreparedTasks;
+}
+
+/** The checks of CheckedTasks. Throws a WgplayError naming every problem. */
+export async function checkTasks(
   invocations: TaskInvocation[],
   resolve: ResolveOptions & { cache?: Map<string, Promise<string>> } = {},
-): Promise<TaskInvocation[]> {
+): Promise<CheckedTasks> {
   const checked = checkInvocations(invocations);
-  const outcomes = await Promise.allSettled([resolveEndpointNames(checked, resolve), checkNftOnController(checked)]);
-  const failures = outcomes.flatMap((outcome) => (outcome.status === 'rejected' ? [outcome.reason as unknown] : []));
-  if (failures.some((failure) => !(failure instanceof WgplayError))) throw failures.find((failure) => !(failure instanceof WgplayError));
-  if (failures.length > 0) throw new WgplayError(failures.flatMap((failure) => (failure as WgplayError).problems));
-  return checked;
+  const problems: Problem[] = [];
+  const collect = (failure: unknown) => {
+    if (!(failure instanceof WgplayError)) throw failure;
+    problems.push(...failure.problems);
+  };
+  // Names resolved first: the primitive tasks carry the addresses. An unresolved name
+  // still expands (the nft check below reports its own problems in the same error).
+  await resolveEndpointNames(checked, resolve).catch(collect);
+  const primitives = prepareTasks(checked);
+  await checkNftOnController(primitives.map((task) => task.invocation)).catch(collect);
+  if (problems.length > 0) throw new WgplayError(problems);
+  return { invocations: checked, primitives };
 }
+
+/** Tasks as given (a library user's, a test's) are checked here; a run's were checked once already. */
+export const checkedOnce = (tasks: TaskInvocation[] | CheckedTasks, resolve?: ResolveOptions): Promise<CheckedTasks> =>
+  Array.isArray(tasks) ? checkTasks(tasks, resolve) : Promise.resolve(tasks);

@@ -16,7 +16,7 @@ import type { ApplyOptions, Reconnect } from './apply.js';
 import { DEFAULT_CONFIRM_TIMEOUT_S } from './commitConfirmed.js';
 import { HostBusyError, lockOwner, takeHostLock, type HostLock } from './hostLock.js';
 import type { ResolveOptions } from '../net/index.js';
-import { checkAndResolve, runHost, type EngineEvents, type HostResult } from './run.js';
+import { checkedOnce, checkTasks, runHost, type CheckedTasks, type EngineEvents, type HostResult } from './run.js';
 
 export interface LoadedRun {
   inventory: Inventory;
@@ -203,21 +203,26 @@ export async function withHostConnection(
   }
 }
 
+/** A run whose hosts' tasks were checked (CheckedTasks): what the hosts are run with. */
+export interface ResolvedRun extends Omit<LoadedRun, 'hosts'> {
+  hosts: { host: InventoryHost; tasks: CheckedTasks }[];
+}
+
 /**
- * Every host's tasks validated (tasks built in code too) and endpoint names resolved,
+ * Every host's tasks checked once (tasks built in code too) and endpoint names resolved,
  * each name once, before any host is contacted. Throws one WgplayError.
  */
-export async function resolveRun(loaded: LoadedRun, resolve: ResolveOptions = {}): Promise<LoadedRun> {
+export async function resolveRun(loaded: LoadedRun, resolve: ResolveOptions = {}): Promise<ResolvedRun> {
   const cache = new Map<string, Promise<string>>();
   const problems: Problem[] = [];
   const hosts = await Promise.all(
     loaded.hosts.map(async ({ host, tasks }) => {
       try {
-        return { host, tasks: await checkAndResolve(tasks, { ...resolve, cache }) };
+        return { host, tasks: await checkTasks(tasks, { ...resolve, cache }) };
       } catch (error) {
         if (!(error instanceof WgplayError)) throw error;
         problems.push(...error.problems.map((p) => ({ ...p, where: p.where || `host ${host.name}`, message: `${p.message} (host ${host.name})` })));
-        return { host, tasks };
+        return undefined;
       }
     }),
   );
@@ -225,14 +230,15 @@ export async function resolveRun(loaded: LoadedRun, resolve: ResolveOptions = {}
     const unique = new Map(problems.map((p) => [`${p.where}\0${p.message}`, p]));
     throw new WgplayError([...unique.values()]);
   }
-  return { ...loaded, hosts };
+  return { ...loaded, hosts: hosts.filter((entry) => entry !== undefined) };
 }
 
 /** Connect, run the pipeline, close; every failure becomes a result, never a throw. */
-export async function runOneHost(host: InventoryHost, tasks: TaskInvocation[], options: HostRunOptions): Promise<HostRun> {
+export async function runOneHost(host: InventoryHost, given: TaskInvocation[] | CheckedTasks, options: HostRunOptions): Promise<HostRun> {
   // Nothing reaches a host before its tasks are valid (a task built in code included).
+  let tasks: CheckedTasks;
   try {
-    tasks = await checkAndResolve(tasks, options.resolve);
+    tasks = await checkedOnce(given, options.resolve);
   } catch (error) {
     return { host: host.name, status: 'failed', tasks: [], applied: false, error: (error as Error).message, roundTrips: 0, durationMs: 0 };
   }
@@ -266,6 +272,6 @@ export async function inParallel<T, R>(items: T[], forks: number | undefined, ea
 
 /** Runs hosts in parallel, at most `forks` at once; a failed host does not stop the others. */
 export async function runHosts(loaded: LoadedRun, options: HostRunOptions & { forks?: number }): Promise<HostRun[]> {
-  loaded = await resolveRun(loaded, options.resolve);
-  return inParallel(loaded.hosts, options.forks, ({ host, tasks }) => runOneHost(host, tasks, options));
+  const resolved = await resolveRun(loaded, options.resolve);
+  return inParallel(resolved.hosts, options.forks, ({ host, tasks }) => runOneHost(host, tasks, options));
 }

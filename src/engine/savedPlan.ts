@@ -15,7 +15,7 @@ import type { TaskInvocation } from '../tasks/types.js';
 import { WGPLAY_VERSION } from '../version.js';
 import type { ApplyOptions } from './apply.js';
 import { applyAndVerify, finishTasks, gatherFacts, type EngineEvents, type HostResult, type HostStatus, type PlanBasis, type TaskResult } from './run.js';
-import { inParallel, withHostConnection, type HostRun, type HostRunOptions, type LoadedRun } from './runPlaybook.js';
+import { inParallel, withHostConnection, type HostRun, type HostRunOptions, type LoadedRun, type ResolvedRun } from './runPlaybook.js';
 
 export const SAVED_PLAN_KIND = 'wgplay-plan';
 
@@ -63,7 +63,7 @@ function secretProblems(host: string, invocations: TaskInvocation[]): Problem[] 
 }
 
 /** The plan to save (or apply from memory), from a plan run made with `keepBasis`. */
-export function buildSavedPlan(loaded: LoadedRun, results: HostResult[], inputs: SavedPlan['inputs']): SavedPlan {
+export function buildSavedPlan(loaded: Pick<LoadedRun, 'hosts'> | Pick<ResolvedRun, 'hosts'>, results: HostResult[], inputs: SavedPlan['inputs']): SavedPlan {
   const inventoryHosts = new Map(loaded.hosts.map(({ host }) => [host.name, host]));
   const hosts = results.map((result): SavedHostPlan => {
     const host = inventoryHosts.get(result.host);

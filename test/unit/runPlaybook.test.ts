@@ -266,7 +266,7 @@ describe('before any host is contacted', () => {
     const loaded: LoadedRun = { inventory: two, plays: [], hosts: hosts.map((host) => ({ host, tasks: tasks(['wireguard_interface', peer('vpn.test:51820')]) })) };
     const resolved = await resolveRun(loaded, { lookup });
     expect(lookups).toEqual(['vpn.test']);
-    for (const { tasks: resolvedTasks } of resolved.hosts) expect((resolvedTasks[0]!.args as ReturnType<typeof peer>).peers[0]!.endpoint).toBe('192.0.2.7:51820');
+    for (const { tasks: resolvedTasks } of resolved.hosts) expect((resolvedTasks.invocations[0]!.args as ReturnType<typeof peer>).peers[0]!.endpoint).toBe('192.0.2.7:51820');
     // The inventory's tasks are left as written (a copy was resolved).
     expect((loaded.hosts[0]!.tasks[0]!.args as ReturnType<typeof peer>).peers[0]!.endpoint).toBe('vpn.test:51820');
 
