@@ -5,7 +5,18 @@
 // never commits, and the namespace is empty and gone when nft exits: the controller's
 // own ruleset is never read or touched. Where this cannot run, the host checks the same
 // text in the facts round trip (factScript's nft_canonical), still before any change.
+//
+// A text this nft accepted once is not checked again (no process spawned): the hashes
+// of accepted texts are kept in the user's cache ($XDG_CACHE_HOME or ~/.cache,
+// wgplay/nft-accepted), keyed by the exact text and the nft binary (path, size, mtime,
+// inode), so another nft checks again. A refusal is never kept. The cache only spares
+// the early error's cost: the host reads every table's text through its own nft in
+// the facts round trip anyway (nftTable.ts), and an apply's nft -f is one transaction.
 import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { appendFileSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { delimiter, dirname, join } from 'node:path';
 import { WgplayError, type Problem } from '../errors.js';
 import { nftRefusal, renderNftTable } from '../tasks/nftTable.js';
 import type { TaskInvocation } from '../tasks/types.js';
@@ -40,6 +51,87 @@ function controllerCanCheck(): Promise<boolean> {
   return available;
 }
 
+/** The nft that `unshare -- nft` runs (the first on PATH), as a key part: another binary checks again. */
+function nftIdentity(): string | undefined {
+  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
+    if (!dir) continue;
+    const path = join(dir, 'nft');
+    try {
+      const stat = statSync(path);
+      if (stat.isFile()) return `${path} ${stat.size} ${stat.mtimeMs} ${stat.ino}`;
+    } catch {
+      // not in this directory
+    }
+  }
+  return undefined;
+}
+
+const ACCEPTED_KEPT = 1_000;
+
+/** The hashes of texts this nft accepted: a line each, the newest last. */
+class AcceptedTexts {
+  private readonly path: string;
+  private hashes: Set<string> | undefined;
+
+  constructor(private readonly nft: string) {
+    const cache = process.env.XDG_CACHE_HOME || join(homedir(), '.cache');
+    this.path = join(cache, 'wgplay', 'nft-accepted');
+  }
+
+  private hashOf(text: string): string {
+    return createHash('sha256').update(this.nft).update('\0').update(text).digest('hex');
+  }
+
+  private load(): Set<string> {
+    if (!this.hashes) {
+      let lines: string[] = [];
+      try {
+        lines = readFileSync(this.path, 'utf8').split('\n').filter((line) => /^[0-9a-f]{64}$/.test(line));
+      } catch {
+        // no cache yet (or unreadable): every text is checked
+      }
+      this.hashes = new Set(lines);
+    }
+    return this.hashes;
+  }
+
+  has(text: string): boolean {
+    return this.load().has(this.hashOf(text));
+  }
+
+  /** Best effort: a cache that cannot be written only costs a check next time. */
+  add(text: string): void {
+    const hashes = this.load();
+    const hash = this.hashOf(text);
+    if (hashes.has(hash)) return;
+    hashes.add(hash);
+    try {
+      mkdirSync(dirname(this.path), { recursive: true, mode: 0o700 });
+      if (hashes.size > ACCEPTED_KEPT) {
+        // Keep the newest half; a rename, so a concurrent reader sees the old or the new list.
+        const kept = [...hashes].slice(-ACCEPTED_KEPT / 2);
+        this.hashes = new Set(kept);
+        writeFileSync(`${this.path}.${process.pid}`, `${kept.join('\n')}\n`, { mode: 0o600 });
+        renameSync(`${this.path}.${process.pid}`, this.path);
+      } else {
+        appendFileSync(this.path, `${hash}\n`, { mode: 0o600 });
+      }
+    } catch {
+      // read-only or full: ignored
+    }
+  }
+}
+
+let accepted: { texts: AcceptedTexts | undefined } | undefined;
+/** Undefined when there is no nft to key the cache by (then nothing is spared). */
+function acceptedTexts(): AcceptedTexts | undefined {
+  if (!accepted) {
+    const nft = nftIdentity();
+    accepted = { texts: nft ? new AcceptedTexts(nft) : undefined };
+  }
+  return accepted.texts;
+}
+
 /** One check per distinct text: hosts and the repeated checks of one run share it. */
 const remembered = new Map<string, Promise<Verdict | 'unavailable'>>();
 const MAX_REMEMBERED = 1_000;
@@ -68,8 +160,13 @@ export async function checkNftOnController(primitives: TaskInvocation[]): Promis
   const tables = primitives.filter(
     (invocation) => invocation.module === 'nft_table' && (invocation.args as NftTableArgs).state === 'present',
   );
-  if (tables.length === 0 || !(await controllerCanCheck())) return;
-  const verdicts = await Promise.all(tables.map((invocation) => verdictOf(`${renderNftTable(invocation.args as NftTableArgs)}\n`)));
+  if (tables.length === 0) return;
+  const texts = tables.map((invocation) => `${renderNftTable(invocation.args as NftTableArgs)}\n`);
+  const cache = acceptedTexts();
+  if (cache && texts.every((text) => cache.has(text))) return;
+  if (!(await controllerCanCheck())) return;
+  const verdicts = await Promise.all(texts.map((text) => (cache?.has(text) ? undefined : verdictOf(text))));
+  texts.forEach((text, index) => verdicts[index] === undefined && cache?.add(text));
   const problems: Problem[] = tables.flatMap((invocation, index) => {
     const verdict = verdicts[index];
     if (verdict === undefined || verdict === 'unavailable') return [];

@@ -3,7 +3,8 @@
 // counts connections, so a check that waited for the host would be seen. Needs nft and
 // unshare on this machine (scripts/install-deps.sh installs them).
 import { execFileSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { createServer, type Server } from 'node:net';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -67,5 +68,40 @@ describe('invalid nft refused on the controller', () => {
     expect(planned.stderr + planned.stdout).not.toContain('nft refuses');
     expect(connections).toBeGreaterThan(0);
     expect(rootRuleset()).toBe(before);
+  });
+
+  it('spawns no nft for a text this nft accepted before (the user\'s cache), but does for a refused one and for another nft binary', async () => {
+    // A real nft behind a wrapper that logs each time it is run.
+    const dir = mkdtempSync(join(tmpdir(), 'wgplay-nft-cache-'));
+    const log = join(dir, 'nft.log');
+    const wrapper = join(dir, 'nft');
+    const realNft = execFileSync('bash', ['-c', 'command -v nft'], { encoding: 'utf8' }).trim();
+    writeFileSync(wrapper, `#!/bin/sh\necho run >> ${log}\nexec ${realNft} "$@"\n`);
+    chmodSync(wrapper, 0o755);
+    const env = { XDG_CACHE_HOME: join(dir, 'cache'), PATH: `${dir}:${process.env.PATH}` };
+    const runs = () => readFileSync(log, 'utf8').split('\n').filter(Boolean).length;
+    const connected = connections;
+
+    const valid = playbookWithRule('oifname "veth-e1" masquerade');
+    expect((await wgplay(['validate', valid.playbook, '-i', valid.inventory], env)).code).toBe(0);
+    const first = runs();
+    expect(first).toBeGreaterThan(0);
+    expect((await wgplay(['validate', valid.playbook, '-i', valid.inventory], env)).code).toBe(0);
+    expect(runs()).toBe(first);
+
+    const invalid = playbookWithRule('oifname veth-e1 masquerad');
+    for (let i = 0; i < 2; i++) {
+      const before = runs();
+      const refused = await wgplay(['validate', invalid.playbook, '-i', invalid.inventory], env);
+      expect(refused.stderr).toContain('nft refuses the table');
+      expect(runs()).toBeGreaterThan(before);
+    }
+
+    // Another nft (here: the same file with another mtime) checks the text again.
+    utimesSync(wrapper, new Date(), new Date(Date.now() - 3_600_000));
+    const before = runs();
+    expect((await wgplay(['validate', valid.playbook, '-i', valid.inventory], env)).code).toBe(0);
+    expect(runs()).toBeGreaterThan(before);
+    expect(connections).toBe(connected);
   });
 });
