@@ -25,6 +25,10 @@ export interface ArgumentIssue {
 }
 
 const ajv = new Ajv({
+  // Schemas are not checked against the JSON Schema meta-schema on every run: compiling
+  // that is a good part of a short run's CPU. They are wgplay's own or a library user's
+  // (TypeBox-built), and test/unit/schemas.test.ts checks every catalog schema against it.
+  validateSchema: false,
   allErrors: true,
   verbose: true,
   useDefaults: true,
