@@ -140,7 +140,7 @@ describe('the overlapping-customers gateway', () => {
     };
     const withoutTables = labVars.customers.map(({ table, ...customer }) => customer as Customer);
     const playbookCases: [string, Customer[], RegExp][] = [
-      [variant('customer_addresses: 10.100.100.0/24', 'customer_addresses: 10.200.0.0/16'), labVars.customers, /pool 10\.200\.0\.0\/16 overlaps pool our_addresses 10\.200\.200\.0\/24/],
+      [variant('customer_addresses: 10.100.100.0/22', 'customer_addresses: 10.200.0.0/16'), labVars.customers, /pool 10\.200\.0\.0\/16 overlaps pool our_addresses 10\.200\.200\.0\/22/],
       [variant('tables: 41-4040', 'tables: 41-41'), withoutTables, /customers\[1\]: no free table left in pool 41-41 for customer b/],
       [
         variant('        customers: "{{ customers }}"', '        reserve_listen_ports: false\n        customers: "{{ customers }}"'),

@@ -94,7 +94,7 @@ describe('nothing wgplay applies can cut its own SSH path', () => {
     const mgmtNetwork = (await inC("ip -4 -o addr show dev mgmt0 | awk '{print $4}'")).trim(); // 172.31.250.N/30
     const [address, length] = mgmtNetwork.split('/');
     const network = `${address!.replace(/\d+$/, (last) => String(Number(last) & ~3))}/${length}`;
-    const playbook = playbookVariant('customer_addresses: 10.100.100.0/24', `customer_addresses: ${network}`);
+    const playbook = playbookVariant('customer_addresses: 10.100.100.0/22', `customer_addresses: ${network}`);
     const customers = labVars.customers.map(({ translated_address, ...customer }) => customer as Customer);
     await refused(playbook, inventoryWith(customers), new RegExp(`pools\\.customer_addresses ${network.replace(/[./]/g, '\\$&')} covers the controller's address 172\\.31\\.250\\.\\d+ \\(wgplay's SSH comes from it\\)`));
   });

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { createHash } from 'node:crypto';
 import { gatewaySchema, type GatewayArgs, type GatewayInput } from '../../src/modules/gateway/args.js';
 import { gatewayArgs } from './validatedTask.js';
 import { validateArgs } from '../../src/playbook/validate.js';
@@ -158,6 +159,23 @@ describe('gateway validation', () => {
     expect(messages(seedArgs())).toEqual([]);
   });
 
+  it('holds 1022 customers in the default pools, numbered from the /24s the defaults once were', () => {
+    const key = (i: number) => createHash('sha256').update(`customer ${i}`).digest('base64');
+    const many = (count: number) => seedArgs({ customers: Array.from({ length: count }, (_, i) => ({ name: `c${i}`, public_key: key(i), address: '10.0.0.1', our_address: '10.0.0.2' })) });
+    const args = many(1022);
+    expect(messages(args)).toEqual([]);
+    const allocations = allocateCustomers(args);
+    expect(allocations.get('c0')).toMatchObject({ our_translated_address: '10.200.200.1', translated_address: '10.100.100.1' });
+    expect(allocations.get('c254')).toMatchObject({ our_translated_address: '10.200.200.255', translated_address: '10.100.100.255' });
+    expect(allocations.get('c1021')).toMatchObject({ listen_port: 52841, table: 1062, our_translated_address: '10.200.203.254', translated_address: '10.100.103.254' });
+    // A gateway made when the defaults were /24s keeps every value; newcomers take the lowest free.
+    const record = JSON.parse(renderRecord(allocateCustomers(seedArgs({ pools: { our_addresses: '10.200.200.0/24', customer_addresses: '10.100.100.0/24' }, customers: many(254).customers }))));
+    const grown = allocateCustomers(many(300), record);
+    expect(Object.fromEntries([...grown].filter(([name]) => name in record.customers))).toEqual(record.customers);
+    expect(grown.get('c254')).toMatchObject({ our_translated_address: '10.200.200.255', translated_address: '10.100.100.255' });
+    expect(messages(many(1023))).toEqual(['/customers/1022: no free our translated address left in pool 10.200.200.0/22 for customer c1022']);
+  });
+
   it('names the customer and field of every collision', () => {
     const args = seedArgs();
     Object.assign(args.customers[1]!, { listen_port: 51821, table: 41, our_translated_address: '10.200.200.1', public_key: KEY_A, name: 'a' });
@@ -176,7 +194,7 @@ describe('gateway validation', () => {
     args.customers[0]!.name = 'averyveryverylongcustomer';
     args.customers[1]!.translated_address = '192.168.1.1';
     expect(messages(args)).toEqual([
-      '/pools/customer_addresses: pool 10.200.0.0/16 overlaps pool our_addresses 10.200.200.0/24',
+      '/pools/customer_addresses: pool 10.200.0.0/16 overlaps pool our_addresses 10.200.200.0/22',
       '/customers/0/name: interface name "wg-averyveryverylongcustomer" is longer than 15 bytes (Linux\'s limit) (interface of customer averyveryverylongcustomer)',
       '/customers/0/translated_address: 10.100.100.1 is outside pool customer_addresses 10.200.0.0/16',
       '/customers/1/translated_address: 192.168.1.1 is outside pool customer_addresses 10.200.0.0/16',
@@ -292,7 +310,7 @@ describe('SSH lockout, from the connection the host reports', () => {
     // The default customer pool holds eth1's address: both the pool and the customer are named.
     const hostAddress = seedArgs({ ssh: { interfaces: ['mgmt0'] }, customers: [{ ...seedArgs().customers[0]!, translated_address: '10.100.100.77' }] });
     expect(() => expandGateway(hostAddress, context)).toThrow(
-      /pools\.customer_addresses 10\.100\.100\.0\/24 covers 10\.100\.100\.77, an address of this host \(on eth1\)[^]*customer a: translated_address 10\.100\.100\.77 collides with 10\.100\.100\.77, an address of this host \(on eth1\)/,
+      /pools\.customer_addresses 10\.100\.100\.0\/22 covers 10\.100\.100\.77, an address of this host \(on eth1\)[^]*customer a: translated_address 10\.100\.100\.77 collides with 10\.100\.100\.77, an address of this host \(on eth1\)/,
     );
   });
 

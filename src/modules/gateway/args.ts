@@ -3,11 +3,14 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { Defaulted, Enum, type Validated } from '../../tasks/schema.js';
 
+// 1022 customers with the address pools' defaults: each is the widest prefix that starts
+// at the /24 the defaults once were (10.200.200.0/24, 10.100.100.0/24), so the lowest
+// free address is still 10.200.200.1 and a gateway made with the /24s keeps its values.
 const DEFAULT_POOLS = {
   listen_ports: '51820-55819',
   tables: '41-4040',
-  our_addresses: '10.200.200.0/24',
-  customer_addresses: '10.100.100.0/24',
+  our_addresses: '10.200.200.0/22',
+  customer_addresses: '10.100.100.0/22',
 };
 const DEFAULT_STATE_FILE = '/var/lib/wgplay/gateway.json';
 
