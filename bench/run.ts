@@ -111,6 +111,8 @@ interface CliRun {
   maxRssMiB: number;
   /** The first few changes it reported (to name what a baseline left different). */
   changed?: string[];
+  /** An apply that ran to its end: seconds per phase of its script on the host, then verify (the first host's). */
+  phaseSeconds?: Record<string, number>;
   error?: string;
 }
 
@@ -127,12 +129,17 @@ async function wgplay(args: string[]): Promise<CliRun> {
   const usage = existsSync(rusageFile) ? (JSON.parse(readFileSync(rusageFile, 'utf8')) as { cpuMs: number; maxRssKiB: number }) : { cpuMs: NaN, maxRssKiB: NaN };
   const base = { wallMs: result.wallMs, code: result.code, cpuMs: usage.cpuMs, maxRssMiB: usage.maxRssKiB / 1024 };
   try {
-    const hosts = (JSON.parse(result.stdout) as { hosts: { host: string; error?: string; roundTrips?: number; tasks: { changes: { resource?: string; diff?: string }[] }[] }[] }).hosts;
+    const hosts = (
+      JSON.parse(result.stdout) as {
+        hosts: { host: string; error?: string; roundTrips?: number; phaseSeconds?: Record<string, number>; tasks: { changes: { resource?: string; diff?: string }[] }[] }[];
+      }
+    ).hosts;
     const failed = hosts.find((host) => host.error);
     const changed = hosts.flatMap((host) => host.tasks.flatMap((task) => task.changes.map((change) => `${change.resource}: ${(change.diff ?? '').split('\n').slice(0, 6).join(' | ')}`)));
     return {
       ...base,
       changed: changed.slice(0, 5),
+      phaseSeconds: hosts[0]?.phaseSeconds,
       roundTrips: Math.max(...hosts.map((host) => host.roundTrips ?? NaN)),
       changes: hosts.reduce((n, host) => n + host.tasks.reduce((m, task) => m + task.changes.length, 0), 0),
       error: failed ? `${failed.host}: ${failed.error}`.slice(0, 1500) : undefined,
@@ -141,6 +148,10 @@ async function wgplay(args: string[]): Promise<CliRun> {
     return { ...base, roundTrips: NaN, changes: NaN, error: `no JSON report (exit ${result.code}): ${`${result.stdout}\n${result.stderr}`.trim().slice(0, 1500)}` };
   }
 }
+
+/** " (prepare 0.12, links 0.30, ..., verify 0.40 s)" */
+const phasesText = (phases: Record<string, number> | undefined) =>
+  phases ? ` (${Object.entries(phases).map(([phase, seconds]) => `${phase} ${seconds.toFixed(2)}`).join(', ')} s)` : '';
 
 function sshArgs(host: BenchHost): string[] {
   return [
@@ -219,7 +230,7 @@ async function wgplayOnFreshHost(p: Prepared, label: string): Promise<WgplayRun>
     const pb = p.workload.playbook;
     await markBeforeApply(host);
     const apply = await measured([host], ['apply', pb, '-i', inventory]);
-    progress(`  ${label} wgplay apply ${(apply.wallMs / 1000).toFixed(2)} s exit ${apply.code}${apply.error ? `: ${apply.error}` : ''}`);
+    progress(`  ${label} wgplay apply ${(apply.wallMs / 1000).toFixed(2)} s exit ${apply.code}${apply.error ? `: ${apply.error}` : ''}${phasesText(apply.phaseSeconds)}`);
     const alive = daemonsAlive(host);
     p.bundle ??= apply.code === 0 ? await captureBundle(host, p.keyFiles) : undefined;
     const noopFloor = await viaSsh(host, noopFloorScript(p.tasks, p.bundle ?? { directories: [], files: [], tarBase64: '' }));
@@ -474,6 +485,18 @@ async function main(): Promise<void> {
       ),
     );
   }
+
+  // ---- where wgplay's first apply goes: its script's phases on the host, then verify
+  const phaseLines = [...results.values()].flatMap((r) => {
+    const timed = r.wgplay.map((v) => v.apply.phaseSeconds).filter((p): p is Record<string, number> => p !== undefined);
+    if (!timed.length) return [];
+    const names = [...new Set(timed.flatMap((p) => Object.keys(p)))];
+    const medians = Object.fromEntries(names.map((name) => [name, median(timed.map((p) => p[name] ?? 0))]));
+    const total = med(r.wgplay, (v) => v.apply.wallMs) / 1000;
+    const script = names.filter((name) => name !== 'verify').reduce((sum, name) => sum + medians[name]!, 0);
+    return [`- 1 x ${r.customers}: ${s(total * 1000)} s = script ${script.toFixed(2)} s${phasesText(medians)}, the rest (node, loading, connect, lock, facts, plan) ${(total - script - (medians.verify ?? 0)).toFixed(2)} s`];
+  });
+  if (phaseLines.length) console.log(`\nWhere the first apply goes (medians; the script's phases on the host, verify on the controller):\n${phaseLines.join('\n')}`);
 
   // ---- the targets of issue 10, read off the same numbers
   const at = (n: number) => results.get(n);

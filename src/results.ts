@@ -39,6 +39,12 @@ export interface HostResult {
    * connection was lost: what ran is unknown), `rolled-back` (not confirmed in time).
    */
   outcome?: 'cut' | 'rolled-back';
+  /**
+   * An apply that ran to its end: seconds each phase of its script took on the host
+   * (prepare, links, ...; those with nothing to do are absent), then `verify`, the facts
+   * gathered again and planned (on the controller's clock).
+   */
+  phaseSeconds?: Record<string, number>;
   /** Things the operator should know that are not errors (an earlier apply that was never reported). */
   notes?: string[];
 }

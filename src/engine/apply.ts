@@ -2,7 +2,7 @@ import { scrubKeys } from '../net/index.js';
 import { TransportError, type RunResult } from '../transport/types.js';
 import type { Change } from '../tasks/types.js';
 import { armScript, confirmScript, parseConfirm, rollbackScope } from './commitConfirmed.js';
-import { compileAfterConfirm, compileApplyScript } from './compile.js';
+import { compileAfterConfirm, compileApplyScript, phaseMarkerLines } from './compile.js';
 import { collectScript, detachedApplyScript, newRunId, withoutAliveMarkers } from './detachedApply.js';
 import { lockOwner } from './hostLock.js';
 import type { ScriptRunner } from './run.js';
@@ -84,10 +84,12 @@ export async function applyChanges(
         await fresh.close().catch(() => undefined);
         return { kind: 'rolled-back', restored: outcome.rolledBack, result };
       }
+      // The phase that waited for the confirmation follows the apply's own (where it stopped, what it took).
+      const stdout = `${result.stdout}${result.stdout.endsWith('\n') || !result.stdout ? '' : '\n'}${phaseMarkerLines(confirmation.stdout)}`;
       if (confirmation.code !== 0) {
-        return { kind: 'ran', result: { ...result, code: confirmation.code, stderr: `${result.stderr}${confirmation.stderr}` }, runner: fresh, fresh, confirmed: true };
+        return { kind: 'ran', result: { ...result, stdout, code: confirmation.code, stderr: `${result.stderr}${confirmation.stderr}` }, runner: fresh, fresh, confirmed: true };
       }
-      return { kind: 'ran', result, runner: fresh, fresh, confirmed: true };
+      return { kind: 'ran', result: { ...result, stdout }, runner: fresh, fresh, confirmed: true };
     } catch (error) {
       await fresh?.close().catch(() => undefined);
       lastWhy = (error as Error).message;

@@ -1,8 +1,14 @@
 import { randomBytes } from 'node:crypto';
+import { FILE_STAGING_HELPERS } from '../tasks/shared/files.js';
 import { PHASES, STAGES, type Change, type Phase, type Step } from '../tasks/types.js';
 
-/** A marker line the apply script prints as it enters each phase; the last one seen says where it stopped. */
+/**
+ * A marker line the apply script prints as it enters each phase, with the host's clock
+ * (bash's EPOCHREALTIME, empty on bash < 5): the last one seen says where it stopped,
+ * and the times between them what each phase took.
+ */
 export const PHASE_MARKER = '@@wgplay-phase ';
+const marker = (phase: string) => `printf '%s %s\\n' '${PHASE_MARKER}${phase}' "\${EPOCHREALTIME:-}"`;
 
 /** Where each wireguard-go daemon wgplay starts writes its errors, for as long as it runs. */
 const DAEMON_LOG_DIR = '/run/wgplay/wireguard-go';
@@ -101,7 +107,7 @@ function compilePhases(steps: Step[], phases: readonly Phase[], delimiter: strin
       .sort((a, b) => stageIndex(a.step) - stageIndex(b.step) || a.index - b.index)
       .map(({ step }) => step);
     if (inPhase.length === 0) continue;
-    out.push(`printf '%s\\n' '${PHASE_MARKER}${phase}'`);
+    out.push(marker(phase));
     const of = <K extends Step['kind']>(kind: K) => inPhase.filter((step): step is Extract<Step, { kind: K }> => step.kind === kind);
     const ran = new Set<string>();
     for (const step of of('shell')) {
@@ -129,10 +135,10 @@ const newDelimiter = () => `WGPLAY_${randomBytes(6).toString('hex')}`;
 export function compileApplyScript(changes: Change[], arm?: string): string {
   const steps = changes.flatMap((change) => change.steps);
   const phases = arm === undefined ? PHASES : PHASES.filter((phase) => phase !== 'persist');
-  const out = ['set -euo pipefail', 'export LC_ALL=C', 'umask 0077', APPLY_PRELUDE];
+  const out = ['set -euo pipefail', 'export LC_ALL=C', 'umask 0077', APPLY_PRELUDE, FILE_STAGING_HELPERS];
   if (arm !== undefined) out.push(arm);
   out.push(...compilePhases(steps, phases, newDelimiter()));
-  out.push(`printf '%s\\n' '${PHASE_MARKER}done'`);
+  out.push(marker('done'));
   return `${out.join('\n')}\n`;
 }
 
@@ -143,7 +149,8 @@ export function compileAfterConfirm(changes: Change[]): string {
     ['persist'],
     newDelimiter(),
   );
-  return lines.length ? ['(', 'set -euo pipefail', 'export LC_ALL=C', 'umask 0077', ...lines, ')'].join('\n') : '';
+  if (lines.length) lines.push(marker('done'));
+  return lines.length ? ['(', 'set -euo pipefail', 'export LC_ALL=C', 'umask 0077', FILE_STAGING_HELPERS, ...lines, ')'].join('\n') : '';
 }
 
 function stageIndex(step: Step): number {
@@ -151,8 +158,38 @@ function stageIndex(step: Step): number {
   return step.stage === undefined ? 0 : stages.indexOf(step.stage);
 }
 
+const markersOf = (stdout: string) =>
+  stdout
+    .split('\n')
+    .filter((line) => line.startsWith(PHASE_MARKER))
+    .map((line) => {
+      const [phase, time] = line.slice(PHASE_MARKER.length).split(' ');
+      return { phase: phase!, time: time ? Number(time.replace(',', '.')) : NaN };
+    });
+
 /** The phase an apply script was in when it stopped ("done" when it finished). */
 export function lastPhase(stdout: string): string | undefined {
-  const markers = stdout.split('\n').filter((line) => line.startsWith(PHASE_MARKER));
-  return markers.at(-1)?.slice(PHASE_MARKER.length);
+  return markersOf(stdout).at(-1)?.phase;
+}
+
+/** The marker lines of a script's output (the confirmation's persist phase, appended to the apply's). */
+export const phaseMarkerLines = (stdout: string) =>
+  stdout
+    .split('\n')
+    .filter((line) => line.startsWith(PHASE_MARKER))
+    .map((line) => `${line}\n`)
+    .join('');
+
+/**
+ * Seconds each phase of a finished apply script took on the host (a `persist` that
+ * waited for the confirmation included); undefined without its clock.
+ */
+export function phaseSeconds(stdout: string): Record<string, number> | undefined {
+  const markers = markersOf(stdout);
+  if (markers.at(-1)?.phase !== 'done' || markers.some((m) => !Number.isFinite(m.time))) return undefined;
+  const seconds: Record<string, number> = {};
+  markers.slice(0, -1).forEach((m, i) => {
+    if (m.phase !== 'done') seconds[m.phase] = Math.round((markers[i + 1]!.time - m.time) * 1000) / 1000;
+  });
+  return seconds;
 }

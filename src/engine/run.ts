@@ -12,7 +12,7 @@ import { checkInvocations } from '../playbook/validate.js';
 import { checkNftOnController } from './nftCheck.js';
 import { findCollisions } from './collisions.js';
 import { applyChanges, type ApplyOptions } from './apply.js';
-import { lastPhase } from './compile.js';
+import { lastPhase, phaseSeconds } from './compile.js';
 import { inotifyFactRequest, planInotifyLimit } from './inotify.js';
 import { resolveEndpointNames } from './endpoints.js';
 import { expandInvocations, moduleFactRequests, type HostContext } from './expand.js';
@@ -373,14 +373,17 @@ export async function applyAndVerify(
     }
 
     events?.phase?.(host, 'verify');
+    const verifyStarted = Date.now();
     const verified = await gatherFacts(outcome.runner, options.invocations, { request, overSsh });
     const after = planTasks(verified.tasks, verified.facts);
+    const phases = phaseSeconds(result.stdout);
+    const timed = phases ? { phaseSeconds: { ...phases, verify: (Date.now() - verifyStarted) / 1000 } } : {};
     const leftover = after.flatMap((task) => task.changes.map((change) => `${task.name}: ${change.resource}\n${change.diff}`));
     const lateCancel = signal?.aborted ? { cancelled: 'during-apply' as const } : cancelled;
     if (leftover.length > 0) {
-      return failed({ ...lateCancel, error: `applied, but the host did not converge; still different:\n${leftover.join('\n')}` });
+      return failed({ ...lateCancel, ...timed, error: `applied, but the host did not converge; still different:\n${leftover.join('\n')}` });
     }
-    return finishTasks({ host, status: 'changed', tasks: planned, applied: true, ...lateCancel }, events);
+    return finishTasks({ host, status: 'changed', tasks: planned, applied: true, ...lateCancel, ...timed }, events);
   } finally {
     await outcome.fresh?.close().catch(() => undefined);
   }

@@ -34,6 +34,8 @@ export interface JsonHost {
   outcome?: HostResult['outcome'];
   notes?: string[];
   roundTrips?: number;
+  /** An apply that ran to its end: seconds per phase of its script on the host, then verify. */
+  phaseSeconds?: Record<string, number>;
   durationMs?: number;
   summary: HostSummary;
   tasks: JsonTask[];
@@ -73,6 +75,7 @@ function jsonHost(result: HostRunResult): JsonHost {
     notes: result.notes,
     roundTrips: result.roundTrips,
     durationMs: result.durationMs,
+    phaseSeconds: result.phaseSeconds,
     summary: summarize(result),
     tasks: result.tasks.map((task) => ({
       name: task.name,

@@ -1,8 +1,8 @@
 import { Type } from '@sinclair/typebox';
 import { holdsPrivateKey } from '../net/index.js';
-import { normalizeMode, planFileAbsent, planFileContent, sha256, writeFileScript } from './shared/files.js';
+import { normalizeMode, planFileAbsent, planFileContent, sha256, writeFileSteps } from './shared/files.js';
 import { Defaulted, Enum, State, type Validated } from './schema.js';
-import { defineTask, type Step } from './types.js';
+import { defineTask } from './types.js';
 
 const UNIX_NAME = '^[a-z_][a-z0-9_-]*$';
 
@@ -74,7 +74,7 @@ export const fileTask = defineTask({
     const changes = planFileContent(desired, fact, args.phase);
     if (args.interim_content === undefined || changes.length === 0) return changes;
     if (args.interim_content === desired.content) return planFileContent(desired, fact, 'prepare');
-    const interim: Step = { kind: 'shell', phase: 'prepare', script: writeFileScript({ ...desired, content: args.interim_content }) };
-    return changes.map((change) => ({ ...change, steps: [interim, ...change.steps] }));
+    const interim = writeFileSteps({ ...desired, content: args.interim_content }, 'prepare');
+    return changes.map((change) => ({ ...change, steps: [...interim, ...change.steps] }));
   },
 });

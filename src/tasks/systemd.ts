@@ -6,6 +6,7 @@
 
 import type { FileFact, HostFacts } from '../facts/types.js';
 import { shellQuote } from '../shell.js';
+import { commitStagedStep } from './shared/files.js';
 import type { Change, Step } from './types.js';
 
 export const SYSTEMD_UNIT_FOLDER = '/etc/systemd/system';
@@ -38,7 +39,6 @@ export function planUnitEnabled(link: UnitLink, facts: HostFacts, accepted: stri
   const target = fact?.linkTarget;
   if (target !== undefined && [link.unitFile, ...accepted].includes(target)) return [];
   const was = fact?.exists ? (target !== undefined ? ` (was -> ${target})` : ' (was a file)') : '';
-  const folder = path.slice(0, path.lastIndexOf('/'));
   return [
     {
       resource: `systemd unit ${link.unit} enabled (${link.wantedBy})`,
@@ -49,8 +49,10 @@ export function planUnitEnabled(link: UnitLink, facts: HostFacts, accepted: stri
           kind: 'shell',
           phase: 'persist',
           stage: 'unit links',
-          script: `mkdir -p -- ${shellQuote(folder)}\nln -sfn -- ${shellQuote(link.unitFile)} ${shellQuote(path)}`,
+          // Staged and renamed into place with the phase's other files: atomic, and no mkdir per link.
+          script: `wgplay_stage ${shellQuote(path)}\nln -sfn -- ${shellQuote(link.unitFile)} "$wgplay_staged"`,
         },
+        commitStagedStep('persist'),
         daemonReloadStep,
       ],
     },

@@ -38,16 +38,20 @@ export type Phase = (typeof PHASES)[number];
  *             element that changes value is deleted and re-added); tables are deleted last
  *   persist   files are written; then nftables boot files are dumped from the live
  *             tables; then boot files of tables no longer persisted are removed (after
- *             any dump); then units are enabled or disabled; then systemd is told
+ *             any dump); then units are enabled or disabled; then the files staged in
+ *             this phase are renamed into place; then systemd is told
+ *   prepare, teardown: their steps, then the files they staged renamed into place
+ *             (files are written into a staging folder beside their place, and each
+ *             folder's renamed at once: src/tasks/shared/files.ts)
  */
 export const STAGES = {
-  prepare: [],
+  prepare: ['changes', 'files committed'],
   links: ['interfaces', 'created'],
   routing: [],
   wireguard: ['interfaces', 'started', 'ports and keys', 'peers'],
   firewall: ['tables', 'element deletions', 'element additions', 'table deletions'],
-  teardown: [],
-  persist: ['files', 'nft dumps', 'nft dump removals', 'unit links', 'daemon reload'],
+  teardown: ['removals', 'files committed'],
+  persist: ['files', 'nft dumps', 'nft dump removals', 'unit links', 'files committed', 'daemon reload'],
 } as const satisfies Record<Phase, readonly string[]>;
 type Stage<P extends Phase> = (typeof STAGES)[P][number];
 

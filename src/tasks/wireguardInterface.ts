@@ -3,7 +3,7 @@ import type { HostFacts, LinkFact, WgInterfaceFact, WgPeerFact } from '../facts/
 import { shellQuote } from '../shell.js';
 import { familyOf, prefixKey, withLength } from '../net/index.js';
 import { Defaulted, State, type Validated } from './schema.js';
-import { planFileAbsent, planFileContent, sha256 } from './shared/files.js';
+import { commitStagedStep, planFileAbsent, planFileContent, sha256 } from './shared/files.js';
 import { ipStep, RoutingTable } from './shared/ip.js';
 import { describeConnection, describeRouteFact, MAY_CUT_SSH, prefixCovers, takesControllerRoute } from './sshPath.js';
 import { planUnitDisabled, planUnitEnabled, wantsLinkOf } from './systemd.js';
@@ -423,7 +423,6 @@ export const wireguardInterfaceTask = defineTask({
 
     const changes: Change[] = [];
     const keyFact = facts.files[keyFile];
-    const keyFolder = keyFile.slice(0, keyFile.lastIndexOf('/')) || '/';
     if (!keyFact?.exists) {
       if (!args.generate_key) {
         throw new Error(`private key file ${keyFile} does not exist and generate_key is false`);
@@ -432,17 +431,8 @@ export const wireguardInterfaceTask = defineTask({
         resource: `wireguard private key ${keyFile}`,
         action: 'create',
         diff: `+ ${keyFile} (private key generated on the host, mode 0600; never leaves it)`,
-        steps: [
-          {
-            kind: 'shell',
-            phase: 'prepare',
-            script: [
-              `[ -d ${shellQuote(keyFolder)} ] || mkdir -p -m 0700 -- ${shellQuote(keyFolder)}`,
-              `wg genkey > ${shellQuote(keyFile + '.wgplay-tmp')}`,
-              `mv -f -- ${shellQuote(keyFile + '.wgplay-tmp')} ${shellQuote(keyFile)}`,
-            ].join('\n'),
-          },
-        ],
+        // Staged (a new folder 0700: the script's umask) and renamed with the phase's other files.
+        steps: [{ kind: 'shell', phase: 'prepare', script: `wgplay_stage ${shellQuote(keyFile)}\nwg genkey > "$wgplay_staged"` }, commitStagedStep('prepare')],
       });
     } else if (keyFact.mode !== '0600' && keyFact.mode !== '0400') {
       changes.push({

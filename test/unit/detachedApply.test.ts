@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { applyChanges } from '../../src/engine/apply.js';
-import { PHASE_MARKER } from '../../src/engine/compile.js';
+import { PHASE_MARKER, phaseSeconds } from '../../src/engine/compile.js';
 import { ALIVE_MARKER, collectScript, detachedApplyScript, newRunId, withoutAliveMarkers } from '../../src/engine/detachedApply.js';
 import { TransportError } from '../../src/transport/types.js';
 import type { Change } from '../../src/tasks/types.js';
@@ -99,7 +99,10 @@ describe('applyChanges', () => {
     if (outcome.kind !== 'ran') return;
     expect(outcome.result.code).toBe(0);
     expect(outcome.confirmed).toBe(false);
-    expect(outcome.result.stdout.split('\n').filter(Boolean)).toEqual([`${PHASE_MARKER}prepare`, `${PHASE_MARKER}routing`, `${PHASE_MARKER}done`]);
+    const markers = outcome.result.stdout.split('\n').filter(Boolean);
+    expect(markers.map((line) => line.replace(/ [0-9]+[.,][0-9]+$/, ''))).toEqual([`${PHASE_MARKER}prepare`, `${PHASE_MARKER}routing`, `${PHASE_MARKER}done`]);
+    // Each marker carries the host's clock: what each phase took.
+    expect(Object.keys(phaseSeconds(outcome.result.stdout) ?? {})).toEqual(['prepare', 'routing']);
     expect(readFileSync(join(dir, 'a'), 'utf8')).toBe('A\n');
     expect(readFileSync(join(dir, 'b'), 'utf8')).toBe('B\n');
     expect(host.state('run/owner')).toBe('the owner\n');

@@ -43,7 +43,9 @@ describe('runHost', () => {
     };
     // Written in reverse order in the playbook; run in dependency order.
     expect(at('sysctl -q -w net.ipv4.ip_forward=1')).toBeLessThan(at('wgplay_create_links\n'));
-    expect(at("printf '%s' 'x\n' > /etc/wgplay-case.conf.wgplay-tmp")).toBeLessThan(at('wgplay_create_links\n'));
+    // Files are staged beside their place and renamed into it at the end of prepare.
+    expect(at('wgplay_stage /etc/wgplay-case.conf\n')).toBeLessThan(at('\nwgplay_commit_staged\n'));
+    expect(at('\nwgplay_commit_staged\n')).toBeLessThan(at('wgplay_create_links\n'));
     expect(at('wgplay_new_links+=(wg-a)')).toBeLessThan(at('wgplay_create_links\n'));
     expect(at('wgplay_create_links\n')).toBeLessThan(at('address add 10.200.200.1/32 dev wg-a'));
     expect(at('address add 10.200.200.1/32 dev wg-a')).toBeLessThan(at('rule add from 10.200.200.1 table 41 priority 100'));

@@ -50,13 +50,14 @@ describe("the gateway's record", () => {
     expect(Object.keys(JSON.parse(recordTask.content).customers)).toEqual(['a', 'c']);
     // The file task writes the interim content first (prepare), the final one in teardown.
     const changes = fileTask.plan({ ...recordTask, path: RECORD, state: 'present', mode: '0600', owner: 'root', secret: false, phase: 'teardown' }, withRecord(record));
-    expect(changes[0]!.steps.map((step) => step.phase)).toEqual(['prepare', 'teardown']);
+    // (each written into its staging folder, then renamed into place at the end of its phase)
+    expect(changes[0]!.steps.map((step) => step.phase)).toEqual(['prepare', 'prepare', 'teardown', 'teardown']);
     expect(changes[0]!.steps[0]!.kind === 'shell' && changes[0]!.steps[0]!.script).toContain('"c"');
     // Only customers added: the final record is written first.
     const added = expandGateway(args([bare('a', KEY_A), bare('b', KEY_B), bare('c', KEY_C)]), { taskName: 'gw', facts: withRecord(record) });
     const addedRecord = added.find((task) => task.module === 'file')!.args as { content: string; interim_content: string };
     const addedChanges = fileTask.plan({ ...addedRecord, path: RECORD, state: 'present', mode: '0600', owner: 'root', secret: false, phase: 'teardown' }, withRecord(record));
-    expect(addedChanges[0]!.steps.map((step) => step.phase)).toEqual(['prepare']);
+    expect(addedChanges[0]!.steps.map((step) => step.phase)).toEqual(['prepare', 'prepare']);
   });
 });
 

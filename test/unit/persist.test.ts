@@ -50,7 +50,10 @@ describe('wireguard_interface: the wg-quick file and wg-quick@NAME.service', () 
     const changes = bootChanges(wireguardInterfaceTask.plan(args, liveFacts({})));
     expect(resources(changes)).toEqual(['file /etc/wireguard/wg-a.conf', 'systemd unit wg-quick@wg-a.service enabled (multi-user.target)']);
     const script = compileApplyScript(changes);
-    expect(script).toContain(`ln -sfn -- ${TEMPLATE} ${LINK_A}`);
+    // The link is made beside its place and renamed into it with the phase's other files, before systemd is told.
+    expect(script).toContain(`wgplay_stage ${LINK_A}\nln -sfn -- ${TEMPLATE} "$wgplay_staged"`);
+    expect(script.indexOf(`ln -sfn -- ${TEMPLATE}`)).toBeLessThan(script.lastIndexOf('\nwgplay_commit_staged\n'));
+    expect(script.lastIndexOf('\nwgplay_commit_staged\n')).toBeLessThan(script.indexOf('systemctl daemon-reload'));
     // Where systemd runs, it is told; where it does not (a namespace, a container), the link alone is enough.
     expect(script).toContain('if [ -d /run/systemd/system ]; then systemctl daemon-reload; fi');
     expect(script.indexOf('@@wgplay-phase persist')).toBeGreaterThan(script.indexOf('@@wgplay-phase links'));
@@ -189,7 +192,7 @@ describe('a boot file that differs because an element drifted', () => {
 describe('sysctl: the sysctl.d file is a boot file', () => {
   it('is written in the persist phase, the live value in prepare', () => {
     const changes = sysctlTask.plan({ key: 'net.ipv4.ip_local_reserved_ports', value: '51820-51899' }, blankFacts());
-    expect(changes.map((change) => change.steps.map((step) => step.phase).join())).toEqual(['prepare', 'persist']);
+    expect(changes.map((change) => change.steps.map((step) => step.phase).join())).toEqual(['prepare', 'persist,persist']);
   });
 });
 

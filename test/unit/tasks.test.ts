@@ -1,7 +1,11 @@
+import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { NftTableFact } from '../../src/facts/types.js';
-import { compileApplyScript, lastPhase } from '../../src/engine/compile.js';
+import { compileApplyScript, lastPhase, phaseSeconds } from '../../src/engine/compile.js';
 import { fileTask as fileTaskContract } from '../../src/tasks/file.js';
 import { ipRouteTask as ipRouteTaskContract } from '../../src/tasks/ipRoute.js';
 import { ipRuleTask as ipRuleTaskContract } from '../../src/tasks/ipRule.js';
@@ -173,8 +177,38 @@ describe('file', () => {
     const facts = emptyFacts({ files: { '/etc/x.conf': { path: '/etc/x.conf', exists: true, mode: '0644', owner: 'root', group: 'root', sha256: sha('a\n'), content: 'a\n' } } });
     const [change] = fileTask.plan({ path: '/etc/x.conf', content: 'b\n' }, facts);
     expect(change!.diff).toContain('-a\n+b');
-    expect(steps([change!])[0]).toMatch(/umask 0022\nprintf '%s' 'b\n' > \/etc\/x\.conf\.wgplay-tmp[\s\S]*mv -f -- \/etc\/x\.conf\.wgplay-tmp \/etc\/x\.conf/);
+    expect(steps([change!])[0]).toMatch(/^wgplay_stage \/etc\/x\.conf\numask 0022\nprintf '%s' 'b\n' > "\$wgplay_staged"/);
     expect(fileTask.plan({ path: '/etc/x.conf', content: 'a\n' }, facts)).toEqual([]);
+  });
+
+  it("writes a phase's files beside their place and renames each folder's at once (real bash)", () => {
+    const root = mkdtempSync(join(tmpdir(), 'wgplay-files-'));
+    try {
+      const [a, b, c, secret] = ['etc/a.conf', 'etc/b.conf', 'var/c.json', 'etc/.hidden'].map((path) => join(root, path));
+      mkdirSync(join(root, 'etc'));
+      writeFileSync(a!, 'old a\n');
+      // A staging folder an interrupted run left behind is replaced, not renamed into place.
+      mkdirSync(join(root, 'etc', '.wgplay-stage'));
+      writeFileSync(join(root, 'etc', '.wgplay-stage', 'stale.conf'), 'stale\n');
+      const facts = emptyFacts({ files: { [a!]: { path: a!, exists: true, mode: '0644', owner: 'root', group: 'root', sha256: sha('old a\n'), content: 'old a\n' } } });
+      const changes = [
+        ...fileTask.plan({ path: a!, content: 'new a\n' }, facts),
+        ...fileTask.plan({ path: b!, content: 'b\n', mode: '0640' }, facts),
+        ...fileTask.plan({ path: c!, content: '{}\n', mode: '0755' }, facts),
+        ...fileTask.plan({ path: secret!, content: 's\n', mode: '0600' }, facts),
+      ];
+      const script = compileApplyScript(changes);
+      // Four files, one rename pass at the end of the phase.
+      expect(script.match(/^wgplay_commit_staged$/gm)).toHaveLength(1);
+      expect(script.indexOf('wgplay_stage')).toBeLessThan(script.indexOf('\nwgplay_commit_staged\n'));
+      execFileSync('bash', ['-c', script]);
+      expect([a, b, c, secret].map((path) => readFileSync(path!, 'utf8'))).toEqual(['new a\n', 'b\n', '{}\n', 's\n']);
+      expect([a, b, c, secret].map((path) => (statSync(path!).mode & 0o7777).toString(8))).toEqual(['644', '640', '755', '600']);
+      expect(readdirSync(join(root, 'etc')).sort()).toEqual(['.hidden', 'a.conf', 'b.conf']);
+      expect(readdirSync(join(root, 'var'))).toEqual(['c.json']);
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
   });
 
   it('quotes hostile paths', () => {
@@ -297,6 +331,12 @@ describe('the apply script', () => {
     expect(script.indexOf('echo link')).toBeLessThan(script.indexOf('\nip -batch'));
     expect(script.indexOf('add table inet t')).toBeLessThan(script.indexOf('add element'));
     expect(lastPhase("@@wgplay-phase links\n@@wgplay-phase routing\n")).toBe('routing');
+    expect(lastPhase('@@wgplay-phase links 1764600000.100000\n@@wgplay-phase routing 1764600000.350000\n')).toBe('routing');
+    // What each phase took, from the host's clock in the markers: only for a script that finished.
+    const timed = '@@wgplay-phase links 1764600000.100000\n@@wgplay-phase routing 1764600000.350000\n@@wgplay-phase done 1764600001.350000\n';
+    expect(phaseSeconds(timed)).toEqual({ links: 0.25, routing: 1 });
+    expect(phaseSeconds(timed.split('\n').slice(0, 2).join('\n'))).toBeUndefined();
+    expect(phaseSeconds('@@wgplay-phase links \n@@wgplay-phase done \n')).toBeUndefined();
   });
 });
 
