@@ -14,7 +14,7 @@
 // taken within one run before its median.
 //
 //   node dist/bench/run.js [--sizes 2,20,100,1000] [--gateways 50] [--runs 3] [--big-runs 1]
-//                          [--quick] [--ansible] [--ansible-sizes 2,20] [--timeout 900] [--json FILE]
+//                          [--quick] [--ansible] [--ansible-sizes 2,20] [--no-baselines 1000] [--timeout 900] [--json FILE]
 // Progress goes to stderr, the table to stdout.
 import { spawn, execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -63,6 +63,8 @@ const runs = Number(option('--runs') ?? 3);
 const bigRuns = Number(option('--big-runs') ?? 1);
 const runsOf = (customers: number) => (customers >= 1000 ? Math.min(runs, bigRuns) : runs);
 const withAnsible = flag('--ansible');
+/** Sizes measured without the two hand-written baselines (each takes as long as wgplay's apply). */
+const noBaselineSizes = list(option('--no-baselines') ?? '');
 const ansibleSizes = list(option('--ansible-sizes') ?? '2,20');
 const jsonOut = option('--json');
 for (const n of [...sizes, gateways, runs, bigRuns]) if (!Number.isInteger(n) || n < 0) throw new Error(`bad number in the options: ${n}`);
@@ -375,7 +377,8 @@ async function main(): Promise<void> {
       const r = results.get(n)!;
       const label = `run ${run + 1}/${runs}, ${n} customers:`;
       // wgplay first in the first run (its apply yields the baselines' file bundle), then rotated.
-      const order = ['wgplay', 'floor_batch', 'best order', ...(withAnsible && ansibleSizes.includes(n) ? ['ansible'] : [])];
+      const baselines = noBaselineSizes.includes(n) ? [] : ['floor_batch', 'best order'];
+      const order = ['wgplay', ...baselines, ...(withAnsible && ansibleSizes.includes(n) ? ['ansible'] : [])];
       const rotated = [...order.slice(run % order.length), ...order.slice(0, run % order.length)];
       if (!p.bundle) rotated.sort((a, b) => (a === 'wgplay' ? -1 : b === 'wgplay' ? 1 : 0));
       for (const variant of rotated) {
@@ -411,7 +414,7 @@ async function main(): Promise<void> {
       s(med(w, (v) => v.changed.wallMs)),
       `${med(w, (v) => v.apply.roundTrips)}/${med(w, (v) => v.plan.roundTrips)}/${med(w, (v) => v.reapply.roundTrips)}/${med(w, (v) => v.changed.roundTrips)}`,
       `${kib(med(w, (v) => v.apply.sentBytes))}/${kib(med(w, (v) => v.plan.sentBytes))}/${kib(med(w, (v) => v.changed.sentBytes))} (${kib(med(r.floor, (v) => v.sentBytes))}/${kib(med(r.best, (v) => v.sentBytes))})`,
-      `${Math.min(...w.map((v) => v.alive))}/${Math.min(...r.floor.map((v) => v.alive))}/${Math.min(...r.best.map((v) => v.alive))} of ${n}`,
+      `${[w, r.floor, r.best].map((variant) => (variant.length ? Math.min(...variant.map((v) => v.alive)) : '-')).join('/')} of ${n}`,
       `${r.floor.filter((v) => v.code === 0 && v.planCode === 0).length}/${r.floor.length}, ${r.best.filter((v) => v.code === 0 && v.planCode === 0).length}/${r.best.length}`,
       `${s(med(w, (v) => v.apply.cpuMs))}/${s(med(w, (v) => v.plan.cpuMs))}`,
       `${med(w, (v) => v.apply.maxRssMiB).toFixed(0)}/${med(w, (v) => v.plan.maxRssMiB).toFixed(0)}`,

@@ -84,8 +84,10 @@ export async function applyChanges(
         await fresh.close().catch(() => undefined);
         return { kind: 'rolled-back', restored: outcome.rolledBack, result };
       }
-      // The phase that waited for the confirmation follows the apply's own (where it stopped, what it took).
-      const stdout = `${result.stdout}${result.stdout.endsWith('\n') || !result.stdout ? '' : '\n'}${phaseMarkerLines(confirmation.stdout)}`;
+      // After an apply script that ran to its end, the phase that waited for the
+      // confirmation follows its own (where it stopped, what it took).
+      const stdout =
+        result.code === 0 ? `${result.stdout}${result.stdout.endsWith('\n') || !result.stdout ? '' : '\n'}${phaseMarkerLines(confirmation.stdout)}` : result.stdout;
       if (confirmation.code !== 0) {
         return { kind: 'ran', result: { ...result, stdout, code: confirmation.code, stderr: `${result.stderr}${confirmation.stderr}` }, runner: fresh, fresh, confirmed: true };
       }
