@@ -3,7 +3,7 @@
 /** @type {import('@stryker-mutator/api/core').PartialStrykerOptions} */
 export default {
   testRunner: 'vitest',
-  vitest: { configFile: 'vitest.unit.config.ts' },
+  vitest: { configFile: 'vitest.mutate.config.ts' },
   coverageAnalysis: 'perTest',
   // Static mutants (schema literals, built once at import) would each need the whole
   // suite: 94 % of the run time for 15 % of the mutants. The schemas' behaviour is

@@ -193,11 +193,11 @@ function renderLiveNftTable(live: NftTableFact): string {
 }
 
 /**
- * Why the live table differs from the spec, or undefined when it matches. Rules are
- * compared as the kernel spells them when `canonicalRules` (nft's own reading of the
- * wanted rules, per chain) is known; otherwise whitespace-normalised as written.
+ * Whether the live table differs from the spec. Rules are compared as the kernel spells
+ * them when `canonicalRules` (nft's own reading of the wanted rules, per chain) is known;
+ * otherwise whitespace-normalised as written.
  */
-function nftTableDifference(args: Args, live: NftTableFact, canonicalRules?: Record<string, string[]>): string | undefined {
+function nftTableDiffers(args: Args, live: NftTableFact, canonicalRules?: Record<string, string[]>): boolean {
   const wantSets = [
     ...(args.sets ?? []).map((set) => ({ kind: 'set' as const, name: set.name, type: set.type, value: undefined as string | undefined, flags: set.flags, elements: set.elements?.map(String) })),
     ...(args.maps ?? []).map((map) => ({
@@ -209,34 +209,36 @@ function nftTableDifference(args: Args, live: NftTableFact, canonicalRules?: Rec
       elements: map.elements ? Object.entries(map.elements).map(([key, value]) => `${key} : ${value}`) : undefined,
     })),
   ];
-  if (live.sets.length !== wantSets.length) return 'sets or maps were added or removed';
+  // Sets or maps added or removed; then each one missing, of another type, flags or elements.
+  if (live.sets.length !== wantSets.length) return true;
   for (const want of wantSets) {
     const have = live.sets.find((set) => set.name === want.name);
-    if (!have || have.kind !== want.kind) return `${want.kind} ${want.name} is missing`;
-    if (have.keyType !== want.type || (have.valueType ?? undefined) !== want.value) return `${want.kind} ${want.name} has another type`;
-    if (sorted(have.flags) !== sorted(want.flags)) return `${want.kind} ${want.name} has other flags`;
+    if (!have || have.kind !== want.kind) return true;
+    if (have.keyType !== want.type || (have.valueType ?? undefined) !== want.value) return true;
+    if (sorted(have.flags) !== sorted(want.flags)) return true;
     if (want.elements) {
       const haveElements = have.elements.map((element) => (element.value === undefined ? element.key : `${element.key} : ${element.value}`));
-      if (sorted(haveElements) !== sorted(want.elements)) return `${want.kind} ${want.name} has other elements`;
+      if (sorted(haveElements) !== sorted(want.elements)) return true;
     }
   }
+  // Chains added or removed; then each one missing, another base chain, or other rules.
   const wantChains = args.chains ?? [];
-  if (live.chains.length !== wantChains.length) return 'chains were added or removed';
+  if (live.chains.length !== wantChains.length) return true;
   for (const want of wantChains) {
     const have = live.chains.find((chain) => chain.name === want.name);
-    if (!have) return `chain ${want.name} is missing`;
+    if (!have) return true;
     if (want.hook) {
       if (have.hook !== want.hook || have.type !== (want.type ?? 'filter') || have.priority !== (want.priority ?? 0) || have.policy !== (want.policy ?? 'accept')) {
-        return `chain ${want.name} has another type, hook, priority or policy`;
+        return true;
       }
     } else if (have.hook) {
-      return `chain ${want.name} is a base chain`;
+      return true;
     }
     const wantRules = (canonicalRules?.[want.name] ?? want.rules ?? []).map(normalizeRule);
     const haveRules = have.rules.map(normalizeRule);
-    if (wantRules.join('\n') !== haveRules.join('\n')) return `chain ${want.name} has other rules`;
+    if (wantRules.join('\n') !== haveRules.join('\n')) return true;
   }
-  return undefined;
+  return false;
 }
 
 /**
@@ -320,7 +322,7 @@ function planLiveTable(args: Args, facts: HostFacts): Change[] {
   }
   const canonical = facts.nftCanonical?.[`${family} ${args.name}`];
   if (canonical?.error !== undefined) throw new Error(nftRefusal(args, canonical.error));
-  if (live && nftTableDifference(args, live, canonical?.rules) === undefined) return [];
+  if (live && !nftTableDiffers(args, live, canonical?.rules)) return [];
   const desired = renderNftTable(args, live);
   // "add table" first so that "delete table" never fails on a fresh host; all in one transaction.
   const line = `add table ${family} ${args.name}\ndelete table ${family} ${args.name}\n${desired}`;

@@ -17,6 +17,15 @@ describe('tasks that fight over one resource', () => {
     ]);
   });
 
+  it('refuses two nft_table tasks on one table, not on two families of one name', () => {
+    const problems = findCollisions('gw', expandInvocations([
+      { name: 'filter', module: 'nft_table', args: { family: 'inet', name: 't' }, origin: 'p.yaml:3:7' },
+      { name: 'filter v4', module: 'nft_table', args: { family: 'ip', name: 't' }, origin: 'p.yaml:6:7' },
+      { name: 'filter again', module: 'nft_table', args: { family: 'inet', name: 't', state: 'absent' }, origin: 'p.yaml:9:7' },
+    ]));
+    expect(problems).toEqual([{ where: 'p.yaml:9:7', message: 'task "filter again" and task "filter" (p.yaml:3:7) both manage nftables table inet t on host gw' }]);
+  });
+
   it('refuses a file task on a WireGuard interface\'s key or wg-quick file', () => {
     const problems = findCollisions('gw', expandInvocations([
       { name: 'tunnel a', module: 'wireguard_interface', args: { name: 'wg-a' }, origin: 'p.yaml:3:7' },

@@ -165,6 +165,27 @@ describe('nft_table', () => {
     );
   });
 
+  it("names the chain, its hook line or the rule of nft's error, on any line number, and leaves other places as nft wrote them", () => {
+    const rules = Array.from({ length: 10 }, (_, index) => `tcp dport ${1000 + index} accept`);
+    const args: NftTableArgs = { name: 'nat', chains: [{ name: 'in', hook: 'ingress', rules }] };
+    // Line 1 is the table, 2 the chain, 3 its hook line, 4-13 the rules.
+    const refusal = (line: string) => parseNftCanonical(['mode scratch', `/dev/stdin:${line}: Error: Could not process rule: No such file or directory`], 1);
+    const planned = (line: string) => () => nftTableTask.plan(args, emptyFacts({ nftCanonical: { 'inet nat': refusal(line) } }));
+    expect(planned('13:3-27')).toThrow('nft refuses the table: chains[0].rules[9]: Error: Could not process rule');
+    expect(planned('3:3-53')).toThrow('nft refuses the table: chains[0]: Error: Could not process rule');
+    expect(planned('2:2-11')).toThrow('nft refuses the table: chains[0]: Error: Could not process rule');
+    expect(planned('1:1-16')).toThrow('nft refuses the table: /dev/stdin:1:1-16: Error: Could not process rule');
+  });
+
+  it('asks the host to read the wanted table only when the table is to be present, and lists that table', () => {
+    const present = nftTableTask.facts({ name: 'nat', chains: [{ name: 'post', rules: ['accept'] }] });
+    expect(present.nftTables).toEqual([{ family: 'inet', name: 'nat' }]);
+    expect(present.nftCanonical).toEqual([{ family: 'inet', name: 'nat', text: 'table inet nat {\n\tchain post {\n\t\taccept\n\t}\n}' }]);
+    const absent = nftTableTask.facts({ name: 'nat', state: 'absent' });
+    expect(absent.nftTables).toEqual([{ family: 'inet', name: 'nat' }]);
+    expect(absent.nftCanonical).toBeUndefined();
+  });
+
   it('rejects a rule that tries to run a second command', () => {
     const problems = nftTableTask.check!({ name: 't', chains: [{ name: 'c', rules: ['accept; flush ruleset'] }] });
     expect(problems).toEqual([{ path: '/chains/0/rules/0', message: 'a rule must be one nft statement on one line' }]);
