@@ -40,12 +40,14 @@ export type Phase = (typeof PHASES)[number];
  *             tables; then boot files of tables no longer persisted are removed (after
  *             any dump); then units are enabled or disabled; then the files staged in
  *             this phase are renamed into place; then systemd is told
- *   prepare, teardown: their steps, then the files they staged renamed into place
+ *   prepare   its steps; then the new WireGuard keys generated at once; then the
+ *             files it staged renamed into place
+ *   teardown  its steps, then the files it staged renamed into place
  *             (files are written into a staging folder beside their place, and each
  *             folder's renamed at once: src/tasks/shared/files.ts)
  */
 export const STAGES = {
-  prepare: ['changes', 'files committed'],
+  prepare: ['changes', 'keys', 'files committed'],
   links: ['interfaces', 'created'],
   routing: [],
   wireguard: ['interfaces', 'started', 'ports and keys', 'peers'],

@@ -431,8 +431,13 @@ export const wireguardInterfaceTask = defineTask({
         resource: `wireguard private key ${keyFile}`,
         action: 'create',
         diff: `+ ${keyFile} (private key generated on the host, mode 0600; never leaves it)`,
-        // Staged (a new folder 0700: the script's umask) and renamed with the phase's other files.
-        steps: [{ kind: 'shell', phase: 'prepare', script: `wgplay_stage ${shellQuote(keyFile)}\nwg genkey > "$wgplay_staged"` }, commitStagedStep('prepare')],
+        // Generated with every other new key at once (wgplay_genkeys, src/engine/compile.ts),
+        // staged (a new folder 0700: the script's umask) and renamed with the phase's other files.
+        steps: [
+          { kind: 'shell', phase: 'prepare', script: `wgplay_stage ${shellQuote(keyFile)}\nwgplay_new_keys+=("$wgplay_staged")` },
+          { kind: 'shell', phase: 'prepare', stage: 'keys', once: 'wgplay_genkeys', script: 'wgplay_genkeys' },
+          commitStagedStep('prepare'),
+        ],
       });
     } else if (keyFact.mode !== '0600' && keyFact.mode !== '0400') {
       changes.push({

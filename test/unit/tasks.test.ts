@@ -270,7 +270,7 @@ describe('wireguard_interface', () => {
       'systemd unit wg-quick@wg-a.service enabled (multi-user.target)',
     ]);
     const script = steps(changes).join('\n');
-    expect(script).toContain('wg genkey');
+    expect(script).toContain('wgplay_new_keys+=("$wgplay_staged")');
     expect(script).toContain('wgplay_new_links+=(wg-a)');
     // Port, key and peers in one `wg set`, as the interface starts (after its daemon, on a TUN).
     expect(script).toContain(`wgplay_wg_up new wg-a - listen-port 51821 private-key /etc/wireguard/wg-a.key peer ${KEY_A} allowed-ips 10.0.0.1/32`);
@@ -278,6 +278,34 @@ describe('wireguard_interface', () => {
     const config = changes.find((c) => c.resource === 'file /etc/wireguard/wg-a.conf')!;
     expect(config.diff).toContain('+PostUp = wg set %i private-key /etc/wireguard/wg-a.key');
     expect(config.diff).not.toContain('PrivateKey');
+  });
+
+  it("generates every new key at once, as wg genkey does: 32 random bytes clamped for X25519, mode 0600 (real bash and wg)", () => {
+    const root = mkdtempSync(join(tmpdir(), 'wgplay-keys-'));
+    try {
+      const keyFiles = ['a', 'b', 'c'].map((name) => join(root, 'wireguard', `wg-${name}.key`));
+      const keyChanges = keyFiles.flatMap((file, index) =>
+        wireguardInterfaceTask.plan({ ...args, name: `wg-${index}`, private_key_file: file }, emptyFacts()).filter((c) => c.resource.startsWith('wireguard private key')),
+      );
+      const script = compileApplyScript(keyChanges);
+      expect(script.match(/^wgplay_genkeys$/gm)).toHaveLength(1);
+      execFileSync('bash', ['-c', script]);
+      const keys = keyFiles.map((file) => readFileSync(file, 'utf8'));
+      expect(new Set(keys).size).toBe(3);
+      expect(statSync(join(root, 'wireguard')).mode & 0o777).toBe(0o700);
+      for (const [index, key] of keys.entries()) {
+        expect(statSync(keyFiles[index]!).mode & 0o777).toBe(0o600);
+        expect(key).toMatch(/^[A-Za-z0-9+/]{43}=\n$/);
+        const bytes = Buffer.from(key, 'base64');
+        expect(bytes).toHaveLength(32);
+        expect([bytes[0]! & 7, bytes[31]! & 0xc0]).toEqual([0, 0x40]);
+        // wg reads it as a private key.
+        expect(execFileSync('wg', ['pubkey'], { input: key, encoding: 'utf8' })).toMatch(/^[A-Za-z0-9+/]{43}=\n$/);
+      }
+      expect(readdirSync(join(root, 'wireguard')).sort()).toEqual(['wg-a.key', 'wg-b.key', 'wg-c.key']);
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
   });
 
   it('changes only what drifted, in place', () => {
