@@ -66,15 +66,26 @@ function gateway(customers: number): string {
   );
 }
 
+/** The most of `make(n)` that fits in `bytes`. */
+function fitting(make: (n: number) => string, bytes = 255 * 1024): string {
+  let n = 1;
+  while (make(n * 2).length <= bytes) n *= 2;
+  for (let step = n >> 1; step >= 1; step >>= 1) if (make(n + step).length <= bytes) n += step;
+  return make(n);
+}
+
+// The input files of issue 8, then the largest of each shape within wgplay's size limit
+// (src/yamlLimits.ts MAX_INPUT_BYTES, 256 KiB).
 const inputs: { name: string; text: string }[] = [
   { name: 'one-line playbook (startup)', text: play('tiny', '  tasks: []\n') },
   { name: 'gateway, 1000 customers (valid)', text: gateway(1000) },
   { name: 'chain of 20 000 variables', text: chain(20000) },
   { name: '20 000 invalid tasks', text: badTasks(20000) },
-  { name: 'invalid tasks up to the size limit', text: badTasks(7500) },
   { name: 'flow sequence, 1.5 MB', text: flowSequence(1.5e6) },
-  { name: 'flow sequence, 500 KB (valid)', text: flowSequence(5e5) },
-  { name: 'flow mappings, 500 KB (valid)', text: flowMappings(5e5) },
+  { name: 'chain, as long as fits', text: fitting(chain) },
+  { name: 'invalid tasks, as many as fit', text: fitting(badTasks) },
+  { name: 'flow sequence, as long as fits (valid)', text: fitting((n) => flowSequence(n * 100)) },
+  { name: 'flow mappings, as many as fit (valid)', text: fitting((n) => flowMappings(n * 100)) },
 ];
 writeFileSync(join(dir, 'inventory.yaml'), INVENTORY);
 inputs.forEach((input, i) => writeFileSync(join(dir, `input-${i}.yaml`), input.text));

@@ -1,8 +1,45 @@
-// Limits every YAML load of wgplay applies (inventory, playbook): a 1 KB file of nested
-// aliases ("billion laughs") must be refused in milliseconds, with its place, not
-// expanded into gigabytes.
+// Limits every input file of wgplay has (inventory, playbook, variables files): a 1 KB
+// file of nested aliases ("billion laughs") must be refused in milliseconds, with its
+// place, not expanded into gigabytes; a huge file is refused before it is parsed.
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { isScalar, parseDocument, visit, type Document, type DocumentOptions, type LineCounter, type ParseOptions, type SchemaOptions } from 'yaml';
 import { WgplayError, type Problem } from './errors.js';
+
+/**
+ * The largest input file wgplay reads (256 KiB; a gateway of 1000 customers is about
+ * 160 KB). The yaml package reads about 1 KB per millisecond, less for dense flow
+ * collections (`[a, b]`, `{ k: v }`), so this bounds what refusing any file costs to a
+ * fraction of a second.
+ */
+export const MAX_INPUT_BYTES = 256 * 1024;
+
+const tooBig = (bytes: number | 'more') =>
+  `wgplay reads input files of at most ${MAX_INPUT_BYTES / 1024} KiB and this one is ${bytes === 'more' ? 'larger' : `${Math.ceil(bytes / 1024)} KiB`} ` +
+  '(a gateway of 1000 customers is about 160 KB): split it, e.g. into group_vars/ and host_vars/ files';
+
+/**
+ * The text of an input file, or a Problem at `path` when it is larger than
+ * MAX_INPUT_BYTES: never more than that is read (a pipe or /dev/zero included).
+ * Errors reading it (ENOENT...) are thrown as they are, for the caller to word.
+ */
+export function readInputFile(path: string): string | { problem: Problem } {
+  const fd = openSync(path, 'r');
+  try {
+    const { size } = fstatSync(fd);
+    if (size > MAX_INPUT_BYTES) return { problem: { where: path, message: tooBig(size) } };
+    const buffer = Buffer.alloc(MAX_INPUT_BYTES + 1);
+    let length = 0;
+    while (length < buffer.length) {
+      const read = readSync(fd, buffer, length, buffer.length - length, null);
+      if (read === 0) break;
+      length += read;
+    }
+    if (length > MAX_INPUT_BYTES) return { problem: { where: path, message: tooBig('more') } };
+    return buffer.toString('utf8', 0, length);
+  } finally {
+    closeSync(fd);
+  }
+}
 
 /** At most this many alias expansions per anchor (the yaml package's maxAliasCount). */
 export const MAX_ALIAS_COUNT = 100;
@@ -15,6 +52,9 @@ const TOO_DEEP = 'the YAML is nested too deeply to read (thousands of levels); a
  * a RangeError.
  */
 export function parseLimited(text: string, file: string, options: ParseOptions & DocumentOptions & SchemaOptions): Document.Parsed {
+  // Text handed over by a library user, or -e '{...}': the limit of a file holds for it too.
+  const bytes = Buffer.byteLength(text);
+  if (bytes > MAX_INPUT_BYTES) throw new WgplayError([{ where: file, message: tooBig(bytes) }]);
   try {
     const doc = parseDocument(text, options);
     for (const error of doc.errors) if (error.message.includes('Maximum call stack size exceeded')) error.message = TOO_DEEP;

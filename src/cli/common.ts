@@ -29,6 +29,9 @@ export function parseCommandLine<T extends Options>(
   }
 }
 
+/** An operator reads the first problems and fixes them; thousands (one mistake repeated by a generator) would bury them. */
+export const MAX_PROBLEMS_SHOWN = 50;
+
 /**
  * Prints an error the way every command does, and returns its exit code. With `json`
  * (the command's --json), the error is a JSON report on stdout instead.
@@ -48,7 +51,10 @@ export function reportError(error: unknown, usage: string, json?: ReportCommand)
     return EXIT.error;
   }
   if (error instanceof WgplayError) {
-    process.stderr.write(redact(`wgplay: nothing was changed on any host:\n${error.problems.map((p) => `  ${formatProblem(p)}`).join('\n')}\n`));
+    const shown = error.problems.slice(0, MAX_PROBLEMS_SHOWN).map((p) => `  ${formatProblem(p)}\n`);
+    const more = error.problems.length - shown.length;
+    if (more > 0) shown.push(`  ... and ${more} more problem${more === 1 ? '' : 's'} (the first ${MAX_PROBLEMS_SHOWN} are shown; --json lists them all)\n`);
+    process.stderr.write(redact(`wgplay: nothing was changed on any host:\n${shown.join('')}`));
     return EXIT.error;
   }
   // No stack trace for the operator: the message, and where to report it.

@@ -1,6 +1,6 @@
-import { readFileSync } from 'node:fs';
 import { isMap } from 'yaml';
 import { WgplayError, type Problem } from '../errors.js';
+import { readInputFile } from '../yamlLimits.js';
 import { checkConnectionVar } from './connection.js';
 import { shellSplit } from './shellWords.js';
 import type { VarsLayer } from './varsFiles.js';
@@ -24,12 +24,16 @@ export function parseExtraVars(options: readonly string[]): VarsLayer {
     };
     if (option.startsWith('@')) {
       const path = option.slice(1);
-      let text: string;
+      let text: ReturnType<typeof readInputFile>;
       try {
-        text = readFileSync(path, 'utf8');
+        text = readInputFile(path);
       } catch (e) {
         const code = (e as NodeJS.ErrnoException).code;
         problems.push({ where: `-e ${option}`, message: code === 'ENOENT' ? 'file not found' : `cannot read the file: ${(e as Error).message}` });
+        return;
+      }
+      if (typeof text !== 'string') {
+        problems.push({ where: `-e ${option}`, message: text.problem.message });
         return;
       }
       mapping(new YamlFile(path, text), `-e ${option}`, problems, (name, value, position) => {

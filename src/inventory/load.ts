@@ -1,7 +1,8 @@
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { readdirSync, statSync } from 'node:fs';
 import { dirname, extname, join } from 'node:path';
 import { stringify } from 'yaml';
 import { WgplayError } from '../errors.js';
+import { readInputFile } from '../yamlLimits.js';
 import { InventoryBuilder } from './builder.js';
 import { readIniInventory } from './iniSource.js';
 import { mergeInventory } from './merge.js';
@@ -75,12 +76,16 @@ function readPath(builder: InventoryBuilder, path: string): void {
     }
     return;
   }
-  let text: string;
+  let text: ReturnType<typeof readInputFile>;
   try {
-    text = readFileSync(path, 'utf8');
+    text = readInputFile(path);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     builder.problem(path, code === 'EACCES' ? 'cannot read the inventory file: permission denied' : `cannot read the inventory file: ${(e as Error).message}`);
+    return;
+  }
+  if (typeof text !== 'string') {
+    builder.problem(text.problem.where, text.problem.message);
     return;
   }
   if (text.startsWith('#!')) {

@@ -1,7 +1,8 @@
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { readdirSync, statSync } from 'node:fs';
 import { extname, join } from 'node:path';
 import { isMap } from 'yaml';
 import type { Problem } from '../errors.js';
+import { readInputFile } from '../yamlLimits.js';
 import { checkConnectionVar } from './connection.js';
 import type { ValuePosition } from './types.js';
 import { kind, VAULT_MESSAGE, YamlFile } from './yamlFile.js';
@@ -74,11 +75,15 @@ export class VarsFileReader {
     if (cached) return cached;
     const layer: VarsLayer = { vars: {}, origins: new Map() };
     this.cache.set(path, layer);
-    let text: string;
+    let text: ReturnType<typeof readInputFile>;
     try {
-      text = readFileSync(path, 'utf8');
+      text = readInputFile(path);
     } catch (e) {
       this.problems.push({ where: path, message: `cannot read the variables file: ${(e as Error).message}` });
+      return layer;
+    }
+    if (typeof text !== 'string') {
+      this.problems.push(text.problem);
       return layer;
     }
     if (text.startsWith('$ANSIBLE_VAULT;')) {

@@ -2,8 +2,7 @@
  * Loading a playbook: YAML with positions, then the structure of plays and tasks.
  * No templating here (that needs a host); template syntax is checked though.
  */
-import { readFileSync } from 'node:fs';
-import { parseLimited, yamlLimitProblems } from '../yamlLimits.js';
+import { parseLimited, readInputFile, yamlLimitProblems } from '../yamlLimits.js';
 import { LineCounter, isAlias, isMap, isScalar, isSeq, type Document, type Node as YamlNode } from 'yaml';
 import { WgplayError, type Problem } from '../errors.js';
 import { findModule, findTask, knownTaskNames } from '../catalog.js';
@@ -25,14 +24,15 @@ const UNSUPPORTED_TASK_KEYWORDS = new Set([
 
 /** Reads and checks a playbook file. Throws WgplayError listing every problem found. */
 export function loadPlaybook(path: string): Playbook {
-  let text: string;
+  let text: ReturnType<typeof readInputFile>;
   try {
-    text = readFileSync(path, 'utf8');
+    text = readInputFile(path);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'it is a directory' : (error as Error).message;
     throw new WgplayError([{ where: path, message: `cannot read playbook: ${why}` }]);
   }
+  if (typeof text !== 'string') throw new WgplayError([text.problem]);
   return parsePlaybook(text, path);
 }
 

@@ -3,19 +3,11 @@
 import { describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import * as wgplay from '../../src/index.js';
-import { createRun, parseInventory, parsePlaybook, playbookFromObject, tasks, WgplayError } from '../../src/index.js';
+import { createRun, parseInventory, parsePlaybook, playbookFromObject, tasks } from '../../src/index.js';
+import { problemsOf } from './problems.js';
 
 const inventory = parseInventory(stringify({ all: { hosts: { gw: { ansible_connection: 'local' } } } }), 'deploy-inventory');
 
-function problemsOf(action: () => unknown): string[] {
-  try {
-    action();
-  } catch (error) {
-    expect(error).toBeInstanceOf(WgplayError);
-    return (error as WgplayError).problems.map((problem) => `${problem.where}: ${problem.message}`);
-  }
-  throw new Error('expected a WgplayError');
-}
 
 describe('a run from objects', () => {
   it('typed constructors make playbook tasks; the run holds them validated, with defaults', () => {

@@ -2,7 +2,6 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { homedir, tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { WgplayError } from '../../src/errors.js';
 import {
   connectionOf,
   expandHostRange,
@@ -14,6 +13,7 @@ import {
   type InventoryHost,
   type ValuePosition,
 } from '../../src/inventory/index.js';
+import { problemsOf } from './problems.js';
 
 // Reads the positions the loader records (varOrigins), as the playbook's error messages do.
 /** Where a part of a variable is written: its value and, for a mapping field, its key. */
@@ -54,15 +54,6 @@ function locateVar(
 
 const FIXTURE = 'fixtures/inventory/gateways.yaml';
 
-function problemsOf(fn: () => unknown): string[] {
-  try {
-    fn();
-  } catch (e) {
-    expect(e).toBeInstanceOf(WgplayError);
-    return (e as WgplayError).problems.map((p) => (p.where ? `${p.where}: ${p.message}` : p.message));
-  }
-  throw new Error('expected a WgplayError');
-}
 
 function names(inventory: Inventory, pattern: string | string[]): string[] {
   return selectHosts(inventory, pattern).map((h) => h.name);

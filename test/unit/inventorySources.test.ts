@@ -7,7 +7,6 @@ import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { main } from '../../src/cli/main.js';
-import { WgplayError } from '../../src/errors.js';
 import { parseExtraVars } from '../../src/inventory/extraVars.js';
 import {
   connectionOf,
@@ -18,16 +17,8 @@ import {
 } from '../../src/inventory/index.js';
 import { groupNamesOf } from '../../src/inventory/listJson.js';
 import { pythonValue } from '../../src/inventory/pythonLiteral.js';
+import { problemsOf } from './problems.js';
 
-function problemsOf(fn: () => unknown): string[] {
-  try {
-    fn();
-  } catch (e) {
-    expect(e).toBeInstanceOf(WgplayError);
-    return (e as WgplayError).problems.map((p) => (p.where ? `${p.where}: ${p.message}` : p.message));
-  }
-  throw new Error('expected a WgplayError');
-}
 
 const dirs: string[] = [];
 function tree(files: Record<string, string>): string {

@@ -5,6 +5,7 @@ import { loadPlaybook, parsePlaybook, parseTemplate, resolvePlaybook } from '../
 import type { HostVars } from '../../src/playbook/index.js';
 import { registerModule, registerTask } from '../../src/catalog.js';
 import type { ArgumentProblem } from '../../src/tasks/types.js';
+import { problemsOf } from './problems.js';
 
 const F = 'fixtures/playbooks';
 const validatePlaybookFile = (path: string, hosts: HostVars[], selectHosts: (pattern: string) => string[]) =>
@@ -69,15 +70,6 @@ function select(pattern: string): string[] {
   throw new WgplayError(`unknown host or group "${pattern}"`);
 }
 
-function problemsOf(fn: () => unknown): string[] {
-  try {
-    fn();
-  } catch (error) {
-    if (error instanceof WgplayError) return error.problems.map((p) => `${p.where}: ${p.message}`);
-    throw error;
-  }
-  throw new Error('expected a WgplayError');
-}
 
 
 /** Hosts as loadRun hands them to resolvePlaybook, with the inventory's positions. */
