@@ -4,6 +4,7 @@ import type { Change } from '../tasks/types.js';
 import { armScript, confirmScript, parseConfirm, rollbackScope } from './commitConfirmed.js';
 import { compileAfterConfirm, compileApplyScript, phaseMarkerLines } from './compile.js';
 import { collectScript, detachedApplyScript, newRunId, withoutAliveMarkers } from './detachedApply.js';
+import { newFrame, unframe } from './framed.js';
 import { lockOwner } from './hostLock.js';
 import type { ScriptRunner } from './run.js';
 
@@ -25,8 +26,11 @@ export interface ApplyOptions {
 }
 
 export type ApplyOutcome =
-  /** The apply script ran to its end (`result` says how); verify through `runner`. */
-  | { kind: 'ran'; result: RunResult; runner: ScriptRunner; fresh?: ScriptRunner & { close(): Promise<void> }; confirmed: boolean }
+  /**
+   * The apply script ran to its end (`result` says how); verify through `runner`, with
+   * `verified` (the verify's facts, when the confirmation gathered them).
+   */
+  | { kind: 'ran'; result: RunResult; runner: ScriptRunner; fresh?: ScriptRunner & { close(): Promise<void> }; confirmed: boolean; verified?: RunResult }
   /** The connection was lost while the script ran: it went on on the host, unreported. */
   | { kind: 'lost'; why: string; armed: boolean }
   /** Not confirmed in time: the host restored what it had saved. */
@@ -40,12 +44,14 @@ const ROLLBACK_SLACK_S = 20;
 
 /**
  * Runs the changes on the host as one detached script, under commit-confirmed when a
- * change can cut the management path, and confirms through a new connection.
+ * change can cut the management path, and confirms through a new connection; once
+ * confirmed, the same command runs `verifyScript` (the verify's facts).
  */
 export async function applyChanges(
   runner: ScriptRunner,
   tasks: { module: string; args: unknown; changes: Change[] }[],
   options: ApplyOptions,
+  verifyScript?: string,
 ): Promise<ApplyOutcome> {
   const changes = tasks.flatMap((task) => task.changes);
   const runId = newRunId();
@@ -77,21 +83,26 @@ export async function applyChanges(
       }
       if (!arm) return { kind: 'ran', result, runner: fresh, fresh, confirmed: false };
       const afterConfirm = compileAfterConfirm(changes);
-      const confirmation = await fresh.run(confirmScript(runId, afterConfirm ? `${afterConfirm} || exit $?` : ''), { label: 'confirm' });
+      const frame = newFrame();
+      const confirmation = await fresh.run(confirmScript(runId, afterConfirm ? `${afterConfirm} || exit $?` : '', verifyScript ? { script: verifyScript, frame } : undefined), {
+        label: 'confirm',
+      });
       const outcome = parseConfirm(confirmation.stdout);
       if (!outcome) throw new Error(`the confirmation printed no outcome (exit ${confirmation.code}): ${scrubKeys(confirmation.stderr.trim())}`);
       if (!outcome.confirmed) {
         await fresh.close().catch(() => undefined);
         return { kind: 'rolled-back', restored: outcome.rolledBack, result };
       }
+      // The verify's facts, framed after what the confirmation itself printed.
+      const framed = verifyScript ? unframe(confirmation.stdout, frame) : undefined;
       // After an apply script that ran to its end, the phase that waited for the
       // confirmation follows its own (where it stopped, what it took).
-      const stdout =
-        result.code === 0 ? `${result.stdout}${result.stdout.endsWith('\n') || !result.stdout ? '' : '\n'}${phaseMarkerLines(confirmation.stdout)}` : result.stdout;
+      const confirmed = framed ? framed.before : confirmation.stdout;
+      const stdout = result.code === 0 ? `${result.stdout}${result.stdout.endsWith('\n') || !result.stdout ? '' : '\n'}${phaseMarkerLines(confirmed)}` : result.stdout;
       if (confirmation.code !== 0) {
         return { kind: 'ran', result: { ...result, stdout, code: confirmation.code, stderr: `${result.stderr}${confirmation.stderr}` }, runner: fresh, fresh, confirmed: true };
       }
-      return { kind: 'ran', result: { ...result, stdout }, runner: fresh, fresh, confirmed: true };
+      return { kind: 'ran', result: { ...result, stdout }, runner: fresh, fresh, confirmed: true, ...(framed ? { verified: framed.ran } : {}) };
     } catch (error) {
       await fresh?.close().catch(() => undefined);
       lastWhy = (error as Error).message;

@@ -1,6 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { shellQuote } from '../shell.js';
 import type { Change } from '../tasks/types.js';
+import { scriptInput } from '../transport/common.js';
+import { framedRun } from './framed.js';
 import { CONFIRM_DIR } from './hostPaths.js';
 
 /**
@@ -157,9 +159,19 @@ export function armScript(scope: RollbackScope, timeoutSeconds: number, runId: s
  * Sent through the NEW connection (after the detached apply has ended): disarms the
  * timer (if it has not fired), runs what waits for the confirmation (files for the
  * next boot), and prints the outcome: "@@wgplay-confirm confirmed" or
- * "@@wgplay-confirm rolled-back" followed by the rollback log.
+ * "@@wgplay-confirm rolled-back" followed by the rollback log. Once confirmed, `then`
+ * (the verify's fact script) runs in the same command, its result framed (framed.ts).
  */
-export function confirmScript(runId: string, afterConfirm: string): string {
+export function confirmScript(runId: string, afterConfirm: string, then?: { script: string; frame: string }): string {
+  const d = delimiter();
+  const verify = then
+    ? `wgplay_then() {
+cat <<'${d}'
+${scriptInput(then.script).trimEnd()}
+${d}
+}
+${framedRun('wgplay_then', then.frame)}`
+    : '';
   return `set -u
 c=${CONFIRM_DIR}
 if [ "$(cat "$c/armed" 2>/dev/null)" = ${shellQuote(runId)} ] && mv "$c/armed" "$c/confirmed" 2>/dev/null; then
@@ -170,6 +182,7 @@ if [ "$(cat "$c/armed" 2>/dev/null)" = ${shellQuote(runId)} ] && mv "$c/armed" "
   echo confirmed > "$c/state"
   printf '@@wgplay-confirm confirmed\\n'
 ${afterConfirm}
+${verify}
 else
   while [ -e "$c/rolling" ]; do sleep 0.1; done
   printf '@@wgplay-confirm %s\\n' "$(cat "$c/state" 2>/dev/null || echo unknown)"

@@ -1,6 +1,8 @@
 import { hostname, userInfo } from 'node:os';
 import { shellQuote } from '../shell.js';
-import type { HeldCommand, Transport } from '../transport/types.js';
+import { scriptInput } from '../transport/common.js';
+import type { HeldCommand, RunResult, Transport } from '../transport/types.js';
+import { frameDone, framedRun, newFrame, unframe } from './framed.js';
 import { RUN_DIR, STATE_DIR } from './hostPaths.js';
 
 /**
@@ -12,6 +14,11 @@ import { RUN_DIR, STATE_DIR } from './hostPaths.js';
  * to it every HEARTBEAT_MS. Before releasing, the holder waits for what the apply left
  * running on the host: the detached apply script and the commit-confirmed timer
  * (a rerun must not plan against a host that is about to roll back).
+ *
+ * The command that takes the lock also runs the apply's first script (the facts) once it
+ * holds it: one round trip for both. That script arrives on the command's standard input
+ * (`head -c` reads exactly its bytes: a script on the command line would be limited to
+ * 128 KiB), its output comes back framed (framed.ts).
  *
  * `plan` takes no lock: it changes nothing, and an operator must be able to look at a
  * host while an apply runs on it (it then shows that apply's state at that moment).
@@ -27,8 +34,11 @@ export function lockOwner(now = new Date()): string {
   return `${now.toISOString().replace(/\.\d+Z$/, 'Z')} by ${userInfo().username}@${hostname()} (pid ${process.pid})`;
 }
 
-/** The holder script (bash -c); prints "locked" (after any "unreported" line) once it holds the lock. */
-function lockScript(owner: string, waitSeconds: number): string {
+/**
+ * The holder script (bash -c). Once it holds the lock: any "unreported" line, then the
+ * script of `scriptBytes` bytes read from standard input, run, its result framed.
+ */
+function lockScript(owner: string, waitSeconds: number, scriptBytes: number, frame: string): string {
   const wait = waitSeconds > 0 ? `-w ${waitSeconds}` : '-n';
   const alive = (file: string) => `{ [ -s "${file}" ] && kill -0 "$(cat "${file}")" 2>/dev/null; }`;
   return `set -u
@@ -43,7 +53,7 @@ if [ -d "$r" ] && [ ! -e "$r/reported" ]; then
   printf 'unreported %s|%s|%s|%s\\n' "$(cat "$r/rc" 2>/dev/null || echo running)" "$(grep -a '^@@wgplay-phase ' "$r/out" 2>/dev/null | tail -n 1 | cut -d' ' -f2)" "$(cat "$d/confirm/state" 2>/dev/null)" "$(cat "$r/owner" 2>/dev/null)"
   touch "$r/reported"
 fi
-printf 'locked\\n'
+${framedRun(`head -c ${scriptBytes}`, frame)}
 while IFS= read -r -t ${HOLDER_SILENCE_S} line; do
   if [ "$line" = done ]; then [ -d "$r" ] && touch "$r/reported"; break; fi
 done
@@ -66,6 +76,8 @@ export interface HostLock {
    * host saw it end ("exit 0 after phase done, rollback: confirmed"): the report says so.
    */
   readonly previous?: string;
+  /** What the script given to takeHostLock printed, run under the lock. */
+  readonly ran: RunResult;
   /** Releases the lock (it is released anyway when the connection ends). */
   release(): Promise<void>;
 }
@@ -79,16 +91,29 @@ function describePrevious(line: string): string {
 
 /**
  * Takes the host's apply lock through `transport`, waiting up to `waitSeconds`
- * (0 = fail at once). Throws HostBusyError when another apply holds it.
+ * (0 = fail at once), and runs `script` (as Transport.run would) once it holds it, in
+ * the same remote command. Throws HostBusyError when another apply holds it.
  */
-export async function takeHostLock(transport: Transport, options: { waitSeconds?: number; owner?: string } = {}): Promise<HostLock> {
+export async function takeHostLock(transport: Transport, options: { waitSeconds?: number; owner?: string; script?: string } = {}): Promise<HostLock> {
   const waitSeconds = options.waitSeconds ?? 0;
-  const held: HeldCommand = await transport.start(lockScript(options.owner ?? lockOwner(), waitSeconds), { label: 'host lock' });
-  let output = '';
-  const locked = new Promise<string | undefined>((resolve, reject) => {
+  const input = options.script ? scriptInput(options.script) : '';
+  const frame = newFrame();
+  const held: HeldCommand = await transport.start(lockScript(options.owner ?? lockOwner(), waitSeconds, Buffer.byteLength(input), frame), { label: 'host lock' });
+  held.write(input);
+  const chunks: string[] = [];
+  let tail = '';
+  const done = frameDone(frame);
+  const locked = new Promise<{ previous?: string; ran: RunResult }>((resolve, reject) => {
     held.onOutput((text) => {
-      output += text;
-      if (/^locked$/m.test(output)) resolve(/^unreported (.*)$/m.exec(output)?.[1]);
+      chunks.push(text);
+      // Only the end is searched: the facts may be megabytes, arriving in many chunks.
+      tail = (tail + text).slice(-(done.length + text.length));
+      if (!tail.includes(done)) return;
+      const output = chunks.join('');
+      const framed = unframe(output, frame);
+      if (!framed) return reject(new Error(`the host lock's holder printed what wgplay cannot read: ${output.slice(0, 500)}`));
+      const previous = /^unreported (.*)$/m.exec(framed.before)?.[1];
+      resolve({ ...(previous !== undefined ? { previous } : {}), ran: framed.ran });
     });
     held.done.then((result) => {
       const busy = /^busy (.*)$/m.exec(result.stdout);
@@ -96,11 +121,12 @@ export async function takeHostLock(transport: Transport, options: { waitSeconds?
       else reject(new Error(`could not take the host's apply lock (exit ${result.code}): ${result.stderr.trim() || result.stdout.trim()}`));
     }, reject);
   });
-  const previous = await locked;
+  const { previous, ran } = await locked;
   const heartbeat = setInterval(() => held.write('alive\n'), HEARTBEAT_MS);
   heartbeat.unref();
   return {
     ...(previous !== undefined ? { previous: describePrevious(previous) } : {}),
+    ran,
     async release() {
       clearInterval(heartbeat);
       held.write('done\n');

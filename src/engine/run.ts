@@ -5,6 +5,7 @@ import type { FactRequest, FileRequest, HostFacts, SshConnectionFact } from '../
 import { findTask } from '../catalog.js';
 import type { HostResult, PlanBasis, TaskResult } from '../results.js';
 import { PROGRAM_PACKAGES, type Change, type Step, type TaskInvocation } from '../tasks/types.js';
+import type { RunResult } from '../transport/types.js';
 import { formatProblem, WgplayError, type Problem } from '../errors.js';
 import { canonicalFacts, factsFingerprint } from '../facts/fingerprint.js';
 import { scrubKeys, type ResolveOptions } from '../net/index.js';
@@ -121,8 +122,8 @@ function covers(have: FactRequest, need: FactRequest): boolean {
   );
 }
 
-async function gather(runner: ScriptRunner, request: FactRequest): Promise<HostFacts> {
-  const result = await runner.run(buildFactScript(request), { label: 'gather facts' });
+async function gather(runner: ScriptRunner, request: FactRequest, gathered?: RunResult): Promise<HostFacts> {
+  const result = gathered ?? (await runner.run(buildFactScript(request), { label: 'gather facts' }));
   if (result.code !== 0) {
     throw new Error(`gathering facts failed (exit ${result.code}): ${scrubKeys(result.stderr.trim()).slice(0, 2000)}`);
   }
@@ -152,6 +153,8 @@ interface GatherOptions {
   rebuildRecord?: boolean;
   /** The invocations expanded without facts, when the caller has them (CheckedTasks). */
   primitives?: PreparedTasks;
+  /** What the fact script of `request` printed, when another command ran it (the confirmation runs the verify's). */
+  gathered?: RunResult;
 }
 
 /**
@@ -162,7 +165,7 @@ interface GatherOptions {
 export async function gatherFacts(runner: ScriptRunner, invocations: TaskInvocation[], options: GatherOptions = {}): Promise<FactsAndTasks> {
   const { extra = {}, overSsh = false, rebuildRecord } = options;
   let request = options.request ?? mergeFactRequests([factRequestOf(invocations, options.primitives ?? prepareTasks(invocations)), extra]);
-  let facts = await gather(runner, request);
+  let facts = await gather(runner, request, options.gathered);
   let connection = sshConnectionOf(facts, overSsh);
   let tasks = prepareTasks(invocations, facts, { connection, rebuildRecord });
   const needed = factRequestOf(invocations, tasks);
@@ -334,6 +337,8 @@ export async function applyAndVerify(
     runner,
     planned.map((task) => ({ module: task.module, args: argsByName.get(task.name), changes: task.changes })),
     options.applyOptions ?? { confirmTimeoutSeconds: 0 },
+    // The confirmation (when there is one) also gathers the verify's facts: one round trip.
+    buildFactScript(request),
   );
   // From here on the host has changed: a cancellation is reported, not obeyed.
   const cancelled = signal?.aborted ? { cancelled: 'during-apply' as const } : {};
@@ -374,7 +379,7 @@ export async function applyAndVerify(
 
     events?.phase?.(host, 'verify');
     const verifyStarted = Date.now();
-    const verified = await gatherFacts(outcome.runner, options.invocations, { request, overSsh });
+    const verified = await gatherFacts(outcome.runner, options.invocations, { request, overSsh, gathered: outcome.verified });
     const after = planTasks(verified.tasks, verified.facts);
     const phases = phaseSeconds(result.stdout);
     const timed = phases ? { phaseSeconds: { ...phases, verify: (Date.now() - verifyStarted) / 1000 } } : {};

@@ -16,7 +16,7 @@ import type { ApplyOptions, Reconnect } from './apply.js';
 import { DEFAULT_CONFIRM_TIMEOUT_S } from './commitConfirmed.js';
 import { HostBusyError, lockOwner, takeHostLock, type HostLock } from './hostLock.js';
 import type { ResolveOptions } from '../net/index.js';
-import { checkedOnce, checkTasks, runHost, type CheckedTasks, type EngineEvents, type HostResult } from './run.js';
+import { checkedOnce, checkTasks, runHost, type CheckedTasks, type EngineEvents, type HostResult, type ScriptRunner } from './run.js';
 
 export interface LoadedRun {
   inventory: Inventory;
@@ -144,13 +144,14 @@ export async function withHostConnection(
   name: string,
   connection: () => ConnectionSettings,
   options: Pick<HostRunOptions, 'transport' | 'connect' | 'events' | 'signal' | 'lockTimeoutSeconds' | 'confirmTimeoutSeconds'> & { exclusive?: boolean },
-  body: (transport: Transport, overSsh: boolean, applyOptions?: ApplyOptions) => Promise<HostResult>,
+  body: (runner: ScriptRunner, overSsh: boolean, applyOptions?: ApplyOptions) => Promise<HostResult>,
 ): Promise<HostRun> {
   const started = Date.now();
   let transport: Transport | undefined;
   let hint: string | undefined;
   // The confirming connections' commands count too.
   const confirming: Transport[] = [];
+  let lock: Promise<HostLock> | undefined;
   const finish = (result: HostResult): HostRun => ({
     ...result,
     ...(result.status === 'failed' && result.error !== undefined && hint ? { error: `${result.error}\n${hint}` } : {}),
@@ -163,42 +164,46 @@ export async function withHostConnection(
   try {
     const settings = connection();
     options.events?.phase?.(name, 'connect');
-    transport = await (options.connect ? options.connect(name, settings) : openTransport(settings, options.transport));
+    const opened = await (options.connect ? options.connect(name, settings) : openTransport(settings, options.transport));
+    transport = opened;
     hint = notRootHint(settings);
-    if (!options.exclusive) return finish(await body(transport, settings.kind === 'ssh'));
-    // Facts, allocation, changes and verification all under the host lock.
+    if (!options.exclusive) return finish(await body(opened, settings.kind === 'ssh'));
+    // Facts, allocation, changes and verification all under the host lock. The command
+    // that takes it runs the first script (the facts): no round trip of its own.
     const owner = lockOwner();
-    let lock: HostLock;
-    try {
-      lock = await takeHostLock(transport, { waitSeconds: options.lockTimeoutSeconds ?? 0, owner });
-    } catch (error) {
-      if (error instanceof HostBusyError) return finish({ host: name, status: 'failed', tasks: [], applied: false, error: error.message });
-      throw error;
-    }
-    try {
-      const reconnectTimeoutMs = Math.min(options.transport?.connectTimeoutMs ?? RECONNECT_TIMEOUT_MS, RECONNECT_TIMEOUT_MS);
-      const reconnect: Reconnect | undefined =
-        settings.kind === 'ssh'
-          ? async () => {
-              const fresh = await (options.connect
-                ? options.connect(name, settings)
-                : openTransport(settings, { ...options.transport, connectTimeoutMs: reconnectTimeoutMs }));
-              confirming.push(fresh);
-              return fresh;
-            }
-          : undefined;
-      const confirmTimeoutSeconds = options.confirmTimeoutSeconds ?? DEFAULT_CONFIRM_TIMEOUT_S;
-      const result = await body(transport, settings.kind === 'ssh', { confirmTimeoutSeconds, reconnect, owner });
-      return finish(lock.previous ? { ...result, notes: [lock.previous, ...(result.notes ?? [])] } : result);
-    } finally {
-      await lock.release();
-    }
+    const underLock: ScriptRunner = {
+      async run(script, runOptions) {
+        if (lock) {
+          await lock;
+          return opened.run(script, runOptions);
+        }
+        lock = takeHostLock(opened, { waitSeconds: options.lockTimeoutSeconds ?? 0, owner, script });
+        return (await lock).ran;
+      },
+    };
+    const reconnectTimeoutMs = Math.min(options.transport?.connectTimeoutMs ?? RECONNECT_TIMEOUT_MS, RECONNECT_TIMEOUT_MS);
+    const reconnect: Reconnect | undefined =
+      settings.kind === 'ssh'
+        ? async () => {
+            const fresh = await (options.connect
+              ? options.connect(name, settings)
+              : openTransport(settings, { ...options.transport, connectTimeoutMs: reconnectTimeoutMs }));
+            confirming.push(fresh);
+            return fresh;
+          }
+        : undefined;
+    const confirmTimeoutSeconds = options.confirmTimeoutSeconds ?? DEFAULT_CONFIRM_TIMEOUT_S;
+    const result = await body(underLock, settings.kind === 'ssh', { confirmTimeoutSeconds, reconnect, owner });
+    const previous = lock && (await lock).previous;
+    return finish(previous ? { ...result, notes: [previous, ...(result.notes ?? [])] } : result);
   } catch (error) {
+    if (error instanceof HostBusyError) return finish({ host: name, status: 'failed', tasks: [], applied: false, error: error.message });
     const unreachable = error instanceof TransportError && (error.kind === 'unreachable' || (error.kind === 'timeout' && !transport));
     // The connection or a command failed, not a script for want of root.
     if (error instanceof TransportError) hint = undefined;
     return finish({ host: name, status: unreachable ? 'unreachable' : 'failed', tasks: [], applied: false, error: (error as Error).message });
   } finally {
+    await lock?.then((held) => held.release(), () => undefined);
     await transport?.close().catch(() => undefined);
   }
 }

@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import type { ConnectionSettings } from '../inventory/types.js';
 import { userInfo } from 'node:os';
-import { DEFAULT_COMMAND_TIMEOUT_MS, seconds, sudoRefusal } from './common.js';
+import { DEFAULT_COMMAND_TIMEOUT_MS, scriptInput, seconds, sudoRefusal } from './common.js';
 import { TransportError, type HeldCommand, type RunOptions, type RunResult, type Transport } from './types.js';
 
 interface LocalOptions {
@@ -71,7 +71,7 @@ export class LocalTransport implements Transport {
           );
         }, timeoutMs);
       }
-      child.stdin.end(script.endsWith('\n') ? script : `${script}\n`);
+      child.stdin.end(scriptInput(script));
     });
   }
 

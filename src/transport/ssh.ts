@@ -18,6 +18,7 @@ import {
 import {
   DEFAULT_COMMAND_TIMEOUT_MS,
   heldCommand,
+  scriptInput,
   KILL_AFTER_S,
   remoteCommand,
   remoteTimedOut,
@@ -753,7 +754,7 @@ export class SshTransport implements Transport {
           );
         }, timeoutMs + (KILL_AFTER_S + 3) * 1000);
       }
-      channel.end(script.endsWith('\n') ? script : `${script}\n`);
+      channel.end(scriptInput(script));
     });
   }
 

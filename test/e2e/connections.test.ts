@@ -187,8 +187,9 @@ describe('ansible_become: sudo -n for a non-root user', () => {
     expect(byHost(result.report).gw1!.error).toBeUndefined();
     expect(result.code).toBe(0);
     expect(statuses(result.report)).toEqual({ gw1: 'changed' });
-    // Lock, facts, apply; then through a new connection: confirm (commit-confirmed), verify.
-    expect(roundTrips(result.report)).toEqual({ gw1: 5 });
+    // The lock with the facts under it, the apply; then through a new connection the
+    // confirmation (commit-confirmed) with the verify's facts.
+    expect(roundTrips(result.report)).toEqual({ gw1: 3 });
     // deploy could not have made a root-owned file under /etc: sudo ran the scripts.
     expect(await gw1.run('stat -c "%U:%G %a" /etc/wgplay-become/hello.conf; cat /etc/wgplay-become/hello.conf')).toBe('root:root 640\nhello\n');
     expect(await gw1.run('ip rule show priority 142')).toBe('142:\tfrom 10.201.0.1 lookup 42\n');
@@ -196,8 +197,8 @@ describe('ansible_become: sudo -n for a non-root user', () => {
     const again = await cli(['apply', book, '-i', inventory]);
     expect(again.code).toBe(0);
     expect(statuses(again.report)).toEqual({ gw1: 'ok' });
-    // The host lock and the facts read under it.
-    expect(roundTrips(again.report)).toEqual({ gw1: 2 });
+    // The host lock, with the facts read under it in the same command.
+    expect(roundTrips(again.report)).toEqual({ gw1: 1 });
   });
 });
 
@@ -307,8 +308,8 @@ describe('ansible_connection: local, run inside a host', () => {
     expect(report.hosts[0]!.error).toBeUndefined();
     expect(first.code).toBe(0);
     expect(statuses(report)).toEqual({ 'gw2-local': 'changed' });
-    // Lock, facts, apply, verify: a local run has no SSH path to cut, so no confirmation.
-    expect(roundTrips(report)).toEqual({ 'gw2-local': 4 });
+    // Lock with facts, apply, verify: a local run has no SSH path to cut, so no confirmation.
+    expect(roundTrips(report)).toEqual({ 'gw2-local': 3 });
 
     expect((await gw2.run('wg show wg-loc listen-port')).trim()).toBe('51831');
     expect(await gw2.run('ip rule show priority 143')).toBe('143:\tfrom 10.203.0.1 lookup 43\n');
@@ -320,7 +321,7 @@ describe('ansible_connection: local, run inside a host', () => {
     const again = JSON.parse(second.stdout) as Report;
     assertReportFollowsSchema(again, 'local apply again');
     expect(statuses(again)).toEqual({ 'gw2-local': 'ok' });
-    expect(roundTrips(again)).toEqual({ 'gw2-local': 2 });
+    expect(roundTrips(again)).toEqual({ 'gw2-local': 1 });
 
     expect(rootNamespace()).toEqual(before);
   });
@@ -359,7 +360,7 @@ describe('several hosts', () => {
     const result = await cli(['apply', book, '-i', inventory]);
     expect(statuses(result.report)).toEqual({ gw1: 'changed', gw2: 'changed', gone: 'unreachable' });
     expect(result.code).toBe(4);
-    expect(roundTrips(result.report)).toEqual({ gw1: 5, gw2: 5, gone: 0 });
+    expect(roundTrips(result.report)).toEqual({ gw1: 3, gw2: 3, gone: 0 });
     expect(byHost(result.report).gone!.error).toMatch(/connection refused by 127\.0\.0\.1:1/);
     expect(await gw1.run('cat /etc/wgplay-multi/hello.conf')).toBe('one\n');
     expect(await gw2.run('cat /etc/wgplay-multi/hello.conf')).toBe('two\n');
@@ -368,7 +369,7 @@ describe('several hosts', () => {
     const again = await cli(['apply', book, '-i', inventory]);
     expect(statuses(again.report)).toEqual({ gw1: 'ok', gw2: 'ok', gone: 'unreachable' });
     expect(again.code).toBe(4);
-    expect(roundTrips(again.report)).toEqual({ gw1: 2, gw2: 2, gone: 0 });
+    expect(roundTrips(again.report)).toEqual({ gw1: 1, gw2: 1, gone: 0 });
   });
 
   it('--limit runs on the hosts it selects only; --forks 1 still runs every host', async () => {
@@ -403,8 +404,8 @@ describe('several hosts', () => {
     const result = await cli(['apply', failing, '-i', inventory, '--limit', 'gw1:gw2']);
     expect(result.code).toBe(1);
     expect(statuses(result.report)).toEqual({ gw1: 'changed', gw2: 'failed' });
-    // gw2: lock, facts, the failing apply, and its confirmation (what it did change stays).
-    expect(roundTrips(result.report)).toEqual({ gw1: 5, gw2: 4 });
+    // gw2: lock with facts, the failing apply, and its confirmation (what it did change stays).
+    expect(roundTrips(result.report)).toEqual({ gw1: 3, gw2: 3 });
     const error = byHost(result.report).gw2!.error!;
     expect(error).toContain('apply failed in phase "firewall"');
     expect(error).toMatch(/absent_here/);

@@ -118,13 +118,13 @@ describe('primitive tasks over real SSH', () => {
     expect(text.stdout).toMatch(new RegExp(`\\n  TOTAL +1 host +${line}\\n$`));
   });
 
-  it('apply creates every piece of state, in five round trips', async () => {
+  it('apply creates every piece of state, in three round trips', async () => {
     const result = await apply();
     expect(result.report.hosts[0]!.error).toBeUndefined();
     expect(result.code).toBe(0);
-    // The host lock, facts, the apply script; then, through a new connection, the
-    // commit-confirmed confirmation and the verifying facts.
-    expect(result.report.hosts[0]!.roundTrips).toBe(5);
+    // The host lock with the facts read under it, the apply script; then, through a new
+    // connection, the commit-confirmed confirmation with the verifying facts.
+    expect(result.report.hosts[0]!.roundTrips).toBe(3);
     expect(await hostState()).toEqual(converged);
     // The host's /etc is an overlay in its own mount namespace: the machine's is untouched.
     expect(existsSync('/etc/wgplay-e2e/hello.conf')).toBe(false);
@@ -135,8 +135,8 @@ describe('primitive tasks over real SSH', () => {
     const result = await apply();
     expect(result.code).toBe(0);
     expect(changedResources(result.report)).toEqual([]);
-    // The host lock and the facts read under it.
-    expect(result.report.hosts[0]!.roundTrips).toBe(2);
+    // The host lock, with the facts read under it in the same command.
+    expect(result.report.hosts[0]!.roundTrips).toBe(1);
   });
 
   it('plan shows manual drift exactly, exits 2, changes nothing; apply fixes it', async () => {

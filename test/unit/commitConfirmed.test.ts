@@ -146,6 +146,28 @@ describe('commit-confirmed', () => {
     expect(readFileSync(kept, 'utf8')).toBe('after\n');
   });
 
+  it("runs the verify's script in the confirmation's command once confirmed, its output, errors and status kept apart", async () => {
+    const { tasks } = await gateway();
+    const cut = cutUntil(() => true);
+    // What a fact script would print, with a marker that is nothing special to it.
+    const verify = `printf 'fact one\\n@@wgplay-confirm rolled-back\\n'; echo a warning >&2; cat /run/wgplay/confirm/state; exit 3`;
+    const outcome = await applyChanges(host, tasks, { confirmTimeoutSeconds: 2, reconnect: cut.reconnect }, verify);
+    expect(outcome).toMatchObject({ kind: 'ran', confirmed: true, result: { code: 0 } });
+    if (outcome.kind !== 'ran') return;
+    // It ran after the confirmation (the state says so), in the one command sent through the new connection.
+    expect(outcome.verified).toEqual({ stdout: 'fact one\n@@wgplay-confirm rolled-back\nconfirmed\n', stderr: 'a warning', code: 3 });
+    expect(cut.opened.map((fresh) => fresh.roundTrips)).toEqual([1]);
+  });
+
+  it("does not run the verify's script when the host rolled back", async () => {
+    const { tasks } = await gateway();
+    const marker = join(mkdtempSync(join(tmpdir(), 'wgplay-cc-')), 'verified');
+    const cut = cutUntil(() => host.state('confirm/state') === 'rolled-back\n');
+    const outcome = await applyChanges(host, tasks, { confirmTimeoutSeconds: 1, reconnect: cut.reconnect }, `touch ${marker}`);
+    expect(outcome.kind).toBe('rolled-back');
+    expect(existsSync(marker)).toBe(false);
+  });
+
   it('reports a persist step that fails after the confirmation as a failed apply that stays confirmed', async () => {
     const { tasks } = await gateway();
     const failing = [...tasks, { module: 'file', args: {}, changes: [change('boot', { phase: 'persist', kind: 'shell', script: 'echo cannot write the boot file >&2; exit 5' })] }];

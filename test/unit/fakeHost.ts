@@ -16,7 +16,14 @@ export const phasesOf = (script: string) => [...script.matchAll(new RegExp(`'${P
 /** What a host prints running an apply script to its end. */
 export const ranToTheEnd = (script: string): Answer => ({ stdout: phasesOf(script).map((p) => PHASE_MARKER + p).join('\n') });
 
-/** A host that answers fact scripts with `facts` and apply scripts with `apply(script)`. */
+const FRAME = /@@wgplay-frame-[0-9a-f]+/;
+/** What a host prints for a script run inside another command (framed.ts). */
+const framed = (frame: string, result: RunResult) => `${frame} begin\n${result.stdout}\n${frame} end ${result.code}\n${result.stderr}\n${frame} done\n`;
+
+/**
+ * A host that answers fact scripts with `facts` and apply scripts with `apply(script)`;
+ * a confirmation that confirmed also answers the verify's fact script it carries.
+ */
 export class FakeHost implements ScriptRunner {
   readonly sent: { kind: ScriptKind; script: string }[] = [];
   constructor(
@@ -28,7 +35,12 @@ export class FakeHost implements ScriptRunner {
     const kind: ScriptKind = script.includes(PHASE_MARKER) && !script.includes('@@wgplay-confirm') ? 'apply' : script.includes('@@wgplay-confirm') ? 'confirm' : 'facts';
     this.sent.push({ kind, script });
     const answer = kind === 'apply' ? this.apply(script, this) : kind === 'confirm' ? this.confirm(script) : { stdout: this.facts };
-    return { stdout: answer.stdout ?? '', stderr: answer.stderr ?? '', code: answer.code ?? 0 };
+    const result = { stdout: answer.stdout ?? '', stderr: answer.stderr ?? '', code: answer.code ?? 0 };
+    const frame = FRAME.exec(script)?.[0];
+    if (kind === 'confirm' && frame && /^@@wgplay-confirm confirmed$/m.test(result.stdout) && result.code === 0) {
+      result.stdout += framed(frame, await this.run(script.slice(script.indexOf('wgplay_then() {'), script.indexOf("printf '%s begin"))));
+    }
+    return result;
   }
   count(kind: ScriptKind) {
     return this.sent.filter((s) => s.kind === kind).length;
@@ -56,9 +68,9 @@ export const WITH_RULE = facts({
   output: { 'ip-rule inet': [{ priority: 0, src: 'all', table: 'local' }, { priority: 100, src: '10.200.200.1', table: '41' }, { priority: 32766, src: 'all', table: 'main' }, { priority: 32767, src: 'all', table: 'default' }] },
 });
 
-/** The host lock as the holder script answers: `lines` (default "locked"), then it waits for wgplay. */
+/** The host lock as the holder script answers: `lockOutput` (default nothing), the script it was given, then it waits for wgplay. */
 export interface FakeLock {
-  /** What wgplay wrote to the holder. */
+  /** What wgplay wrote to the holder after the script. */
   written: string[];
   ended: boolean;
   /** The holder script wgplay started. */
@@ -67,7 +79,8 @@ export interface FakeLock {
 
 /**
  * A transport over `runner` (the connect hook stands in for SSH); its lock holder prints
- * `lockOutput`, and exits with `lockExit` at once when given (a busy host).
+ * `lockOutput`, then runs the script it is sent through `runner` (framed, as the holder
+ * does); it exits with `lockExit` at once when given (a busy host).
  */
 export function fakeTransport(name: string, runner: ScriptRunner, options: { lockOutput?: string; lockExit?: RunResult; lock?: FakeLock } = {}): Transport {
   let roundTrips = 0;
@@ -80,15 +93,20 @@ export function fakeTransport(name: string, runner: ScriptRunner, options: { loc
     start: async (script): Promise<HeldCommand> => {
       roundTrips++;
       if (options.lock) options.lock.script = script;
+      const frame = FRAME.exec(script)?.[0] ?? '';
       let end = () => {};
+      let output: Promise<string> | undefined;
       const done = options.lockExit
         ? Promise.resolve(options.lockExit)
-        : new Promise<RunResult>((resolve) => (end = () => resolve({ stdout: options.lockOutput ?? 'locked\n', stderr: '', code: 0 })));
+        : new Promise<RunResult>((resolve) => (end = () => resolve({ stdout: options.lockOutput ?? '', stderr: '', code: 0 })));
       return {
         onOutput: (listener) => {
-          if (!options.lockExit) listener(options.lockOutput ?? 'locked\n');
+          if (!options.lockExit) void output?.then(listener);
         },
-        write: (text) => options.lock?.written.push(text),
+        write: (text) => {
+          if (output) options.lock?.written.push(text);
+          else if (!options.lockExit) output = (text ? runner.run(text) : Promise.resolve({ stdout: '', stderr: '', code: 0 })).then((result) => `${options.lockOutput ?? ''}${framed(frame, result)}`);
+        },
         end: () => {
           if (options.lock) options.lock.ended = true;
           end();

@@ -1,5 +1,5 @@
 // The host lock's holder script run for real (bash, flock) against a scratch /run/wgplay.
-import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -49,6 +49,21 @@ describe('host lock', () => {
     const second = await waiting;
     expect(host.state('apply.owner')).toBe('patient\n');
     await second.release();
+  });
+
+  it('runs the script it is given once it holds the lock, in the same command: output, errors and status as the script left them', async () => {
+    host = await ScratchHost.create();
+    // Larger than one command-line argument may be (128 KiB): it travels on the holder's standard input.
+    const filler = `# ${'x'.repeat(200)}\n`.repeat(1000);
+    const script = `${filler}printf 'facts\\n'; printf 'no newline at the end'; echo 'it went wrong' >&2; exit 4`;
+    const lock = await takeHostLock(host, { owner: OWNER, script });
+    expect(lock.ran).toEqual({ stdout: 'facts\nno newline at the end', stderr: 'it went wrong', code: 4 });
+    expect(host.roundTrips).toBe(1);
+    // Still held after the script: a second apply is refused, and its script never runs.
+    const marker = join(host.root, 'ran');
+    await expect(takeHostLock(host, { owner: 'someone else', script: `touch ${marker}` })).rejects.toBeInstanceOf(HostBusyError);
+    expect(existsSync(marker)).toBe(false);
+    await lock.release();
   });
 
   it('says who holds it in its own words: time, user, controller, pid', () => {

@@ -52,9 +52,9 @@ describe('a host run over SSH', () => {
     expect(result).toMatchObject({ status: 'changed', applied: true });
     expect(host.sent.map((s) => s.kind)).toEqual(['facts', 'apply', 'confirm', 'facts']);
     expect(via.opened).toHaveLength(2);
-    // lock, facts, apply on the first; confirm and verify on the new one.
-    expect(via.opened.map((t) => t.roundTrips)).toEqual([3, 2]);
-    expect(result.roundTrips).toBe(5);
+    // The lock with the facts, then the apply on the first; the confirmation with the verify's facts on the new one.
+    expect(via.opened.map((t) => t.roundTrips)).toEqual([2, 1]);
+    expect(result.roundTrips).toBe(3);
     // Armed with the default confirm timeout (60 s), and the lock released at the end.
     expect(host.applyScript).toMatch(/setsid bash "\$wgplay_c\/timer.sh" \$\$ 60 /);
     expect(lock).toMatchObject({ written: ['done\n'], ended: true });
@@ -125,7 +125,7 @@ describe('a host run over SSH', () => {
 
   it('notes an earlier apply whose connection was lost, as the host saw it end', async () => {
     const host = converging(EMPTY_SSH, WITH_RULE_SSH);
-    const lockOutput = 'unreported 0|done|confirmed|at T by a@b (pid 3)\nlocked\n';
+    const lockOutput = 'unreported 0|done|confirmed|at T by a@b (pid 3)\n';
     const result = await runOneHost(hostOf(SSH_ROOT), tasks(RULE), { apply: true, connect: connections(host, { lockOutput }).connect });
     expect(result.status).toBe('changed');
     expect(result.notes).toEqual(['the previous apply (started at at T by a@b (pid 3)) lost its connection before wgplay could report it; on the host it ended with exit 0 after phase "done"']);
