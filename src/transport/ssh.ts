@@ -624,11 +624,14 @@ export class SshTransport implements Transport {
       channel.on('close', () => {
         this.active.delete(handle);
         this.releaseAfterServer();
+        const result: RunResult = { stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(errOut).toString('utf8'), code: code ?? -1, ...(signal ? { signal } : {}) };
         if (code === undefined && signal === undefined) {
-          reject(this.lost ?? new TransportError('command', this.host, `${label} ended without an exit status (sshd dropped it)`));
+          // sshd drops the exit status of a command that ended while wgplay was still
+          // writing to it (the lock holder's script): sudo's refusal is in its stderr all the same.
+          const refused = sudoRefusal(this.settings.become, this.settings.user, { ...result, code: 1 });
+          reject(refused ? new TransportError('auth', this.host, refused) : (this.lost ?? new TransportError('command', this.host, `${label} ended without an exit status (sshd dropped it)`)));
           return;
         }
-        const result: RunResult = { stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(errOut).toString('utf8'), code: code ?? -1, ...(signal ? { signal } : {}) };
         const refused = sudoRefusal(this.settings.become, this.settings.user, result);
         if (refused) reject(new TransportError('auth', this.host, refused));
         else resolve(result);
