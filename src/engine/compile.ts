@@ -31,7 +31,8 @@ const DAEMON_LOG_DIR = '/run/wgplay/wireguard-go';
  *   ENOBUFS and exits).
  * - wgplay_wg_up new|tun NAME MTU|- ARGS...: the interface's `wg set ARGS` (port, key and
  *   peers at once); on a TUN, its wireguard-go daemon started first, two at a time in
- *   the background (wgplay_wg_wait collects them). wireguard-go sets the MTU to 1420
+ *   the background (wgplay_wg_wait collects them; wgplay_wg_started, once all have
+ *   started, fails when one is gone again). wireguard-go sets the MTU to 1420
  *   as it starts: another MTU is set again after it.
  * - A daemon only keeps an output when LOG_LEVEL is set: its errors (e.g. "Failed to
  *   listen on uapi socket: too many open files", after the starting process has
@@ -105,6 +106,16 @@ wgplay_wg_wait() {
   for pid in "\${wgplay_jobs[@]}"; do wait "$pid" || failed=1; done
   wgplay_jobs=()
   return "$failed"
+}
+wgplay_wg_started() {
+  local name gone=0
+  wgplay_wg_wait || return 1
+  # A daemon can die after its start succeeded (it falls behind on the namespace's link
+  # events as the others start: ENOBUFS): its own words, not a "did not converge" later.
+  for name in "\${wgplay_daemons[@]}"; do
+    [ -S "/var/run/wireguard/$name.sock" ] || { printf 'wireguard-go %s is gone after starting\n' "$name" >&2; gone=1; }
+  done
+  return "$gone"
 }
 wgplay_daemon_errors() {
   local name said

@@ -234,7 +234,7 @@ function startStep(args: Args, how: 'new' | 'tun'): Step {
     script: `wgplay_wg_up ${how} ${shellQuote(args.name)} ${mtu}${port} private-key ${shellQuote(keyFileOf(args))}${peers}`,
   };
 }
-const startedStep: Step = { kind: 'shell', phase: 'wireguard', stage: 'started', once: 'wgplay_wg_wait', script: 'wgplay_wg_wait' };
+const startedStep: Step = { kind: 'shell', phase: 'wireguard', stage: 'started', once: 'wgplay_wg_started', script: 'wgplay_wg_started' };
 
 function planLink(args: Args, facts: HostFacts): Change[] {
   const name = shellQuote(args.name);

@@ -60,4 +60,31 @@ describe('a wireguard-go daemon that fails to start', () => {
     // Not what `wg set` said about the socket of a daemon that was gone.
     expect(result.stderr).not.toMatch(/Connection reset by peer|Connection refused|Unable to modify interface/);
   });
+
+  it('fails in the wireguard phase when a daemon that had started is gone once all have started', async () => {
+    // wg-gone starts and takes its port, then exits (as one does that falls behind on the
+    // link events of the daemons starting after it); its neighbour stays.
+    const ours =
+      'for p in /proc/[0-9]*; do if [ "$(readlink $p/ns/net)" = "$(readlink /proc/self/ns/net)" ] && [ "$(tr \'\\0\' \' \' < $p/cmdline 2>/dev/null)" = "wireguard-go wg-gone " ]; then kill -TERM ${p#/proc/}; fi; done';
+    const script = compileApplyScript([
+      {
+        resource: 'wireguard interfaces wg-gone, wg-stays',
+        action: 'create',
+        diff: '+ wireguard interface wg-gone\n+ wireguard interface wg-stays',
+        steps: [
+          { kind: 'shell', phase: 'links', script: 'wgplay_new_links+=(wg-gone wg-stays)\nwgplay_create_links' },
+          { kind: 'shell', phase: 'wireguard', stage: 'interfaces', script: 'wgplay_wg_up new wg-gone - listen-port 51833\nwgplay_wg_up new wg-stays - listen-port 51834\nwgplay_wg_wait' },
+          { kind: 'shell', phase: 'wireguard', stage: 'interfaces', script: `${ours}\nfor i in $(seq 100); do [ -S /var/run/wireguard/wg-gone.sock ] || break; sleep 0.05; done` },
+          { kind: 'shell', phase: 'wireguard', stage: 'started', script: 'wgplay_wg_started' },
+        ],
+      },
+    ]);
+    const result = await host.exec(script);
+    expect(result.code).not.toBe(0);
+    expect(result.stdout).toContain('@@wgplay-phase wireguard');
+    expect(result.stdout).not.toContain('@@wgplay-phase done');
+    expect(result.stderr).toContain('wireguard-go wg-gone is gone after starting');
+    expect(result.stderr).not.toContain('wg-stays is gone');
+    expect((await host.run('wg show wg-stays listen-port')).trim()).toBe('51834');
+  });
 });
