@@ -3,8 +3,8 @@
  * check(); problems come back with JSON pointers and human messages, ready to be placed
  * with a SourceMap.
  */
-import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
-import { canonicalValue, isNetKind, NET_KINDS } from '../net/index.js';
+import type { ErrorObject } from 'ajv';
+import { validatorOf } from './argumentAjv.js';
 import { WgplayError, type Problem } from '../errors.js';
 import { findModule, findTask, knownTaskNames } from '../catalog.js';
 import type { ArgumentProblem, JsonSchema, TaskInvocation } from '../tasks/types.js';
@@ -24,57 +24,6 @@ export interface ArgumentIssue {
   hint?: string;
 }
 
-const ajv = new Ajv({
-  // Schemas are not checked against the JSON Schema meta-schema on every run: compiling
-  // that is a good part of a short run's CPU. They are wgplay's own or a library user's
-  // (TypeBox-built), and test/unit/schemas.test.ts checks every catalog schema against it.
-  validateSchema: false,
-  allErrors: true,
-  verbose: true,
-  useDefaults: true,
-  strictSchema: true,
-  strictNumbers: true,
-  strictTypes: false,
-  strictTuples: false,
-  strictRequired: false,
-});
-
-// `net: KIND` (src/net/values.ts): the value must be a valid network value of that kind,
-// and is replaced in place by its canonical form ("FD00:0::1" -> "fd00::1").
-ajv.addKeyword({
-  keyword: 'net',
-  type: 'string',
-  schemaType: 'string',
-  modifying: true,
-  errors: true,
-  metaSchema: { enum: Object.keys(NET_KINDS) },
-  validate: function checkNet(this: unknown, kind: string, data: string, _parent?: unknown, context?: { parentData: any; parentDataProperty: string | number }) {
-    if (!isNetKind(kind)) return false;
-    const result = canonicalValue(kind, data);
-    if (!result.ok) {
-      (checkNet as unknown as { errors: Partial<ErrorObject>[] }).errors = [{ keyword: 'net', message: result.message, params: { kind } }];
-      return false;
-    }
-    if (context?.parentData && result.value !== data) context.parentData[context.parentDataProperty] = result.value;
-    return true;
-  },
-});
-
-const compiled = new WeakMap<JsonSchema, ValidateFunction | Error>();
-
-function compile(schema: JsonSchema): ValidateFunction | Error {
-  let validate = compiled.get(schema);
-  if (!validate) {
-    try {
-      validate = ajv.compile(schema);
-    } catch (error) {
-      validate = error instanceof Error ? error : new Error(String(error));
-    }
-    compiled.set(schema, validate);
-  }
-  return validate;
-}
-
 /**
  * Validates (and, with schema defaults, completes: ajv's useDefaults) `args` in place.
  * Returns [] when valid.
@@ -85,7 +34,7 @@ export function validateArgs(
   check: ((args: any) => ArgumentProblem[]) | undefined,
   args: unknown,
 ): ArgumentIssue[] {
-  const validate = compile(schema);
+  const validate = validatorOf(schema);
   if (validate instanceof Error) {
     return [{ pointer: '', message: `internal error: the argument schema of module ${module} is invalid: ${validate.message}` }];
   }
