@@ -418,9 +418,14 @@ export async function checkTasks(
     problems.push(...failure.problems);
   };
   // Names resolved first: the primitive tasks carry the addresses. An unresolved name
-  // still expands (the nft check below reports its own problems in the same error).
+  // still expands, so one error names every problem.
   await resolveEndpointNames(checked, resolve).catch(collect);
-  const primitives = prepareTasks(checked);
+  let primitives: PreparedTasks = [];
+  try {
+    primitives = prepareTasks(checked);
+  } catch (error) {
+    collect(error);
+  }
   await checkNftOnController(primitives.map((task) => task.invocation)).catch(collect);
   if (problems.length > 0) throw new WgplayError(problems);
   return { invocations: checked, primitives };
