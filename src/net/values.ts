@@ -7,6 +7,7 @@ import { parseHostAddress, parseInterfaceAddress, parsePrefix, type Parsed } fro
 import { parseEndpoint } from './endpoint.js';
 import { interfaceNameProblem } from './interfaceName.js';
 import { isWireguardKey } from './wireguardKey.js';
+import { posix } from 'node:path';
 
 const prefix = (text: string): NetValue => map(parsePrefix(text), (p) => (p.length === (p.family === 4 ? 32 : 128) ? p.address : p.text));
 
@@ -37,6 +38,14 @@ export const NET_KINDS = {
   /** A WireGuard (public) key. */
   'wireguard-key': (text: string): NetValue =>
     isWireguardKey(text) ? ok(text) : { ok: false, problem: 'not a WireGuard public key (44 characters of base64, ending in "=")', whole: true },
+  /**
+   * A kernel parameter as sysctl names it with dots: "net/ipv4/ip_forward" (the path
+   * under /proc/sys) is "net.ipv4.ip_forward"; a dot inside a part, written with slashes
+   * ("net/ipv4/conf/eth0.100/forwarding"), is a slash with dots ("net.ipv4.conf.eth0/100.forwarding"), as sysctl(8) reads it.
+   */
+  'kernel-parameter': (text: string): NetValue => ok(kernelParameter(text)),
+  /** An absolute path, as the kernel resolves it without symlinks: "/etc//x", "/etc/./x" and "/etc/a/../x" are "/etc/x". */
+  'absolute-path': (text: string): NetValue => (text.startsWith('/') ? ok(posix.normalize(text)) : fail('is not an absolute path (starting with /)')),
 } satisfies Record<string, (text: string) => NetValue>;
 
 export type NetKind = keyof typeof NET_KINDS;
@@ -63,4 +72,10 @@ export function canonicalValue(kind: NetKind, text: string): { ok: true; value: 
 
 export function isNetKind(kind: unknown): kind is NetKind {
   return typeof kind === 'string' && Object.hasOwn(NET_KINDS, kind);
+}
+
+/** sysctl(8)'s rule: a name whose first separator is "/" is a path; its "/" and "." swap. */
+function kernelParameter(text: string): string {
+  const first = /[./]/.exec(text)?.[0];
+  return first === '/' ? text.replace(/[./]/g, (c) => (c === '/' ? '.' : '/')) : text;
 }

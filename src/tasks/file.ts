@@ -8,7 +8,7 @@ const UNIX_NAME = '^[a-z_][a-z0-9_-]*$';
 
 const FileSchema = Type.Object(
   {
-    path: Type.String({ pattern: '^/[^\\u0000]*$', description: 'Absolute path of the file on the host.' }),
+    path: Type.String({ pattern: '^/[^\\u0000]*$', net: 'absolute-path', description: 'Absolute path of the file on the host (/etc//x and /etc/./x are /etc/x).' }),
     state: State('the file'),
     content: Type.Optional(Type.String({ description: 'The whole content (required when state is present).' })),
     mode: Defaulted(Type.String({ pattern: '^0?[0-7]{3,4}$', description: 'Permissions in octal, e.g. "0640".' }), '0644'),

@@ -3,7 +3,7 @@ import type { RouteFact } from '../facts/types.js';
 import { shellQuote } from '../shell.js';
 import { familyOf, prefixKey } from '../net/index.js';
 import { Defaulted, State, type Validated } from './schema.js';
-import { ipStep, RoutingTable } from './shared/ip.js';
+import { ipStep, RoutingTable, tableName } from './shared/ip.js';
 import { currentRoute, describeConnection, describeRouteFact, MAY_CUT_SSH, prefixCovers, takesControllerRoute } from './sshPath.js';
 import { defineTask, type ArgumentProblem } from './types.js';
 
@@ -33,10 +33,16 @@ function describeRoute(args: { to: string; dev?: string; via?: string; table: st
     .join(' ');
 }
 
+/** IPv4 or IPv6: "default" is the family of its via (IPv4 without one, as `ip route` takes it). */
+const familyOfRoute = (args: Args) => (args.to === 'default' ? familyOf(args.via ?? '0.0.0.0') : familyOf(args.to));
+
+/** The destination as one value: "default" is 0.0.0.0/0 (::/0), which ip prints as "default". */
+const destinationKey = (to: string, family: 'inet' | 'inet6') => (to === 'default' ? (family === 'inet' ? '0.0.0.0/0' : '::/0') : prefixKey(to));
+
 function sameDestination(fact: RouteFact, args: Args): boolean {
   return (
-    fact.table === String(args.table) &&
-    prefixKey(fact.dst) === prefixKey(args.to) &&
+    tableName(fact.table) === tableName(args.table) &&
+    destinationKey(fact.dst, fact.family) === destinationKey(args.to, familyOfRoute(args)) &&
     (fact.type === undefined || fact.type === 'unicast')
   );
 }
@@ -55,7 +61,7 @@ export const ipRouteTask = defineTask({
     }
     return problems;
   },
-  claims: (args) => [`route to ${args.to} in table ${args.table}`],
+  claims: (args) => [`route to ${destinationKey(args.to, familyOfRoute(args))} in table ${tableName(args.table)}`],
   programs: () => ['ip'],
   facts: () => ({}),
   // Only the main table: the one the kernel's own rules use for wgplay's replies (a
@@ -77,7 +83,7 @@ export const ipRouteTask = defineTask({
     );
   },
   plan(args, facts) {
-    const family = args.to === 'default' ? familyOf(args.via ?? '0.0.0.0') : familyOf(args.to);
+    const family = familyOfRoute(args);
     const existing = facts.routes.filter((route) => route.family === family && sameDestination(route, args));
     const table = `table ${shellQuote(String(args.table))}`;
     const described = describeRoute(args);

@@ -3,7 +3,7 @@ import type { RuleFact } from '../facts/types.js';
 import { shellQuote } from '../shell.js';
 import { familyOf, prefixKey } from '../net/index.js';
 import { State, type Validated } from './schema.js';
-import { ipStep, RoutingTable } from './shared/ip.js';
+import { ipStep, RoutingTable, tableName } from './shared/ip.js';
 import { describeConnection, MAY_CUT_SSH, prefixCovers } from './sshPath.js';
 import { defineTask, type ArgumentProblem, type Change } from './types.js';
 
@@ -38,7 +38,7 @@ function matches(fact: RuleFact, args: Validated<typeof IpRuleSchema>): boolean 
   return (
     same(fact.from, args.from) &&
     same(fact.to, args.to) &&
-    fact.table === String(args.table) &&
+    tableName(fact.table) === tableName(args.table) &&
     (args.priority === undefined || fact.priority === args.priority)
   );
 }
@@ -54,7 +54,7 @@ export const ipRuleTask = defineTask({
     }
     return problems;
   },
-  claims: (args) => [`policy rule from ${args.from ?? 'all'} to ${args.to ?? 'all'} table ${args.table} priority ${args.priority ?? 'any'}`],
+  claims: (args) => [`policy rule from ${args.from ?? 'all'} to ${args.to ?? 'all'} table ${tableName(args.table)} priority ${args.priority ?? 'any'}`],
   programs: () => ['ip'],
   facts: () => ({}),
   // wgplay's replies go from the address SSH arrived at to the controller; every rule

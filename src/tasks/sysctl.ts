@@ -6,7 +6,11 @@ import { defineTask, type Change } from './types.js';
 
 export const SysctlSchema = Type.Object(
   {
-    key: Type.String({ pattern: '^[A-Za-z0-9_-]+([./][A-Za-z0-9_-]+)+$', description: 'The kernel parameter, e.g. net.ipv4.ip_forward.' }),
+    key: Type.String({
+      pattern: '^[A-Za-z0-9_-]+([./][A-Za-z0-9_-]+)+$',
+      net: 'kernel-parameter',
+      description: 'The kernel parameter, e.g. net.ipv4.ip_forward (net/ipv4/ip_forward is the same one).',
+    }),
     value: StringOrNumber({ description: 'Its value (lists as the kernel prints them, e.g. "51820-51899").' }),
     persist: Defaulted(
       Type.Boolean({

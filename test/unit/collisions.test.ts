@@ -76,3 +76,63 @@ describe('tasks that fight over one resource', () => {
     expect(findCollisions('gw', expandInvocations([task, { ...task, name: 'same rule' }]))).toEqual([]);
   });
 });
+
+describe('one resource written two ways is one claim (canonical values, never spellings)', () => {
+  const checked = (tasks: { name: string; module: string; args: Record<string, unknown> }[]) =>
+    expandInvocations(
+      tasks.map((task, i) => {
+        const { invocation, problems } = checkInvocation({ ...task, origin: `p.yaml:${3 * i + 3}:7` });
+        expect(problems).toEqual([]);
+        return invocation;
+      }),
+    );
+  const collide = (module: string, one: Record<string, unknown>, two: Record<string, unknown>) =>
+    findCollisions('gw', checked([{ name: 'one', module, args: one }, { name: 'two', module, args: two }])).map((p) => p.message);
+
+  it('a kernel parameter with slashes is the one with dots', () => {
+    expect(collide('sysctl', { key: 'net/ipv4/ip_forward', value: 1 }, { key: 'net.ipv4.ip_forward', value: 0 })).toEqual([
+      'task "two" and task "one" (p.yaml:3:7) both manage kernel parameter net.ipv4.ip_forward on host gw',
+    ]);
+    // A dot inside a part (a VLAN's name) is a slash when written with dots, as sysctl(8) reads it.
+    expect(collide('sysctl', { key: 'net/ipv4/conf/eth0.100/forwarding', value: 1 }, { key: 'net.ipv4.conf.eth0/100.forwarding', value: 0 })).toEqual([
+      'task "two" and task "one" (p.yaml:3:7) both manage kernel parameter net.ipv4.conf.eth0/100.forwarding on host gw',
+    ]);
+    // Two spellings of the same value agree.
+    expect(collide('sysctl', { key: 'net/ipv4/ip_forward', value: 1 }, { key: 'net.ipv4.ip_forward', value: 1 })).toEqual([]);
+  });
+
+  it('a file path with // or /./ or /../ is the path without', () => {
+    for (const spelling of ['/etc//x.conf', '/etc/./x.conf', '/etc/wgplay/../x.conf']) {
+      expect(collide('file', { path: '/etc/x.conf', content: 'a' }, { path: spelling, content: 'b' })).toEqual([
+        'task "two" and task "one" (p.yaml:3:7) both manage file /etc/x.conf on host gw',
+      ]);
+    }
+    const [wgKey] = findCollisions('gw', checked([
+      { name: 'tunnel', module: 'wireguard_interface', args: { name: 'wg-a' } },
+      { name: 'key', module: 'file', args: { path: '/etc/wireguard//wg-a.key', content: 'x' } },
+    ]));
+    expect(wgKey?.message).toBe('task "key" and task "tunnel" (p.yaml:3:7) both manage file /etc/wireguard/wg-a.key on host gw');
+  });
+
+  it('a routing table by number is the table by name', () => {
+    expect(collide('ip_route', { to: '10.9.0.0/16', dev: 'wg-a', table: 254 }, { to: '10.9.0.0/16', dev: 'wg-b' })).toEqual([
+      'task "two" and task "one" (p.yaml:3:7) both manage route to 10.9.0.0/16 in table main on host gw',
+    ]);
+    expect(collide('ip_rule', { from: '10.0.0.1', table: 'main', priority: 100 }, { from: '10.0.0.1/32', table: '254', priority: 100, state: 'absent' })).toEqual([
+      'task "two" and task "one" (p.yaml:3:7) both manage policy rule from 10.0.0.1 to all table main priority 100 on host gw',
+    ]);
+  });
+
+  it('a default route is the route to 0.0.0.0/0 (or ::/0 with an IPv6 via)', () => {
+    expect(collide('ip_route', { to: 'default', via: '10.0.0.1' }, { to: '0.0.0.0/0', via: '10.0.0.2' })).toEqual([
+      'task "two" and task "one" (p.yaml:3:7) both manage route to 0.0.0.0/0 in table main on host gw',
+    ]);
+    expect(collide('ip_route', { to: 'default', via: 'fd00::1' }, { to: '::/0', via: 'fd00::2' })).toHaveLength(1);
+    expect(collide('ip_route', { to: 'default', via: '10.0.0.1' }, { to: 'default', via: 'fd00::1' })).toEqual([]);
+  });
+
+  it('nft families and names, interface names: one spelling each (lower-case words, exact names), refused otherwise', () => {
+    expect(checkInvocation({ name: 't', module: 'nft_table', args: { family: 'INET', name: 't' } }).problems).not.toEqual([]);
+    expect(collide('nft_table', { name: 't' }, { family: 'inet', name: 't', state: 'absent' })).toHaveLength(1);
+  });
+});

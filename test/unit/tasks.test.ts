@@ -414,3 +414,16 @@ describe('secret files', () => {
     expect(validate(fileTask, { path: '/etc/x', content: 'a\u0000b' })).toEqual([{ path: '/content', message: 'content holds a NUL byte (at character 1): a file wgplay writes is text' }]);
   });
 });
+
+describe('a table or destination written as ip does not print it converges', () => {
+  it('ip_rule with table 254 is the rule ip lists with table main', () => {
+    const facts = { ...emptyFacts(), rules: [{ family: 'inet' as const, priority: 100, from: '10.0.0.1', table: 'main' }] };
+    expect(ipRuleTask.plan({ from: '10.0.0.1', table: 254, priority: 100 }, facts)).toEqual([]);
+  });
+
+  it('ip_route to 0.0.0.0/0 in table 254 is the route ip lists as default in main', () => {
+    const facts = { ...emptyFacts(), routes: [{ family: 'inet' as const, dst: 'default', gateway: '10.0.0.1', table: 'main' }] };
+    expect(ipRouteTask.plan({ to: '0.0.0.0/0', via: '10.0.0.1', table: 254 }, facts)).toEqual([]);
+    expect(ipRouteTask.plan({ to: 'default', via: '10.0.0.1' }, facts)).toEqual([]);
+  });
+});

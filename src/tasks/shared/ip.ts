@@ -8,6 +8,11 @@ export const RoutingTable = (description: string) =>
     description,
   });
 
+const TABLE_NAMES: Record<string, string> = { 253: 'default', 254: 'main', 255: 'local' };
+
+/** A routing table as ip prints it: 254 and "254" are "main" (and "main" stays "main"). */
+export const tableName = (table: string | number): string => TABLE_NAMES[String(table)] ?? String(table);
+
 /** IPv4 lines go into the one `ip -batch`; IPv6 ones need `ip -6` and run as shell. */
 export function ipStep(family: 'inet' | 'inet6', command: string): Step {
   return family === 'inet'
