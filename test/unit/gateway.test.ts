@@ -320,3 +320,27 @@ describe('SSH lockout, from the connection the host reports', () => {
     expect(() => expandGateway(args, withTunnel)).not.toThrow();
   });
 });
+
+describe("a newcomer's explicit listen_port", () => {
+  const bare = (name: string, key: string, extra: Record<string, unknown> = {}) => ({ name, public_key: key, address: '10.0.0.1', our_address: '10.0.0.2', ...extra });
+
+  it("is refused, naming both customers, when it is the port of a customer this apply removes", () => {
+    const record = JSON.parse(renderRecord(allocateCustomers(seedArgs({ customers: [bare('x', KEY_A), bare('y', KEY_B)] }))));
+    expect(record.customers.x.listen_port).toBe(51820);
+    const second = seedArgs({ customers: [bare('z', KEY_C, { listen_port: 51820 }), bare('y', KEY_B)] });
+    expect(() => allocateCustomers(second, record)).toThrow(
+      "customer z's listen_port 51820 is held by customer x, whom this apply removes: x's daemon keeps it until the apply ends, and z's must bind it before that. " +
+        'Remove x in one apply and add z in the next (or give z another port)',
+    );
+    const facts = emptyFacts({ files: { '/var/lib/wgplay/gateway.json': { path: '/var/lib/wgplay/gateway.json', exists: true, content: JSON.stringify(record) } } });
+    expect(() => expandGateway(second, { taskName: 'gw', facts })).toThrow(/customer z's listen_port 51820 is held by customer x/);
+  });
+
+  it('is taken once the leaving customer is gone from the record (the next apply)', () => {
+    const record = JSON.parse(renderRecord(allocateCustomers(seedArgs({ customers: [bare('x', KEY_A), bare('y', KEY_B)] }))));
+    delete record.customers.x;
+    const next = allocateCustomers(seedArgs({ customers: [bare('z', KEY_C, { listen_port: 51820 }), bare('y', KEY_B)] }), record);
+    expect(next.get('z')?.listen_port).toBe(51820);
+    expect(next.get('y')?.listen_port).toBe(51821);
+  });
+});

@@ -25,6 +25,16 @@ export class PoolExhaustedError extends Error {
   }
 }
 
+export class PortStillHeldError extends Error {
+  constructor(readonly customer: string, readonly leaving: string, port: number) {
+    super(
+      `customer ${customer}'s listen_port ${port} is held by customer ${leaving}, whom this apply removes: ` +
+        `${leaving}'s daemon keeps it until the apply ends, and ${customer}'s must bind it before that. ` +
+        `Remove ${leaving} in one apply and add ${customer} in the next (or give ${customer} another port)`,
+    );
+  }
+}
+
 export function parseRange(text: string): { first: number; last: number } {
   const [first, last] = text.split('-').map(Number);
   return { first: first!, last: last! };
@@ -82,8 +92,14 @@ export function allocateCustomers(args: GatewayArgs, record?: GatewayRecord): Ma
   // A port a removed customer's daemon still holds is not handed to a newcomer in the
   // same apply: the newcomer's daemon binds it (wireguard phase) before the removed
   // one is torn down (teardown phase), and would fail with "Address already in use".
-  const leaving = Object.entries(record?.customers ?? {})
-    .filter(([name]) => !chosen.has(name))
+  // Nor may a newcomer ask for it: removing first would cut the leaving customer's
+  // traffic before the apply has shown anything else works, so the operator splits it.
+  const leavingCustomers = Object.entries(record?.customers ?? {}).filter(([name]) => !chosen.has(name));
+  for (const [leaver, allocation] of leavingCustomers) {
+    const taker = args.customers.find((customer) => customer.listen_port !== undefined && customer.listen_port === allocation.listen_port);
+    if (taker) throw new PortStillHeldError(taker.name, leaver, allocation.listen_port);
+  }
+  const leaving = leavingCustomers
     .map(([, allocation]) => String(allocation.listen_port))
     .filter((port) => port !== 'undefined' && !used.listen_port.has(port));
   for (const port of leaving) used.listen_port.add(port);
