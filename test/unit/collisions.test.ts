@@ -17,6 +17,14 @@ describe('tasks that fight over one resource', () => {
     ]);
   });
 
+  it('two WireGuard interfaces without a listen port (each a random one) never collide', () => {
+    const problems = findCollisions('gw', expandInvocations([
+      { name: 'tunnel a', module: 'wireguard_interface', args: { name: 'wg-a' }, origin: 'p.yaml:3:7' },
+      { name: 'tunnel b', module: 'wireguard_interface', args: { name: 'wg-b' }, origin: 'p.yaml:6:7' },
+    ]));
+    expect(problems).toEqual([]);
+  });
+
   it('refuses two nft_table tasks on one table, not on two families of one name', () => {
     const problems = findCollisions('gw', expandInvocations([
       { name: 'filter', module: 'nft_table', args: { family: 'inet', name: 't' }, origin: 'p.yaml:3:7' },
