@@ -20,6 +20,7 @@ import { CONFIRM_DIR } from './hostPaths.js';
  *   addresses, routes (every table but local), policy rules: what differs from the
  *              saved lists is undone (added ones deleted, removed ones added back)
  *   files      the ones `file` tasks write (the gateway's record among them)
+ * On a host without IPv6 (booted with ipv6.disable=1) only IPv4 state is saved and restored.
  * Not restored: sysctls, WireGuard key files, interfaces the apply deleted (their key
  * and peers are not saved); none of those can cut the management path.
  */
@@ -67,6 +68,7 @@ const RULES = (family: 4 | 6) => `ip -${family} rule show | sed -E 's/^([0-9]+):
 const ADDRESSES = (family: 4 | 6) => `ip -${family} -o addr show | awk '{print $4, "dev", $2}' | sort`;
 const LINKS = `ip -o link show | awk -F': ' '{print $2}' | sed 's/@.*//' | sort`;
 const LISTS = { rules4: RULES(4), rules6: RULES(6), routes4: ROUTES(4), routes6: ROUTES(6), addrs4: ADDRESSES(4), addrs6: ADDRESSES(6), links: LINKS };
+const IPV6_LISTS = new Set(['rules6', 'routes6', 'addrs6']);
 
 /**
  * Restores the saved state; prints one line per thing it restored (the rollback log
@@ -93,9 +95,10 @@ undo() { # $1 list, $2 ip family, $3 ip object: delete what was added since, add
   comm -23 "$s/$1" "$c/now.$1" | while IFS= read -r line; do ip -"$2" $3 add $line 2>/dev/null && echo "$3 $line: added back"; done
   rm -f "$c/now.$1"
 }
-undo addrs4 4 address; undo addrs6 6 address
-undo routes4 4 route; undo routes6 6 route
-undo rules4 4 rule; undo rules6 6 rule
+has6() { [ -e "$s/ipv6" ]; }
+undo addrs4 4 address; if has6; then undo addrs6 6 address; fi
+undo routes4 4 route; if has6; then undo routes6 6 route; fi
+undo rules4 4 rule; if has6; then undo rules6 6 rule; fi
 while read -r n path; do
   [ -n "$n" ] || continue
   if [ -e "$s/file.$n" ]; then cp -p -- "$s/file.$n" "$path.wgplay-tmp" && mv -f -- "$path.wgplay-tmp" "$path" && echo "file $path restored"
@@ -139,7 +142,14 @@ export function armScript(scope: RollbackScope, timeoutSeconds: number, runId: s
     ...scope.nftTables.map(
       (table) => `nft list table ${table.family} ${shellQuote(table.name)} > "$wgplay_c/saved/nft.${table.family}.${table.name}" 2>/dev/null || : > "$wgplay_c/saved/nft.${table.family}.${table.name}"`,
     ),
-    ...Object.entries(LISTS).map(([name, command]) => `${command} > "$wgplay_c/saved/${name}"`),
+    // A kernel booted with ipv6.disable=1 refuses every `ip -6` request: there is no
+    // IPv6 state to save or restore then, and the rollback leaves IPv6 alone.
+    'if ip -6 rule show >/dev/null 2>&1; then : > "$wgplay_c/saved/ipv6"; fi',
+    ...Object.entries(LISTS).map(([name, command]) =>
+      IPV6_LISTS.has(name)
+        ? `if [ -e "$wgplay_c/saved/ipv6" ]; then ${command} > "$wgplay_c/saved/${name}"; else : > "$wgplay_c/saved/${name}"; fi`
+        : `${command} > "$wgplay_c/saved/${name}"`,
+    ),
     ...scope.files.map((file, index) => `if [ -e ${shellQuote(file)} ]; then cp -p -- ${shellQuote(file)} "$wgplay_c/saved/file.${index}"; fi`),
     `cat > "$wgplay_c/rollback.sh" <<'${d}'`,
     ROLLBACK_SCRIPT.trimEnd(),

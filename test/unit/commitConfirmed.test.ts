@@ -2,6 +2,7 @@
 // run by bash in a network namespace of the test's own (real nft tables, tun device,
 // addresses, routes, policy rules) with /run/wgplay in a scratch folder. A "cut" is a
 // reconnect that fails until the host has rolled back (as a cut SSH path comes back).
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -26,8 +27,8 @@ ip -4 rule show
 ${files.map((file) => `echo "${file}: $(cat ${file} 2>/dev/null || echo absent)"`).join('\n')}`;
 
 /** A host with a table, an address and a route of its own, and one file. */
-async function gateway() {
-  host = await ScratchHost.create({ network: true });
+async function gateway(options: { env?: NodeJS.ProcessEnv } = {}) {
+  host = await ScratchHost.create({ network: true, env: options.env });
   const dir = mkdtempSync(join(tmpdir(), 'wgplay-cc-'));
   const kept = join(dir, 'kept.conf');
   const created = join(dir, 'created.conf');
@@ -90,7 +91,42 @@ function cutUntil(open: () => boolean) {
   };
 }
 
+/**
+ * PATH for a host whose kernel was booted with ipv6.disable=1, where every `ip -6`
+ * request fails as the kernel refuses it (this machine cannot be rebooted for a test,
+ * and a namespace's disable_ipv6 sysctl still lets ip list IPv6 state).
+ */
+function withoutIpv6(): NodeJS.ProcessEnv {
+  const dir = mkdtempSync(join(tmpdir(), 'wgplay-noipv6-'));
+  const realIp = execFileSync('bash', ['-c', 'command -v ip'], { encoding: 'utf8' }).trim();
+  writeFileSync(
+    join(dir, 'ip'),
+    `#!/bin/sh\nfor a in "$@"; do case "$a" in -6|-family=inet6|inet6) echo 'RTNETLINK answers: Address family not supported by protocol' >&2; exit 2;; esac; done\nexec ${realIp} "$@"\n`,
+    { mode: 0o755 },
+  );
+  return { ...process.env, PATH: `${dir}:${process.env.PATH}` };
+}
+
 describe('commit-confirmed', () => {
+  it('arms, confirms and rolls back on a host without IPv6 (booted with ipv6.disable=1)', async () => {
+    const { kept, snapshot, tasks } = await gateway({ env: withoutIpv6() });
+    expect((await host.run('ip -6 rule show')).stderr).toContain('Address family not supported');
+    const before = await snapshot();
+    const cut = cutUntil(() => host.state('confirm/state') === 'rolled-back\n');
+    const outcome = await applyChanges(host, tasks, { confirmTimeoutSeconds: 1, reconnect: cut.reconnect });
+    expect(outcome.kind).toBe('rolled-back');
+    if (outcome.kind !== 'rolled-back') return;
+    expect(outcome.result?.code).toBe(0);
+    expect(outcome.restored).toContain('rule priority 100 from 10.9.0.1 lookup 41: removed');
+    expect(await snapshot()).toBe(before);
+    expect(readFileSync(kept, 'utf8')).toBe('before\n');
+
+    host.destroy();
+    const again = await gateway({ env: withoutIpv6() });
+    const confirmed = await applyChanges(host, again.tasks, { confirmTimeoutSeconds: 2, reconnect: async () => host.connection() });
+    expect(confirmed).toMatchObject({ kind: 'ran', confirmed: true, result: { code: 0 } });
+  });
+
   it('rolls everything in scope back when no new connection confirms in time, and says what it restored', async () => {
     const { kept, created, persisted, snapshot, tasks } = await gateway();
     const before = await snapshot();
