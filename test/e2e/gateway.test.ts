@@ -4,31 +4,13 @@
 // the tunnels. Overlapping addresses: every customer host is 10.0.0.1.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parse, stringify } from 'yaml';
 import { PRIVATE_KEY_PLACEHOLDER } from '../../src/modules/gateway/customerConfig.js';
-import { OWN_DAEMONS_SCRIPT, startTestSeedLab, writeInventory, type TestSeedLab } from './harness.js';
+import { GATEWAY_PLAYBOOK, type LabCustomer, labInventory, labVars, OWN_DAEMONS_SCRIPT, startTestSeedLab, type TestSeedLab } from './harness.js';
 import { changedResources, expectNoPrivateKeyPrinted, wgplay, wgplayJson } from './wgplayCli.js';
-
-const PLAYBOOK = new URL('../../playbooks/gateway.yaml', import.meta.url).pathname;
-const LAB_INVENTORY = new URL('../../playbooks/lab.inventory.yaml', import.meta.url).pathname;
-
-type Customer = Record<string, unknown> & { name: string };
-/** The customers and gateway vars of the committed lab inventory. */
-const labVars = (parse(readFileSync(LAB_INVENTORY, 'utf8')) as any).all.children.gateways.vars as Record<string, unknown> & { customers: Customer[] };
 
 let lab: TestSeedLab;
 let stateDir: string;
 let inventories = 0;
-
-/** An inventory for the private lab's Host C with these customers (and the lab's other vars). */
-function inventoryWith(customers: Customer[], extra: Record<string, unknown> = {}): string {
-  const dir = `${stateDir}/inv-${inventories++}`;
-  const path = writeInventory(dir, [{ name: 'host-c', ssh: lab.ssh, vars: { ...labVars, customers, ...extra } }]);
-  // The playbook runs on the "gateways" group, as in the committed lab inventory.
-  const hosts = (parse(readFileSync(path, 'utf8')) as any).all.hosts;
-  writeFileSync(path, stringify({ all: { children: { gateways: { hosts } } } }));
-  return path;
-}
 
 async function inC(script: string): Promise<string> {
   const result = await lab.lab.runInHost('c', script);
@@ -44,7 +26,7 @@ async function inHost(id: string, script: string): Promise<string> {
 
 /** Configures a customer host from `wgplay customer-config`, with the key only that host has. */
 async function connectCustomer(id: string, inventory: string): Promise<string> {
-  const result = await wgplay(['customer-config', id, PLAYBOOK, '-i', inventory]);
+  const result = await wgplay(['customer-config', id, GATEWAY_PLAYBOOK, '-i', inventory]);
   expect(result.stderr).toBe('');
   expect(result.code).toBe(0);
   const config = result.stdout;
@@ -77,9 +59,9 @@ describe('the overlapping-customers gateway', () => {
   let inventoryAB: string;
 
   it('applies the seed gateway: interfaces, rules, routes and NAT maps on the real kernel', async () => {
-    inventoryAB = inventoryWith(labVars.customers);
+    inventoryAB = labInventory(lab, stateDir, labVars.customers);
     const started = Date.now();
-    const result = await wgplayJson(['apply', PLAYBOOK, '-i', inventoryAB]);
+    const result = await wgplayJson(['apply', GATEWAY_PLAYBOOK, '-i', inventoryAB]);
     console.log(`full apply of the seed gateway (2 customers): ${Date.now() - started} ms, ${result.report.hosts[0]!.roundTrips} round trips`);
     expect(result.report.hosts[0]!.error).toBeUndefined();
     expect(result.code).toBe(0);
@@ -106,7 +88,7 @@ describe('the overlapping-customers gateway', () => {
   it('refuses invalid customers with a clear error and leaves the running gateway untouched', async () => {
     const before = await gatewaySnapshot();
     const [a, b] = labVars.customers;
-    const cases: [Customer[], RegExp][] = [
+    const cases: [LabCustomer[], RegExp][] = [
       [[a!, { ...b!, listen_port: 51821 }], /customers\[1\]\.listen_port: listen_port 51821 is also used by customer a/],
       [[a!, { ...b!, table: 41 }], /customers\[1\]\.table: table 41 is also used by customer a/],
       [[a!, { ...b!, our_translated_address: '10.200.200.1' }], /customers\[1\]\.our_translated_address: .*also used by customer a/],
@@ -126,20 +108,20 @@ describe('the overlapping-customers gateway', () => {
       [[{ ...a!, listen_port: 40000 }], /customers\[0\]\.listen_port: listen port 40000 is outside pool/],
     ];
     for (const [customers, message] of cases) {
-      const result = await wgplay(['apply', PLAYBOOK, '-i', inventoryWith(customers)]);
+      const result = await wgplay(['apply', GATEWAY_PLAYBOOK, '-i', labInventory(lab, stateDir, customers)]);
       expect(result.code, result.stderr).toBe(1);
       expect(result.stderr).toMatch(message);
       expect(result.stderr).toMatch(/inventory\.yaml|gateway\.yaml:\d+:\d+/);
     }
     // Pools live in the playbook: variants of it.
-    const playbookText = readFileSync(PLAYBOOK, 'utf8');
+    const playbookText = readFileSync(GATEWAY_PLAYBOOK, 'utf8');
     const variant = (from: string, to: string) => {
       const path = `${stateDir}/variant-${inventories++}.yaml`;
       writeFileSync(path, playbookText.replace(from, to));
       return path;
     };
-    const withoutTables = labVars.customers.map(({ table, ...customer }) => customer as Customer);
-    const playbookCases: [string, Customer[], RegExp][] = [
+    const withoutTables = labVars.customers.map(({ table, ...customer }) => customer as LabCustomer);
+    const playbookCases: [string, LabCustomer[], RegExp][] = [
       [variant('customer_addresses: 10.100.100.0/22', 'customer_addresses: 10.200.0.0/16'), labVars.customers, /pool 10\.200\.0\.0\/16 overlaps pool our_addresses 10\.200\.200\.0\/22/],
       [variant('tables: 41-4040', 'tables: 41-41'), withoutTables, /customers\[1\]: no free table left in pool 41-41 for customer b/],
       [
@@ -147,16 +129,16 @@ describe('the overlapping-customers gateway', () => {
         labVars.customers,
         /listen ports 51820-55819 lie in Linux's ephemeral range/,
       ],
-      [PLAYBOOK, labVars.customers.map((c) => ({ ...c, interface: 'wg-shared' })), /customers\[1\]\.interface: interface wg-shared is also used by customer a/],
+      [GATEWAY_PLAYBOOK, labVars.customers.map((c) => ({ ...c, interface: 'wg-shared' })), /customers\[1\]\.interface: interface wg-shared is also used by customer a/],
     ];
     for (const [playbook, customers, message] of playbookCases) {
-      const result = await wgplay(['apply', playbook, '-i', inventoryWith(customers)]);
+      const result = await wgplay(['apply', playbook, '-i', labInventory(lab, stateDir, customers)]);
       expect(result.code, result.stderr).toBe(1);
       expect(result.stderr).toMatch(message);
     }
 
     // A firewall that would not accept SSH where wgplay arrives (mgmt0) is refused on the host's facts.
-    const lockout = await wgplay(['apply', PLAYBOOK, '-i', inventoryWith(labVars.customers, { ssh_interfaces: ['eth0'] })]);
+    const lockout = await wgplay(['apply', GATEWAY_PLAYBOOK, '-i', labInventory(lab, stateDir, labVars.customers, { vars: { ssh_interfaces: ['eth0'] } })]);
     expect(lockout.code).toBe(1);
     expect(lockout.stdout).toMatch(/on mgmt0, but ssh\.interfaces is \[eth0\]: the firewall would lock wgplay/);
     expect(await gatewaySnapshot()).toBe(before);
@@ -184,23 +166,23 @@ describe('the overlapping-customers gateway', () => {
   });
 
   it('a second apply changes nothing; plan shows manual drift and exits 2', async () => {
-    const again = await wgplayJson(['apply', PLAYBOOK, '-i', inventoryAB]);
+    const again = await wgplayJson(['apply', GATEWAY_PLAYBOOK, '-i', inventoryAB]);
     expect(again.code).toBe(0);
     expect(changedResources(again.report)).toEqual([]);
 
     await inC('nft delete element inet wgplay_nat inbound_snat { "wg-b" }; ip rule del from 10.200.200.1 table 41 priority 100');
-    const planned = await wgplayJson(['plan', PLAYBOOK, '-i', inventoryAB]);
+    const planned = await wgplayJson(['plan', GATEWAY_PLAYBOOK, '-i', inventoryAB]);
     expect(planned.code).toBe(2);
     expect(changedResources(planned.report).sort()).toEqual(['ip rule from 10.200.200.1 table 41 priority 100', 'nft element inet wgplay_nat inbound_snat wg-b']);
-    const fixed = await wgplayJson(['apply', PLAYBOOK, '-i', inventoryAB]);
+    const fixed = await wgplayJson(['apply', GATEWAY_PLAYBOOK, '-i', inventoryAB]);
     expect(fixed.code).toBe(0);
     expect(await inHost('b', curl('http://10.0.0.2:8080/'))).toMatch(/you are 10\.100\.100\.2$/m);
   });
 
   it('adds a third customer while a transfer to A is in flight, touching nothing of A and B', async () => {
     await lab.lab.addCustomerHost('d');
-    const customerD: Customer = { name: 'd', public_key: lab.lab.customerKeys('d').publicKey, address: '10.0.0.1', our_address: '10.0.0.2', mode: 'both' };
-    const inventoryABD = inventoryWith([...labVars.customers, customerD]);
+    const customerD: LabCustomer = { name: 'd', public_key: lab.lab.customerKeys('d').publicKey, address: '10.0.0.1', our_address: '10.0.0.2', mode: 'both' };
+    const inventoryABD = labInventory(lab, stateDir, [...labVars.customers, customerD]);
 
     // wireguard-go processes in Host C's network namespace (the pid namespace is the machine's).
     const daemons = () =>
@@ -209,7 +191,7 @@ describe('the overlapping-customers gateway', () => {
     const daemonsBefore = await daemons();
     const handshakesBefore = await handshakes();
 
-    const planned = await wgplayJson(['plan', PLAYBOOK, '-i', inventoryABD]);
+    const planned = await wgplayJson(['plan', GATEWAY_PLAYBOOK, '-i', inventoryABD]);
     expect(planned.code).toBe(2);
     const changedTasks = planned.report.hosts[0]!.tasks.filter((t) => t.changes.length > 0).map((t) => t.name);
     for (const name of changedTasks) expect(name).toMatch(/customer d:|record of managed customers/);
@@ -222,7 +204,7 @@ describe('the overlapping-customers gateway', () => {
     await inHost('a', 'for i in $(seq 100); do ss -Hltn "sport = :9000" | grep -q . && exit 0; sleep 0.1; done; exit 1');
     await inC('(socat -u TCP:10.100.100.1:9000 - | wc -c > /run/transfer.bytes; echo done >> /run/transfer.bytes) >/dev/null 2>&1 < /dev/null &');
     await new Promise((resolve) => setTimeout(resolve, 1000));
-    const applied = await wgplayJson(['apply', PLAYBOOK, '-i', inventoryABD]);
+    const applied = await wgplayJson(['apply', GATEWAY_PLAYBOOK, '-i', inventoryABD]);
     expect(applied.code).toBe(0);
     let transfer = '';
     for (let i = 0; i < 40 && !transfer.includes('done'); i++) {
@@ -241,9 +223,9 @@ describe('the overlapping-customers gateway', () => {
   });
 
   it('removes a customer: its interface, rule, route, elements, key and files go; the others still work', async () => {
-    const customerD: Customer = { name: 'd', public_key: lab.lab.customerKeys('d').publicKey, address: '10.0.0.1', our_address: '10.0.0.2', mode: 'both' };
-    const inventoryAD = inventoryWith([labVars.customers[0]!, customerD]);
-    const result = await wgplayJson(['apply', PLAYBOOK, '-i', inventoryAD]);
+    const customerD: LabCustomer = { name: 'd', public_key: lab.lab.customerKeys('d').publicKey, address: '10.0.0.1', our_address: '10.0.0.2', mode: 'both' };
+    const inventoryAD = labInventory(lab, stateDir, [labVars.customers[0]!, customerD]);
+    const result = await wgplayJson(['apply', GATEWAY_PLAYBOOK, '-i', inventoryAD]);
     expect(result.code).toBe(0);
 
     expect(await lab.lab.runInHost('c', 'ip link show dev wg-b')).toMatchObject({ code: 1 });
@@ -256,13 +238,13 @@ describe('the overlapping-customers gateway', () => {
     expect(await inHost('a', curl('http://10.0.0.2:8080/'))).toMatch(/you are 10\.100\.100\.1$/m);
     expect(await inC(curl('http://10.100.100.1/'))).toBe('hello from host-a; you are 10.0.0.2\n');
     expect(await inHost('d', curl('http://10.0.0.2:8080/'))).toMatch(/you are 10\.100\.100\.3$/m);
-    const again = await wgplayJson(['apply', PLAYBOOK, '-i', inventoryAD]);
+    const again = await wgplayJson(['apply', GATEWAY_PLAYBOOK, '-i', inventoryAD]);
     expect(changedResources(again.report)).toEqual([]);
   });
 
   it("a customer's wireguard-go killed: plan shows its daemon to start (exit 2), apply brings it back, the other customer untouched", async () => {
-    const customerD: Customer = { name: 'd', public_key: lab.lab.customerKeys('d').publicKey, address: '10.0.0.1', our_address: '10.0.0.2', mode: 'both' };
-    const inventoryAD = inventoryWith([labVars.customers[0]!, customerD]);
+    const customerD: LabCustomer = { name: 'd', public_key: lab.lab.customerKeys('d').publicKey, address: '10.0.0.1', our_address: '10.0.0.2', mode: 'both' };
+    const inventoryAD = labInventory(lab, stateDir, [labVars.customers[0]!, customerD]);
     const daemonOf = async (iface: string) =>
       (await inC(OWN_DAEMONS_SCRIPT)).split('\n').find((line) => line.trim().endsWith(` ${iface}`))?.split(' ')[0] ?? '';
     const daemonA = await daemonOf('wg-a');
@@ -272,13 +254,13 @@ describe('the overlapping-customers gateway', () => {
     // Its TUN stays behind (wgplay made it persistent), without a UAPI socket.
     expect(await inC('ip -d link show dev wg-d')).toContain('alias wgplay');
 
-    const planned = await wgplayJson(['plan', PLAYBOOK, '-i', inventoryAD]);
+    const planned = await wgplayJson(['plan', GATEWAY_PLAYBOOK, '-i', inventoryAD]);
     expect(planned.code).toBe(2);
     expect(planned.report.hosts[0]!.error).toBeUndefined();
     expect(changedResources(planned.report)).toContain('wireguard interface wg-d');
     expect(changedResources(planned.report).filter((r) => /wg-a|10\.200\.200\.1\b|10\.100\.100\.1\b/.test(r))).toEqual([]);
 
-    const applied = await wgplayJson(['apply', PLAYBOOK, '-i', inventoryAD]);
+    const applied = await wgplayJson(['apply', GATEWAY_PLAYBOOK, '-i', inventoryAD]);
     expect(applied.report.hosts[0]!.error).toBeUndefined();
     expect(applied.code).toBe(0);
     expect(await daemonOf('wg-d')).toMatch(/^\d+$/);
@@ -289,7 +271,7 @@ describe('the overlapping-customers gateway', () => {
     expect(await inHost('d', `for i in $(seq 8); do curl -sS --max-time 5 http://10.0.0.2:8080/ 2>/dev/null && exit 0; done; exit 1`)).toMatch(/you are 10\.100\.100\.3$/m);
     expect(await inC(curl('http://10.100.100.3/'))).toBe('hello from host-d; you are 10.0.0.2\n');
     expect(await inHost('a', curl('http://10.0.0.2:8080/'))).toMatch(/you are 10\.100\.100\.1$/m);
-    const again = await wgplayJson(['plan', PLAYBOOK, '-i', inventoryAD]);
+    const again = await wgplayJson(['plan', GATEWAY_PLAYBOOK, '-i', inventoryAD]);
     expect(changedResources(again.report)).toEqual([]);
   });
 
@@ -298,9 +280,9 @@ describe('the overlapping-customers gateway', () => {
 describe('one-way customers', () => {
   it('inbound-only and outbound-only customers get only their direction', async () => {
     const [a] = labVars.customers;
-    const customerD: Customer = { name: 'd', public_key: lab.lab.customerKeys('d').publicKey, address: '10.0.0.1', our_address: '10.0.0.2', mode: 'outbound' };
-    const inventory = inventoryWith([{ ...a!, mode: 'inbound' }, customerD]);
-    const result = await wgplayJson(['apply', PLAYBOOK, '-i', inventory]);
+    const customerD: LabCustomer = { name: 'd', public_key: lab.lab.customerKeys('d').publicKey, address: '10.0.0.1', our_address: '10.0.0.2', mode: 'outbound' };
+    const inventory = labInventory(lab, stateDir, [{ ...a!, mode: 'inbound' }, customerD]);
+    const result = await wgplayJson(['apply', GATEWAY_PLAYBOOK, '-i', inventory]);
     expect(result.code).toBe(0);
     // A may call the gateway's service, but the gateway gets no outbound NAT to A.
     expect(await inHost('a', curl('http://10.0.0.2:8080/'))).toMatch(/you are 10\.100\.100\.1$/m);
@@ -316,10 +298,10 @@ describe('one-way customers', () => {
 describe('customers replaced', () => {
   it('replaces a customer by another in ONE apply: the newcomer gets a port of its own, not the leaving one\'s, and traffic passes', async () => {
     await lab.lab.addCustomerHost('e');
-    const customerE: Customer = { name: 'e', public_key: lab.lab.customerKeys('e').publicKey, address: '10.0.0.1', our_address: '10.0.0.2', mode: 'both' };
-    const inventoryAE = inventoryWith([labVars.customers[0]!, customerE]);
+    const customerE: LabCustomer = { name: 'e', public_key: lab.lab.customerKeys('e').publicKey, address: '10.0.0.1', our_address: '10.0.0.2', mode: 'both' };
+    const inventoryAE = labInventory(lab, stateDir, [labVars.customers[0]!, customerE]);
     const portD = (await inC('wg show wg-d listen-port')).trim();
-    const applied = await wgplayJson(['apply', PLAYBOOK, '-i', inventoryAE]);
+    const applied = await wgplayJson(['apply', GATEWAY_PLAYBOOK, '-i', inventoryAE]);
     expect(applied.report.hosts[0]!.error).toBeUndefined();
     expect(applied.code).toBe(0);
     expect(await lab.lab.runInHost('c', 'ip link show dev wg-d')).toMatchObject({ code: 1 });

@@ -12,9 +12,9 @@
 // or lab atomically claims its own slot, and stale cleanup spares hosts whose owning
 // process is alive).
 
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { stringify } from 'yaml';
+import { parse, stringify } from 'yaml';
 import { TEST_SLOTS, claimSlot, listSlotClaims, mgmtAddresses, releaseSlot } from '../../src/lab/addressPlan.js';
 import type { ExecResult } from '../../src/lab/exec.js';
 import { NamespaceHost, destroyStale, listNetns, requireRoot } from '../../src/lab/namespaceHost.js';
@@ -132,22 +132,54 @@ export async function startTestHost(opts: { name?: string } = {}): Promise<TestH
   }
 }
 
+/** A host's connection variables for an inventory, then `vars`. */
+function inventoryHost(ssh: TestSsh, vars: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    ansible_host: ssh.host,
+    ansible_port: ssh.port,
+    ansible_user: ssh.user,
+    ansible_ssh_private_key_file: ssh.privateKeyPath,
+    wgplay_known_hosts_file: ssh.knownHostsPath,
+    ...vars,
+  };
+}
+
 /** Writes `${dir}/inventory.yaml` for the given hosts and returns its path. */
 export function writeInventory(dir: string, hosts: { name: string; ssh: TestSsh; vars?: Record<string, unknown> }[]): string {
   mkdirSync(dir, { recursive: true, mode: 0o700 });
-  const inv: Record<string, unknown> = {};
-  for (const h of hosts) {
-    inv[h.name] = {
-      ansible_host: h.ssh.host,
-      ansible_port: h.ssh.port,
-      ansible_user: h.ssh.user,
-      ansible_ssh_private_key_file: h.ssh.privateKeyPath,
-      wgplay_known_hosts_file: h.ssh.knownHostsPath,
-      ...(h.vars ?? {}),
-    };
-  }
   const path = join(dir, 'inventory.yaml');
-  writeFileSync(path, stringify({ all: { hosts: inv } }), { mode: 0o644 });
+  writeFileSync(path, stringify({ all: { hosts: Object.fromEntries(hosts.map((h) => [h.name, inventoryHost(h.ssh, h.vars)])) } }), { mode: 0o644 });
+  return path;
+}
+
+/** The seed article's gateway playbook (what `wgplay lab` applies). */
+export const GATEWAY_PLAYBOOK = new URL('../../playbooks/gateway.yaml', import.meta.url).pathname;
+
+export type LabCustomer = Record<string, unknown> & { name: string };
+
+/** The gateway vars, customers among them, of the committed lab inventory (playbooks/lab.inventory.yaml). */
+export const labVars = (parse(readFileSync(new URL('../../playbooks/lab.inventory.yaml', import.meta.url), 'utf8')) as any).all.children.gateways.vars as Record<string, unknown> & {
+  customers: LabCustomer[];
+};
+
+let labInventories = 0;
+
+/**
+ * An inventory (in a new folder under `dir`) for a seed lab's Host C in group "gateways",
+ * as the committed lab inventory has it: the lab's vars with these customers, `vars` over
+ * them, `host` over its connection variables; `ssh` instead of the lab's (a closed port...).
+ */
+export function labInventory(
+  lab: TestSeedLab,
+  dir: string,
+  customers: LabCustomer[],
+  options: { vars?: Record<string, unknown>; host?: Record<string, unknown>; ssh?: TestSsh } = {},
+): string {
+  const folder = join(dir, `inv-${labInventories++}`);
+  mkdirSync(folder, { recursive: true, mode: 0o700 });
+  const host = { ...inventoryHost(options.ssh ?? lab.ssh, { ...labVars, customers, ...options.vars }), ...options.host };
+  const path = join(folder, 'inventory.yaml');
+  writeFileSync(path, stringify({ all: { children: { gateways: { hosts: { 'host-c': host } } } } }), { mode: 0o644 });
   return path;
 }
 

@@ -3,32 +3,16 @@
 // nothing by a fingerprint of the gateway taken before and after.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parse, stringify } from 'yaml';
-import { startTestSeedLab, writeInventory, type TestSeedLab } from './harness.js';
+import { GATEWAY_PLAYBOOK, type LabCustomer, labInventory, labVars, startTestSeedLab, type TestSeedLab } from './harness.js';
 import { changedResources, wgplay, wgplayJson, writePlaybook } from './wgplayCli.js';
-
-const PLAYBOOK = new URL('../../playbooks/gateway.yaml', import.meta.url).pathname;
-const LAB_INVENTORY = new URL('../../playbooks/lab.inventory.yaml', import.meta.url).pathname;
-
-type Customer = Record<string, unknown> & { name: string };
-const labVars = (parse(readFileSync(LAB_INVENTORY, 'utf8')) as any).all.children.gateways.vars as Record<string, unknown> & { customers: Customer[] };
 
 let lab: TestSeedLab;
 let stateDir: string;
 let files = 0;
 
-/** An inventory for Host C (group "gateways") with these customers; `host` overrides connection variables. */
-function inventoryWith(customers: Customer[], extra: Record<string, unknown> = {}, host: Record<string, unknown> = {}): string {
-  const path = writeInventory(`${stateDir}/inv-${files++}`, [{ name: 'host-c', ssh: lab.ssh, vars: { ...labVars, customers, ...extra } }]);
-  const hosts = (parse(readFileSync(path, 'utf8')) as any).all.hosts;
-  Object.assign(hosts['host-c'], host);
-  writeFileSync(path, stringify({ all: { children: { gateways: { hosts } } } }));
-  return path;
-}
-
 /** The gateway playbook with one text replaced. */
 function playbookVariant(from: string, to: string): string {
-  const text = readFileSync(PLAYBOOK, 'utf8');
+  const text = readFileSync(GATEWAY_PLAYBOOK, 'utf8');
   if (!text.includes(from)) throw new Error(`playbook has no ${from}`);
   const path = `${stateDir}/playbook-${files++}.yaml`;
   writeFileSync(path, text.replace(from, to));
@@ -58,7 +42,7 @@ const numericForm = (address: string) => String(address.split('.').reduce((sum, 
 beforeAll(async () => {
   lab = await startTestSeedLab();
   stateDir = lab.ssh.privateKeyPath.replace(/\/[^/]+$/, '');
-  const first = await wgplay(['apply', PLAYBOOK, '-i', inventoryWith(labVars.customers)]);
+  const first = await wgplay(['apply', GATEWAY_PLAYBOOK, '-i', labInventory(lab, stateDir, labVars.customers)]);
   if (first.code !== 0) throw new Error(`first apply failed:\n${first.stdout}\n${first.stderr}`);
 });
 
@@ -81,13 +65,13 @@ describe('nothing wgplay applies can cut its own SSH path', () => {
 
   it('refuses ssh.port other than the port the connection arrived on', async () => {
     const playbook = playbookVariant('          interfaces: "{{ ssh_interfaces }}"', '          interfaces: "{{ ssh_interfaces }}"\n          port: 2222');
-    await refused(playbook, inventoryWith(labVars.customers), new RegExp(`ssh\\.port is 2222, but wgplay's SSH connection arrived at ${lab.ssh.host.replace(/\./g, '\\.')} port 22`));
+    await refused(playbook, labInventory(lab, stateDir, labVars.customers), new RegExp(`ssh\\.port is 2222, but wgplay's SSH connection arrived at ${lab.ssh.host.replace(/\./g, '\\.')} port 22`));
   });
 
   it('refuses ssh.interfaces closing the arrival interface when ansible_host is the numeric form of the address', async () => {
     const numeric = numericForm(lab.ssh.host);
-    const inventory = inventoryWith(labVars.customers, { ssh_interfaces: ['eth0'] }, { ansible_host: numeric, wgplay_host_key_policy: 'accept-new' });
-    await refused(PLAYBOOK, inventory, /wgplay reaches this host over SSH at 172\.31\.250\.\d+ on mgmt0, but ssh\.interfaces is \[eth0\]: the firewall would lock wgplay/);
+    const inventory = labInventory(lab, stateDir, labVars.customers, { vars: { ssh_interfaces: ['eth0'] }, host: { ansible_host: numeric, wgplay_host_key_policy: 'accept-new' } });
+    await refused(GATEWAY_PLAYBOOK, inventory, /wgplay reaches this host over SSH at 172\.31\.250\.\d+ on mgmt0, but ssh\.interfaces is \[eth0\]: the firewall would lock wgplay/);
   });
 
   it('refuses pools that cover the management network', async () => {
@@ -95,15 +79,15 @@ describe('nothing wgplay applies can cut its own SSH path', () => {
     const [address, length] = mgmtNetwork.split('/');
     const network = `${address!.replace(/\d+$/, (last) => String(Number(last) & ~3))}/${length}`;
     const playbook = playbookVariant('customer_addresses: 10.100.100.0/22', `customer_addresses: ${network}`);
-    const customers = labVars.customers.map(({ translated_address, ...customer }) => customer as Customer);
-    await refused(playbook, inventoryWith(customers), new RegExp(`pools\\.customer_addresses ${network.replace(/[./]/g, '\\$&')} covers the controller's address 172\\.31\\.250\\.\\d+ \\(wgplay's SSH comes from it\\)`));
+    const customers = labVars.customers.map(({ translated_address, ...customer }) => customer as LabCustomer);
+    await refused(playbook, labInventory(lab, stateDir, customers), new RegExp(`pools\\.customer_addresses ${network.replace(/[./]/g, '\\$&')} covers the controller's address 172\\.31\\.250\\.\\d+ \\(wgplay's SSH comes from it\\)`));
   });
 
   it("refuses a translated address equal to one of the host's own", async () => {
     await inC('ip addr add 10.100.100.9/32 dev eth0');
     try {
       const customers = [labVars.customers[0]!, { ...labVars.customers[1]!, translated_address: '10.100.100.9' }];
-      await refused(PLAYBOOK, inventoryWith(customers), /customer b: translated_address 10\.100\.100\.9 collides with 10\.100\.100\.9, an address of this host \(on eth0\)/);
+      await refused(GATEWAY_PLAYBOOK, labInventory(lab, stateDir, customers), /customer b: translated_address 10\.100\.100\.9 collides with 10\.100\.100\.9, an address of this host \(on eth0\)/);
     } finally {
       await inC('ip addr del 10.100.100.9/32 dev eth0');
     }
@@ -111,7 +95,7 @@ describe('nothing wgplay applies can cut its own SSH path', () => {
 
   it("refuses a primitive route or rule that diverts the controller's address, unless the task opts in", async () => {
     const controller = lab.ssh.host.replace(/\d+$/, (last) => String(Number(last) - 1));
-    const inventory = inventoryWith(labVars.customers);
+    const inventory = labInventory(lab, stateDir, labVars.customers);
     const route = writePlaybook([{ name: 'reroute', hosts: 'gateways', tasks: [{ name: 'controller via eth0', ip_route: { to: controller, dev: 'eth0' } }] }]);
     await refused(route, inventory, new RegExp(`task "controller via eth0".*: the route to ${controller.replace(/\./g, '\\.')} covers the controller's address`));
     const rule = writePlaybook([{ name: 'divert', hosts: 'gateways', tasks: [{ name: 'everything to 41', ip_rule: { table: 41, priority: 50 } }] }]);
@@ -134,7 +118,7 @@ describe('nothing wgplay applies can cut its own SSH path', () => {
 });
 
 describe('what wgplay owns it owns entirely', () => {
-  const inventoryAB = () => inventoryWith(labVars.customers);
+  const inventoryAB = () => labInventory(lab, stateDir, labVars.customers);
   const gatewayInterfaces = async () => (await inC('wg show interfaces')).trim().split(/\s+/).sort().join(' ');
 
   it('shows and removes foreign elements in each of its six sets and maps, and orphan interfaces, edited element by element or with the table replaced', async () => {
@@ -160,7 +144,7 @@ describe('what wgplay owns it owns entirely', () => {
       await inC(`nft -f - <<'EOF'\n${foreign.join('\n')}\nEOF\n${extraRule}`);
       // An orphan: a WireGuard interface named like the gateway's, in neither the record nor the playbook.
       await inC('wireguard-go wg-zz </dev/null >/dev/null 2>&1 && ip addr add 10.200.200.99/32 dev wg-zz && ip link set wg-zz up');
-      const planned = await wgplayJson(['plan', PLAYBOOK, '-i', inventoryAB()]);
+      const planned = await wgplayJson(['plan', GATEWAY_PLAYBOOK, '-i', inventoryAB()]);
       expect(planned.code).toBe(2);
       const resources = changedResources(planned.report);
       expect(resources).toEqual(expect.arrayContaining([...expected, 'wireguard interface wg-zz']));
@@ -169,28 +153,28 @@ describe('what wgplay owns it owns entirely', () => {
       expect(taskNames).toContain("gateway / foreign element eth0 in wgplay_filter wg_ifaces (no customer's): remove");
       expect(taskNames).toContain('gateway / orphan wg-zz (in neither the record nor the playbook): remove interface');
 
-      const applied = await wgplay(['apply', PLAYBOOK, '-i', inventoryAB()]);
+      const applied = await wgplay(['apply', GATEWAY_PLAYBOOK, '-i', inventoryAB()]);
       expect(applied.code, applied.stdout + applied.stderr).toBe(0);
       const sets = await inC('for s in wg_ifaces wg_ports; do nft list set inet wgplay_filter $s; done; for m in inbound_dnat inbound_snat outbound_dnat outbound_snat; do nft list map inet wgplay_nat $m; done');
       expect(sets).not.toMatch(/eth0|2222|10\.9\.9\./);
       expect(await inC('nft list chain inet wgplay_filter input')).not.toContain('9999');
       expect(await gatewayInterfaces()).toBe('wg-a wg-b');
       expect(await fingerprint()).toBe(clean);
-      expect((await wgplay(['plan', PLAYBOOK, '-i', inventoryAB()])).code).toBe(0);
+      expect((await wgplay(['plan', GATEWAY_PLAYBOOK, '-i', inventoryAB()])).code).toBe(0);
     }
   });
 
   it('an unreadable record stops the run and changes nothing; --rebuild-record rebuilds it from the host and removes the dropped customer', async () => {
     await inC('echo "{" > /var/lib/wgplay/gateway.json');
-    const onlyA = inventoryWith([labVars.customers[0]!]);
+    const onlyA = labInventory(lab, stateDir, [labVars.customers[0]!]);
     const before = await fingerprint();
-    const refused = await wgplay(['apply', PLAYBOOK, '-i', onlyA]);
+    const refused = await wgplay(['apply', GATEWAY_PLAYBOOK, '-i', onlyA]);
     expect(refused.code).toBe(1);
     expect(refused.stdout).toMatch(/the gateway's record \/var\/lib\/wgplay\/gateway\.json is not valid JSON .*changes nothing.*--rebuild-record/);
     expect(await fingerprint()).toBe(before);
-    expect((await wgplay(['plan', PLAYBOOK, '-i', onlyA])).code).toBe(1);
+    expect((await wgplay(['plan', GATEWAY_PLAYBOOK, '-i', onlyA])).code).toBe(1);
 
-    const rebuilt = await wgplay(['apply', PLAYBOOK, '-i', onlyA, '--rebuild-record']);
+    const rebuilt = await wgplay(['apply', GATEWAY_PLAYBOOK, '-i', onlyA, '--rebuild-record']);
     expect(rebuilt.code, rebuilt.stdout + rebuilt.stderr).toBe(0);
     expect(await gatewayInterfaces()).toBe('wg-a');
     expect(await inC('ls /etc/wireguard')).toBe('wg-a.conf\nwg-a.key\n');
@@ -198,8 +182,8 @@ describe('what wgplay owns it owns entirely', () => {
     expect(await inC('ip rule; ip route show table all')).not.toMatch(/10\.200\.200\.2\b|10\.100\.100\.2\b|wg-b/);
     expect(Object.keys(JSON.parse(await inC('cat /var/lib/wgplay/gateway.json')).customers)).toEqual(['a']);
     // The record keeps a's values: putting b back gives it its old port and table, and nothing else changes.
-    expect((await wgplay(['plan', PLAYBOOK, '-i', onlyA])).code).toBe(0);
-    const back = await wgplay(['apply', PLAYBOOK, '-i', inventoryAB()]);
+    expect((await wgplay(['plan', GATEWAY_PLAYBOOK, '-i', onlyA])).code).toBe(0);
+    const back = await wgplay(['apply', GATEWAY_PLAYBOOK, '-i', inventoryAB()]);
     expect(back.code, back.stdout + back.stderr).toBe(0);
     expect(await gatewayInterfaces()).toBe('wg-a wg-b');
   });
@@ -218,7 +202,7 @@ describe('what wgplay owns it owns entirely', () => {
     ).trim();
     expect(await inC('ss -Huln "sport = :51823"')).not.toBe('');
     try {
-      const failed = await wgplay(['apply', PLAYBOOK, '-i', inventoryWith(customers)]);
+      const failed = await wgplay(['apply', GATEWAY_PLAYBOOK, '-i', labInventory(lab, stateDir, customers)]);
       expect(failed.code, failed.stdout + failed.stderr).toBe(1);
       expect(failed.stdout).toMatch(/apply failed in phase "wireguard"[\s\S]*wireguard-go wg-d said:[\s\S]*address already in use/);
       expect(await gatewayInterfaces()).toMatch(/^wg-a wg-b wg-c/);
@@ -227,13 +211,13 @@ describe('what wgplay owns it owns entirely', () => {
       expect(Object.keys(JSON.parse(await inC('cat /var/lib/wgplay/gateway.json')).customers)).toEqual(['a', 'b', 'c', 'd']);
       await inC(`kill ${squatter}`);
 
-      const dropped = await wgplay(['apply', PLAYBOOK, '-i', inventoryAB()]);
+      const dropped = await wgplay(['apply', GATEWAY_PLAYBOOK, '-i', inventoryAB()]);
       expect(dropped.code, dropped.stdout + dropped.stderr).toBe(0);
       expect(await gatewayInterfaces()).toBe('wg-a wg-b');
       expect(await inC('ls /etc/wireguard')).toBe('wg-a.conf\nwg-a.key\nwg-b.conf\nwg-b.key\n');
       expect(await inC('nft list ruleset; ip rule; ip route show table all')).not.toMatch(/wg-c|wg-d|10\.200\.200\.[34]\b|10\.100\.100\.[34]\b/);
       expect(Object.keys(JSON.parse(await inC('cat /var/lib/wgplay/gateway.json')).customers)).toEqual(['a', 'b']);
-      expect((await wgplay(['plan', PLAYBOOK, '-i', inventoryAB()])).code).toBe(0);
+      expect((await wgplay(['plan', GATEWAY_PLAYBOOK, '-i', inventoryAB()])).code).toBe(0);
     } finally {
       await inC(`kill ${squatter} 2>/dev/null || true`);
     }

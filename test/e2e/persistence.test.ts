@@ -2,31 +2,14 @@
 // of a private seed lab, Host C loses everything a reboot loses, then runs what a Debian
 // boot would run, read from its own /etc (bootSimulator.ts). Both customers' traffic
 // comes back, a removed customer does not, and `wgplay plan` finds nothing to do.
-import { readFileSync, writeFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parse, stringify } from 'yaml';
 import { PRIVATE_KEY_PLACEHOLDER } from '../../src/modules/gateway/customerConfig.js';
 import { adoptAsOwnDisk, boot, powerOff } from './bootSimulator.js';
-import { OWN_DAEMONS_SCRIPT, startTestSeedLab, writeInventory, type TestSeedLab } from './harness.js';
+import { GATEWAY_PLAYBOOK, type LabCustomer, labInventory, labVars, OWN_DAEMONS_SCRIPT, startTestSeedLab, type TestSeedLab } from './harness.js';
 import { changedResources, wgplay, wgplayJson } from './wgplayCli.js';
-
-const PLAYBOOK = new URL('../../playbooks/gateway.yaml', import.meta.url).pathname;
-const LAB_INVENTORY = new URL('../../playbooks/lab.inventory.yaml', import.meta.url).pathname;
-
-type Customer = Record<string, unknown> & { name: string };
-const labVars = (parse(readFileSync(LAB_INVENTORY, 'utf8')) as any).all.children.gateways.vars as Record<string, unknown> & { customers: Customer[] };
 
 let lab: TestSeedLab;
 let stateDir: string;
-let inventories = 0;
-
-function inventoryWith(customers: Customer[]): string {
-  const dir = `${stateDir}/inv-${inventories++}`;
-  const path = writeInventory(dir, [{ name: 'host-c', ssh: lab.ssh, vars: { ...labVars, customers } }]);
-  const hosts = (parse(readFileSync(path, 'utf8')) as any).all.hosts;
-  writeFileSync(path, stringify({ all: { children: { gateways: { hosts } } } }));
-  return path;
-}
 
 const runInC = (script: string) => lab.lab.runInHost('c', script);
 async function inHost(id: string, script: string): Promise<string> {
@@ -37,7 +20,7 @@ async function inHost(id: string, script: string): Promise<string> {
 const inC = (script: string) => inHost('c', script);
 
 async function connectCustomer(id: string, inventory: string): Promise<void> {
-  const result = await wgplay(['customer-config', id, PLAYBOOK, '-i', inventory]);
+  const result = await wgplay(['customer-config', id, GATEWAY_PLAYBOOK, '-i', inventory]);
   expect(result.code, result.stderr).toBe(0);
   await lab.lab.configureCustomer(id, result.stdout.replace(PRIVATE_KEY_PLACEHOLDER, lab.lab.customerKeys(id).privateKey));
 }
@@ -74,14 +57,14 @@ describe('persistence across a reboot', () => {
 
   it('after an apply, the boot files reproduce the gateway; a removed customer leaves none', async () => {
     const x = (await inC('k=$(wg genkey); printf %s "$k" | wg pubkey')).trim();
-    const customerX: Customer = { name: 'x', public_key: x, address: '10.0.0.1', our_address: '10.0.0.2' };
-    const withX = await wgplayJson(['apply', PLAYBOOK, '-i', inventoryWith([...labVars.customers, customerX])]);
+    const customerX: LabCustomer = { name: 'x', public_key: x, address: '10.0.0.1', our_address: '10.0.0.2' };
+    const withX = await wgplayJson(['apply', GATEWAY_PLAYBOOK, '-i', labInventory(lab, stateDir, [...labVars.customers, customerX])]);
     expect(withX.report.hosts[0]!.error).toBeUndefined();
     expect(withX.code).toBe(0);
     expect(await inC(`readlink ${wantsLink('wg-quick@wg-x.service')}`)).toBe('/lib/systemd/system/wg-quick@.service\n');
 
-    inventoryAB = inventoryWith(labVars.customers);
-    const removed = await wgplayJson(['apply', PLAYBOOK, '-i', inventoryAB]);
+    inventoryAB = labInventory(lab, stateDir, labVars.customers);
+    const removed = await wgplayJson(['apply', GATEWAY_PLAYBOOK, '-i', inventoryAB]);
     expect(removed.code).toBe(0);
     expect(changedResources(removed.report)).toContain('systemd unit wg-quick@wg-x.service enabled (multi-user.target)');
 
@@ -144,7 +127,7 @@ describe('persistence across a reboot', () => {
       '51820-55819\n100:\tfrom 10.200.200.1 lookup 41\n100:\tfrom 10.200.200.2 lookup 42\n',
     );
     expect((await lab.lab.runInHost('c', 'ip link show dev wg-x')).code).not.toBe(0);
-    const plan = await wgplayJson(['plan', PLAYBOOK, '-i', inventoryAB]);
+    const plan = await wgplayJson(['plan', GATEWAY_PLAYBOOK, '-i', inventoryAB]);
     expect(changedResources(plan.report)).toEqual([]);
     expect(plan.code).toBe(0);
   });
@@ -154,7 +137,7 @@ describe('persistence across a reboot', () => {
     const daemonsBefore = await daemons();
     await inC(`rm ${wantsLink('wg-quick@wg-b.service')}; sed -i 's/10\\.200\\.200\\.2/10.200.200.9/' ${NAT_BOOT_FILE}`);
 
-    const plan = await wgplayJson(['plan', PLAYBOOK, '-i', inventoryAB]);
+    const plan = await wgplayJson(['plan', GATEWAY_PLAYBOOK, '-i', inventoryAB]);
     expect(plan.code).toBe(2);
     expect(changedResources(plan.report).sort()).toEqual([`nft boot file ${NAT_BOOT_FILE}`, 'systemd unit wg-quick@wg-b.service enabled (multi-user.target)']);
     const diffs = plan.report.hosts[0]!.tasks.flatMap((task) => task.changes.map((change) => change.diff)).join('\n');
@@ -162,10 +145,10 @@ describe('persistence across a reboot', () => {
     expect(diffs).toMatch(/^\+.*"wg-b" : 10\.200\.200\.2/m);
     expect(diffs).toContain(`+ ${wantsLink('wg-quick@wg-b.service')} -> /lib/systemd/system/wg-quick@.service`);
 
-    const fixed = await wgplayJson(['apply', PLAYBOOK, '-i', inventoryAB]);
+    const fixed = await wgplayJson(['apply', GATEWAY_PLAYBOOK, '-i', inventoryAB]);
     expect(fixed.code).toBe(0);
     expect(await inC(`readlink ${wantsLink('wg-quick@wg-b.service')}; grep -c 10.200.200.9 ${NAT_BOOT_FILE} || true`)).toBe('/lib/systemd/system/wg-quick@.service\n0\n');
     expect(await daemons()).toBe(daemonsBefore);
-    expect((await wgplayJson(['plan', PLAYBOOK, '-i', inventoryAB])).code).toBe(0);
+    expect((await wgplayJson(['plan', GATEWAY_PLAYBOOK, '-i', inventoryAB])).code).toBe(0);
   });
 });

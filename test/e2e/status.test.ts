@@ -1,30 +1,13 @@
 // `wgplay status` on the lab's real tunnels: wgplay applies the seed gateway (plus a
 // customer "x" whose host never connects) to Host C of a private seed lab, customers A
 // and B connect, and status reports each tunnel as it is, in text, JSON and Prometheus.
-import { readFileSync, writeFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parse, stringify } from 'yaml';
 import { PRIVATE_KEY_PLACEHOLDER } from '../../src/modules/gateway/customerConfig.js';
-import { startTestSeedLab, writeInventory, type TestSeedLab } from './harness.js';
+import { GATEWAY_PLAYBOOK, type LabCustomer, labInventory, labVars, startTestSeedLab, type TestSeedLab } from './harness.js';
 import { wgplay, wgplayJson } from './wgplayCli.js';
-
-const PLAYBOOK = new URL('../../playbooks/gateway.yaml', import.meta.url).pathname;
-const LAB_INVENTORY = new URL('../../playbooks/lab.inventory.yaml', import.meta.url).pathname;
-
-type Customer = Record<string, unknown> & { name: string };
-const labVars = (parse(readFileSync(LAB_INVENTORY, 'utf8')) as any).all.children.gateways.vars as Record<string, unknown> & { customers: Customer[] };
 
 let lab: TestSeedLab;
 let stateDir: string;
-let inventories = 0;
-
-function inventoryWith(customers: Customer[], ssh = lab.ssh): string {
-  const dir = `${stateDir}/inv-${inventories++}`;
-  const path = writeInventory(dir, [{ name: 'host-c', ssh, vars: { ...labVars, customers } }]);
-  const hosts = (parse(readFileSync(path, 'utf8')) as any).all.hosts;
-  writeFileSync(path, stringify({ all: { children: { gateways: { hosts } } } }));
-  return path;
-}
 
 async function inHost(id: string, script: string): Promise<string> {
   const result = await lab.lab.runInHost(id, script);
@@ -50,17 +33,17 @@ async function statusJson(args: string[]): Promise<{ code: number; status: Statu
 }
 
 let inventoryABX: string;
-const customerX = (publicKey: string): Customer => ({ name: 'x', public_key: publicKey, address: '10.0.0.1', our_address: '10.0.0.2' });
+const customerX = (publicKey: string): LabCustomer => ({ name: 'x', public_key: publicKey, address: '10.0.0.1', our_address: '10.0.0.2' });
 
 beforeAll(async () => {
   lab = await startTestSeedLab();
   stateDir = lab.ssh.privateKeyPath.replace(/\/[^/]+$/, '');
   const x = (await inHost('c', 'k=$(wg genkey); printf %s "$k" | wg pubkey')).trim();
-  inventoryABX = inventoryWith([...labVars.customers, customerX(x)]);
-  const applied = await wgplayJson(['apply', PLAYBOOK, '-i', inventoryABX]);
+  inventoryABX = labInventory(lab, stateDir, [...labVars.customers, customerX(x)]);
+  const applied = await wgplayJson(['apply', GATEWAY_PLAYBOOK, '-i', inventoryABX]);
   expect(applied.code, applied.stdout).toBe(0);
   for (const id of ['a', 'b']) {
-    const config = await wgplay(['customer-config', id, PLAYBOOK, '-i', inventoryABX]);
+    const config = await wgplay(['customer-config', id, GATEWAY_PLAYBOOK, '-i', inventoryABX]);
     await lab.lab.configureCustomer(id, config.stdout.replace(PRIVATE_KEY_PLACEHOLDER, lab.lab.customerKeys(id).privateKey));
     expect(await inHost(id, 'curl -sS --max-time 10 http://10.0.0.2:8080/')).toMatch(/you are 10\.100\.100\./);
   }
@@ -73,7 +56,7 @@ afterAll(async () => {
 describe('wgplay status', () => {
   it('reports each tunnel from the host in one round trip: handshakes, bytes, endpoints; a customer that never connected is stale (exit 2)', async () => {
     const before = await inHost('c', 'nft list ruleset; ip rule; ls -la --time-style=full-iso /etc/wireguard /var/lib/wgplay /etc/wgplay/nftables');
-    const { code, status } = await statusJson([PLAYBOOK, '-i', inventoryABX]);
+    const { code, status } = await statusJson([GATEWAY_PLAYBOOK, '-i', inventoryABX]);
     expect(code).toBe(2);
     expect(status.format).toBe(1);
     expect(status.exitCode).toBe(2);
@@ -93,7 +76,7 @@ describe('wgplay status', () => {
     // Read-only.
     expect(await inHost('c', 'nft list ruleset; ip rule; ls -la --time-style=full-iso /etc/wireguard /var/lib/wgplay /etc/wgplay/nftables')).toBe(before);
 
-    const text = await wgplay(['status', PLAYBOOK, '-i', inventoryABX]);
+    const text = await wgplay(['status', GATEWAY_PLAYBOOK, '-i', inventoryABX]);
     expect(text.code).toBe(2);
     console.log(`wgplay status (text):\n${text.stdout}`);
     expect(text.stdout).toMatch(/^host-c: 2 up, 1 stale, 0 down, 0 missing$/m);
@@ -102,7 +85,7 @@ describe('wgplay status', () => {
   });
 
   it('prints Prometheus text format for node_exporter, labelled by gateway and customer', async () => {
-    const result = await wgplay(['status', PLAYBOOK, '-i', inventoryABX, '--format', 'prometheus']);
+    const result = await wgplay(['status', GATEWAY_PLAYBOOK, '-i', inventoryABX, '--format', 'prometheus']);
     expect(result.code).toBe(2);
     console.log(`wgplay status --format prometheus:\n${result.stdout}`);
     const metrics = result.stdout;
@@ -121,21 +104,21 @@ describe('wgplay status', () => {
   it('a tunnel down on the gateway shows as down, a missing one as missing; tunnels outside the playbook are listed apart', async () => {
     await inHost('c', 'ip link set dev wg-b down');
     try {
-      const { code, status } = await statusJson([PLAYBOOK, '-i', inventoryABX]);
+      const { code, status } = await statusJson([GATEWAY_PLAYBOOK, '-i', inventoryABX]);
       expect(code).toBe(2);
       const states = Object.fromEntries(status.gateways[0]!.tunnels.map((tunnel) => [tunnel.customer, tunnel.state]));
       expect(states).toEqual({ a: 'up', b: 'down', x: 'stale' });
 
       // A playbook that lists only A: B and X are on the host but not in the playbook; A is up: exit 0.
-      const onlyA = inventoryWith([labVars.customers[0]!]);
-      const narrowed = await statusJson([PLAYBOOK, '-i', onlyA]);
+      const onlyA = labInventory(lab, stateDir, [labVars.customers[0]!]);
+      const narrowed = await statusJson([GATEWAY_PLAYBOOK, '-i', onlyA]);
       expect(narrowed.code).toBe(0);
       expect(narrowed.status.gateways[0]!.tunnels.map((t) => `${t.customer} ${t.interface} ${t.state} ${t.inPlaybook}`)).toEqual([
         'a wg-a up true',
         'b wg-b down false',
         'x wg-x stale false',
       ]);
-      const text = await wgplay(['status', PLAYBOOK, '-i', onlyA]);
+      const text = await wgplay(['status', GATEWAY_PLAYBOOK, '-i', onlyA]);
       expect(text.stdout).toMatch(/^host-c: 1 up, 0 stale, 0 down, 0 missing; 2 on the host but not in the playbook$/m);
       expect(text.stdout).toMatch(/^ {2}b +wg-b +down \(not in the playbook\)/m);
     } finally {
@@ -143,29 +126,29 @@ describe('wgplay status', () => {
     }
     // A customer in the playbook the host does not have.
     const [a, b] = labVars.customers;
-    const withNew = inventoryWith([a!, b!, { name: 'new', public_key: b!.public_key.replace(/^./, 'A'), address: '10.0.0.1', our_address: '10.0.0.2' }]);
-    const missing = await statusJson([PLAYBOOK, '-i', withNew]);
+    const withNew = labInventory(lab, stateDir, [a!, b!, { name: 'new', public_key: b!.public_key.replace(/^./, 'A'), address: '10.0.0.1', our_address: '10.0.0.2' }]);
+    const missing = await statusJson([GATEWAY_PLAYBOOK, '-i', withNew]);
     expect(missing.code).toBe(2);
     expect(missing.status.gateways[0]!.tunnels.find((t) => t.customer === 'new')).toEqual({ customer: 'new', interface: 'wg-new', state: 'missing', inPlaybook: true });
   });
 
   it('exit 4 for an unreachable gateway, 1 for bad options, with the stale threshold configurable', async () => {
-    const closed = inventoryWith(labVars.customers, { ...lab.ssh, host: '127.0.0.1', port: 1 });
-    const unreachable = await statusJson([PLAYBOOK, '-i', closed]);
+    const closed = labInventory(lab, stateDir, labVars.customers, { ssh: { ...lab.ssh, host: '127.0.0.1', port: 1 } });
+    const unreachable = await statusJson([GATEWAY_PLAYBOOK, '-i', closed]);
     expect(unreachable.code).toBe(4);
     expect(unreachable.status.gateways[0]).toMatchObject({ host: 'host-c', status: 'unreachable', tunnels: [] });
-    const prometheus = await wgplay(['status', PLAYBOOK, '-i', closed, '--format', 'prometheus']);
+    const prometheus = await wgplay(['status', GATEWAY_PLAYBOOK, '-i', closed, '--format', 'prometheus']);
     expect(prometheus.code).toBe(4);
     expect(prometheus.stdout).toContain('wgplay_gateway_up{gateway="host-c"} 0\n');
 
-    const bad = await wgplay(['status', PLAYBOOK, '-i', inventoryABX, '--stale-after', 'soon']);
+    const bad = await wgplay(['status', GATEWAY_PLAYBOOK, '-i', inventoryABX, '--stale-after', 'soon']);
     expect(bad.code).toBe(1);
     expect(bad.stderr).toContain('--stale-after must be a whole number of seconds, got "soon"');
     expect(bad.stderr).not.toMatch(/\n\s+at /);
 
     // Wait until A's handshake is at least 2 s old: with --stale-after 1 it is stale.
     await new Promise((resolve) => setTimeout(resolve, 2500));
-    const strict = await statusJson([PLAYBOOK, '-i', inventoryWith([labVars.customers[0]!]), '--stale-after', '1']);
+    const strict = await statusJson([GATEWAY_PLAYBOOK, '-i', labInventory(lab, stateDir, [labVars.customers[0]!]), '--stale-after', '1']);
     expect(strict.status.staleAfterSeconds).toBe(1);
     expect(strict.status.gateways[0]!.tunnels[0]).toMatchObject({ customer: 'a', state: 'stale' });
     expect(strict.code).toBe(2);
