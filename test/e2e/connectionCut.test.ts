@@ -26,11 +26,15 @@ const OTHERS = ['o1', 'o2'];
 const NEW = Array.from({ length: 50 }, (_, i) => `n${i}`);
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** What belongs to the customers already there: nothing of it may change. */
-const othersState = () =>
-  host.run(
+/** What belongs to the customers already there: nothing of it may change. When it cannot be read (a daemon gone), the failure carries their daemons' logs. */
+const othersState = async () => {
+  const state = await host.exec(
     OTHERS.map((name) => `ip -o link show dev wg-${name} | cut -d: -f1; wg show wg-${name} public-key; wg show wg-${name} listen-port; wg show wg-${name} peers`).join('; '),
   );
+  if (state.code === 0) return state.stdout;
+  const logs = await host.exec(`tail -n 5 ${OTHERS.map((name) => `/run/wgplay/wireguard-go/wg-${name}.log`).join(' ')}; ls /run/wireguard`);
+  throw new Error(`the other customers' interfaces cannot be read: ${state.stderr.trim()}\n${logs.stdout}${logs.stderr}`);
+};
 
 /** What a cut can leave: temporary files of atomic writes, wgplay's own state. */
 const leftovers = () =>
@@ -50,8 +54,10 @@ const leftovers = () =>
 const cutDuringApply = (oldRun: string) =>
   host.run(
     `r=/run/wgplay/run; for i in $(seq 12000); do [ "$(cat $r/id 2>/dev/null)" != ${JSON.stringify(oldRun)} ] && grep -q "^@@wgplay-phase " $r/out 2>/dev/null && [ ! -e $r/rc ] && break; sleep 0.01; done; ` +
-      'me=$(readlink /proc/self/ns/net); listener=$(cat /run/sshd.pid); n=0; for p in /proc/[0-9]*; do pid=${p#/proc/}; ' +
-      '[ "$(readlink $p/ns/net 2>/dev/null)" = "$me" ] || continue; [ "$(cat $p/comm 2>/dev/null)" = sshd ] || [ "$(cat $p/comm 2>/dev/null)" = sshd-session ] || continue; ' +
+      // Builtins only (read, test -ef): a fork per process of the machine would give the
+      // apply script the time to finish before the kill lands.
+      'listener=$(cat /run/sshd.pid); n=0; for p in /proc/[0-9]*; do pid=${p#/proc/}; { read -r comm < $p/comm; } 2>/dev/null || continue; ' +
+      'case "$comm" in sshd|sshd-session) ;; *) continue ;; esac; [ $p/ns/net -ef /proc/self/ns/net ] || continue; ' +
       '[ "$pid" = "$listener" ] && continue; kill -9 $pid && n=$((n+1)); done; echo "$n $(wg show interfaces | wc -w)"',
   );
 
