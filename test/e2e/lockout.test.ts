@@ -25,9 +25,14 @@ async function inC(script: string): Promise<string> {
   return result.stdout;
 }
 
-/** Everything wgplay may touch on the gateway: ruleset, rules, routes of all tables, links, addresses, its files. */
+/**
+ * Everything wgplay may touch on the gateway: ruleset, rules, routes of all tables, links, addresses, its files.
+ * Read once the kernel's duplicate address detection is over (a fresh link's IPv6 address is
+ * "tentative" for a second or two, then gets its local route: the kernel's doing, not wgplay's).
+ */
 const fingerprint = () =>
   inC(
+    'for i in $(seq 100); do case "$(ip -o addr show)" in *tentative*) sleep 0.05 ;; *) break ;; esac; done; ' +
     // Tables one by one in a fixed order: a replaced table moves to the end of `nft list ruleset`.
     "nft list tables | sort | while read -r _ family name; do nft list table $family $name; done; ip rule; ip -6 rule; " +
       ' ip route show table all; ip -6 route show table all; ' +
