@@ -15,15 +15,8 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { BIN, RUSAGE, option } from './cli.js';
 
-const ROOT = new URL('../../', import.meta.url).pathname;
-const BIN = join(ROOT, 'bin/wgplay.js');
-const RUSAGE = new URL('./rusage.js', import.meta.url).href;
-
-const option = (name: string) => {
-  const i = process.argv.indexOf(name);
-  return i >= 0 ? process.argv[i + 1] : undefined;
-};
 const runs = Number(option('--runs') ?? 5);
 const jsonOut = option('--json');
 

@@ -41,17 +41,10 @@ import {
   type BenchHost,
 } from './hosts.js';
 import { writeWorkload, type Workload } from './workload.js';
-
-const ROOT = new URL('../../', import.meta.url).pathname;
-const BIN = join(ROOT, 'bin/wgplay.js');
-const RUSAGE = new URL('./rusage.js', import.meta.url).href;
+import { BIN, ROOT, RUSAGE, option } from './cli.js';
 
 // ---------------------------------------------------------------- options
 
-const option = (name: string) => {
-  const i = process.argv.indexOf(name);
-  return i >= 0 ? process.argv[i + 1] : undefined;
-};
 const flag = (name: string) => process.argv.includes(name);
 const list = (text: string) => text.split(',').filter(Boolean).map(Number);
 const quick = flag('--quick');
