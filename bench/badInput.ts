@@ -15,8 +15,9 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { BIN, RUSAGE, option } from './cli.js';
+import { BIN, RUSAGE, helpRequested, option } from './cli.js';
 
+helpRequested('node dist/bench/badInput.js [--runs 5] [--json FILE]');
 const runs = Number(option('--runs') ?? 5);
 const jsonOut = option('--json');
 

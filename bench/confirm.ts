@@ -19,13 +19,11 @@ import { loadInventory } from '../src/inventory/load.js';
 import { runOneHost, loadRun } from '../src/engine/runPlaybook.js';
 import { openTransport } from '../src/transport/index.js';
 import { startTestHost, testHostGateway } from '../test/e2e/harness.js';
+import { helpRequested, option } from './cli.js';
 
-const arg = (name: string, fallback: number) => {
-  const index = process.argv.indexOf(`--${name}`);
-  return index > 0 ? Number(process.argv[index + 1]) : fallback;
-};
-const customers = arg('customers', 100);
-const runs = arg('runs', 9);
+helpRequested('node dist/bench/confirm.js [--customers 100] [--runs 9]   (as root)');
+const customers = Number(option('--customers') ?? 100);
+const runs = Number(option('--runs') ?? 9);
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 const key = (i: number) => createHash('sha256').update(`wgplay-confirm-bench-${i}`).digest('base64');
 

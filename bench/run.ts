@@ -41,9 +41,13 @@ import {
   type BenchHost,
 } from './hosts.js';
 import { writeWorkload, type Workload } from './workload.js';
-import { BIN, ROOT, RUSAGE, option } from './cli.js';
+import { BIN, ROOT, RUSAGE, helpRequested, option } from './cli.js';
 
 // ---------------------------------------------------------------- options
+
+helpRequested(`node dist/bench/run.js [--sizes 2,20,100,1000] [--gateways 50] [--runs 3] [--big-runs 1]
+                       [--quick] [--ansible] [--ansible-sizes 2,20] [--no-baselines 1000] [--timeout 900] [--json FILE]
+As root. Every option: bench/README.md.`);
 
 const flag = (name: string) => process.argv.includes(name);
 const list = (text: string) => text.split(',').filter(Boolean).map(Number);

@@ -19,6 +19,7 @@ import { TEST_SLOTS, claimSlot, listSlotClaims, mgmtAddresses, releaseSlot } fro
 import type { ExecResult } from '../../src/lab/exec.js';
 import { NamespaceHost, destroyStale, listNetns, requireRoot } from '../../src/lab/namespaceHost.js';
 import { SeedLab } from '../../src/lab/seedLab.js';
+import { PACKAGE_ROOT } from '../../src/version.js';
 
 const TEST_STATE_ROOT = '/run/wgplay-test';
 const TEST_PREFIX = 'wgt-';
@@ -153,12 +154,12 @@ export function writeInventory(dir: string, hosts: { name: string; ssh: TestSsh;
 }
 
 /** The seed article's gateway playbook (what `wgplay lab` applies). */
-export const GATEWAY_PLAYBOOK = new URL('../../playbooks/gateway.yaml', import.meta.url).pathname;
+export const GATEWAY_PLAYBOOK = join(PACKAGE_ROOT, 'playbooks/gateway.yaml');
 
 export type LabCustomer = Record<string, unknown> & { name: string };
 
 /** The gateway vars, customers among them, of the committed lab inventory (playbooks/lab.inventory.yaml). */
-export const labVars = (parse(readFileSync(new URL('../../playbooks/lab.inventory.yaml', import.meta.url), 'utf8')) as any).all.children.gateways.vars as Record<string, unknown> & {
+export const labVars = (parse(readFileSync(join(PACKAGE_ROOT, 'playbooks/lab.inventory.yaml'), 'utf8')) as any).all.children.gateways.vars as Record<string, unknown> & {
   customers: LabCustomer[];
 };
 
