@@ -2,7 +2,7 @@ import { scrubKeys } from '../net/index.js';
 import { TransportError, type RunResult } from '../transport/types.js';
 import type { Change } from '../tasks/types.js';
 import { armScript, confirmScript, parseConfirm, rollbackScope } from './commitConfirmed.js';
-import { compileAfterConfirm, compileApplyScript, phaseMarkerLines } from './compile.js';
+import { compileAfterConfirm, compileApplyScript, withLaterPhases } from './compile.js';
 import { collectScript, detachedApplyScript, newRunId, withoutAliveMarkers } from './detachedApply.js';
 import { newFrame, unframe } from './framed.js';
 import { lockOwner } from './hostLock.js';
@@ -98,7 +98,7 @@ export async function applyChanges(
       // After an apply script that ran to its end, the phase that waited for the
       // confirmation follows its own (where it stopped, what it took).
       const confirmed = framed ? framed.before : confirmation.stdout;
-      const stdout = result.code === 0 ? `${result.stdout}${result.stdout.endsWith('\n') || !result.stdout ? '' : '\n'}${phaseMarkerLines(confirmed)}` : result.stdout;
+      const stdout = result.code === 0 ? withLaterPhases(result.stdout, confirmed) : result.stdout;
       if (confirmation.code !== 0) {
         return { kind: 'ran', result: { ...result, stdout, code: confirmation.code, stderr: `${result.stderr}${confirmation.stderr}` }, runner: fresh, fresh, confirmed: true };
       }

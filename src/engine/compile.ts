@@ -207,13 +207,16 @@ export function lastPhase(stdout: string): string | undefined {
   return markersOf(stdout).at(-1)?.phase;
 }
 
-/** The marker lines of a script's output (the confirmation's persist phase, appended to the apply's). */
-export const phaseMarkerLines = (stdout: string) =>
-  stdout
-    .split('\n')
-    .filter((line) => line.startsWith(PHASE_MARKER))
-    .map((line) => `${line}\n`)
-    .join('');
+/**
+ * An apply script's output followed by the phase markers of the confirmation that ran
+ * its last phase (persist, after the confirmation): one output whose phases read in order.
+ */
+export function withLaterPhases(applyStdout: string, laterStdout: string): string {
+  const markers = laterStdout.split('\n').filter((line) => line.startsWith(PHASE_MARKER));
+  if (markers.length === 0) return applyStdout;
+  const separator = applyStdout === '' || applyStdout.endsWith('\n') ? '' : '\n';
+  return `${applyStdout}${separator}${markers.join('\n')}\n`;
+}
 
 /**
  * Seconds each phase of a finished apply script took on the host (a `persist` that

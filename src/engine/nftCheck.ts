@@ -122,14 +122,14 @@ class AcceptedTexts {
   }
 }
 
-let accepted: { texts: AcceptedTexts | undefined } | undefined;
-/** Undefined when there is no nft to key the cache by (then nothing is spared). */
-function acceptedTexts(): AcceptedTexts | undefined {
-  if (!accepted) {
+/** Not looked for yet (undefined), no nft to key the cache by (null: nothing is spared), or the cache. */
+let accepted: AcceptedTexts | null | undefined;
+function acceptedTexts(): AcceptedTexts | null {
+  if (accepted === undefined) {
     const nft = nftIdentity();
-    accepted = { texts: nft ? new AcceptedTexts(nft) : undefined };
+    accepted = nft ? new AcceptedTexts(nft) : null;
   }
-  return accepted.texts;
+  return accepted;
 }
 
 /** One check per distinct text: hosts and the repeated checks of one run share it. */
