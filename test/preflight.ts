@@ -2,7 +2,11 @@
 // scripts/install-deps.sh installs, and no test skips when they are missing (a skipped
 // test proves nothing). Without them the run stops here with one message saying what is
 // missing, instead of dozens of failures.
-import { existsSync } from 'node:fs';
+//
+// It also gives the run its own cache folder (XDG_CACHE_HOME, inherited by the test
+// workers and every wgplay they start), so the suite never writes the user's
+// ~/.cache/wgplay (the nft texts already accepted, src/engine/nftCheck.ts).
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 
 const TOOLS = [
   '/usr/bin/ssh',
@@ -19,10 +23,14 @@ const TOOLS = [
   '/usr/bin/curl',
 ];
 
-export default function preflight(): void {
+export default function preflight(): () => void {
   const missing = TOOLS.filter((tool) => !existsSync(tool));
   const root = process.getuid?.() === 0;
-  if (root && missing.length === 0) return;
+  if (root && missing.length === 0) {
+    const cache = mkdtempSync('/tmp/wgplay-test-cache-');
+    process.env.XDG_CACHE_HOME = cache;
+    return () => rmSync(cache, { recursive: true, force: true });
+  }
   throw new Error(
     `npm test needs ${[root ? '' : 'root', missing.length ? `${missing.join(', ')}` : ''].filter(Boolean).join(' and ')}: ` +
       'run it as root after scripts/install-deps.sh (README: "Two commands on a fresh Debian machine")',
