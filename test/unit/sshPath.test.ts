@@ -8,6 +8,9 @@ import { ipRouteTask } from '../../src/tasks/ipRoute.js';
 import { ipRuleTask } from '../../src/tasks/ipRule.js';
 import { wireguardInterfaceTask } from '../../src/tasks/wireguardInterface.js';
 import { execFileSync } from 'node:child_process';
+import { runHost } from '../../src/engine/run.js';
+import type { TaskInvocation } from '../../src/tasks/types.js';
+import { FakeHost, facts as capturedFacts } from './fakeHost.js';
 
 const connection = { clientAddress: '172.31.250.1', clientPort: 40022, serverAddress: '172.31.250.2', serverPort: 22, interface: 'mgmt0' };
 const facts = blankFacts({
@@ -81,5 +84,33 @@ describe('routes and rules that would take the SSH connection', () => {
     expect(cut(wireguardInterfaceTask, { name: 'wg-x', table: 'main', peers: peer(['172.31.250.0/30']) })).toMatch(/the peer route to 172\.31\.250\.0\/30 in table main covers the controller's address/);
     expect(cut(wireguardInterfaceTask, { name: 'wg-x', table: 41, peers: peer(['172.31.250.0/30']) })).toBeUndefined();
     expect(cut(wireguardInterfaceTask, { name: 'wg-x', table: 'main', peers: peer(['172.31.250.1/32']), may_cut_ssh: true })).toBeUndefined();
+  });
+});
+
+describe('a host run that would cut its own SSH connection', () => {
+  const SSH = { 'ssh-connection': ['192.0.2.50 40000 192.0.2.1 22', '[{"dst":"192.0.2.50","dev":"eth0","prefsrc":"192.0.2.1"}]'] };
+  const takeover: TaskInvocation[] = [
+    { name: 'steal', module: 'ip_route', args: { to: '192.0.2.50', dev: 'wg-a' }, origin: 'play.yaml:4:5' },
+    { name: 'fine', module: 'ip_route', args: { to: '10.100.100.1', dev: 'wg-a' } },
+    { name: 'steal too', module: 'ip_rule', args: { table: 41, priority: 100 } },
+  ];
+
+  it('is refused before anything changes, naming every task that would, with its place', async () => {
+    const host = new FakeHost(capturedFacts({ capture: 'empty', output: SSH }));
+    const result = await runHost('gw', host, takeover, { apply: true, overSsh: true });
+    expect(result.status).toBe('failed');
+    expect(result.applied).toBe(false);
+    const lines = result.error!.split('\n');
+    expect(lines[0]).toBe('refused, nothing changed:');
+    expect(lines[1]).toMatch(/^task "steal" \(play\.yaml:4:5\): the route to 192\.0\.2\.50 covers the controller's address 192\.0\.2\.50/);
+    expect(lines[2]).toMatch(/^task "steal too": the rule from all table 41 priority 100 matches wgplay's SSH connection/);
+    expect(lines).toHaveLength(3);
+    expect(host.count('apply')).toBe(0);
+  });
+
+  it('is not checked for a local connection, which has no SSH path', async () => {
+    const host = new FakeHost(capturedFacts({ capture: 'empty', output: SSH }));
+    const result = await runHost('gw', host, takeover, { apply: false, overSsh: false });
+    expect(result.status).toBe('changed');
   });
 });
