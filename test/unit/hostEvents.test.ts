@@ -71,3 +71,21 @@ describe('host events', () => {
     expect(seen.filter((line) => line.includes(' done ')).map((line) => line.replace(/^gw done [^:]*: /, ''))).toEqual(['failed', 'failed']);
   });
 });
+
+describe('what each phase took', () => {
+  it("is reported from the host's clock for a finished apply, with the verify's time on the controller", async () => {
+    const timed = new FakeHost(EMPTY, (_script, self) => {
+      self.facts = WITH_RULE;
+      return { stdout: '@@wgplay-phase routing 1764600000.100000\n@@wgplay-phase done 1764600000.600000\n' };
+    });
+    const result = await runHost('gw', timed, tasks(RULE), { apply: true });
+    expect(result.status).toBe('changed');
+    expect(Object.keys(result.phaseSeconds!)).toEqual(['routing', 'verify']);
+    expect(result.phaseSeconds!.routing).toBe(0.5);
+    expect(result.phaseSeconds!.verify).toBeGreaterThanOrEqual(0);
+    // Without the host's clock (bash < 5): nothing said about the phases.
+    const untimed = await runHost('gw', converging(EMPTY, WITH_RULE), tasks(RULE), { apply: true });
+    expect(untimed.status).toBe('changed');
+    expect(untimed.phaseSeconds).toBeUndefined();
+  });
+});
