@@ -94,58 +94,73 @@ wg_dump() {
     NF == 9 { if ($3 != "(none)") $3 = "(set)"; print; next }'
   m rc "$rc"
 }
-# A table as nft itself reads it, without touching the host's ruleset: loaded into a
-# scratch network namespace (empty, gone when the command ends) and listed back there,
-# so a task compares the kernel's spelling of what it wants with the kernel's spelling
-# of what is live. Without unshare (or where it is refused: the scratch namespace never
-# says "scratch"), the text is only checked (nft -c). $1 text, $2 family, $3 name.
-# A namespace costs tens of milliseconds on a busy host: no separate probe for it.
-NFT_SCRATCH=
+# Tables as nft itself reads them, without touching the host's ruleset: loaded into ONE
+# scratch network namespace (empty, gone when the command ends; the ruleset flushed
+# between tables, so each is read as if alone) and listed back there, so a task compares
+# the kernel's spelling of what it wants with the kernel's spelling of what is live. A
+# namespace costs tens of milliseconds on a busy host: one for every table, no probe.
+# Without unshare (or where it is refused: the scratch namespace never says "scratch",
+# or it ends before its last table), each text is only checked (nft -c). Arguments, per
+# table: the section's marker argument (JSON), family, name, text. Each text reaches the
+# namespace through a pipe of its own (a process substitution): an argument is limited
+# to 128 KiB, a table of a thousand customers is not.
+# What runs in the scratch namespace: per table (marker argument, family, name, the
+# file its text is read from) the section with "mode scratch", the ruleset flushed
+# before every table but the first; "done" once all are read.
+NFT_SCRATCH_SCRIPT='echo scratch
+first=1
+while [ "$#" -gt 0 ]; do
+  printf "\n@@wgplay nft-canonical %s\nmode scratch\n" "$1"
+  [ -n "$first" ] || nft flush ruleset < /dev/null > /dev/null 2>&1
+  first=
+  nft -f - < "$4" 2>&1 && nft -s list table "$2" "$3" < /dev/null 2>&1
+  printf "\n@@wgplay rc %s\n" "$?"
+  shift 4
+done
+printf "\n@@wgplay scratch-done\n"'
+nft_text() { printf '%s\n' "\${args[$1]}"; }
 nft_canonical() {
-  have nft || { m rc 127; return; }
-  local out rc
-  if [ "$NFT_SCRATCH" != no ] && have unshare; then
-    out=$(printf '%s\n' "$1" | unshare -n -- sh -c 'echo scratch; nft -f - 2>&1 && nft -s list table "$1" "$2" 2>&1' sh "$2" "$3" 2>/dev/null); rc=$?
-    if [ "\${out%%$'\n'*}" = scratch ]; then
-      NFT_SCRATCH=yes
-      echo 'mode scratch'
-      out=\${out#scratch}
-      [ -z "$out" ] || printf '%s\n' "\${out#$'\n'}"
-      m rc "$rc"
+  local -a args=("$@")
+  local i pipes= out
+  if ! have nft; then
+    for ((i = 0; i < $#; i += 4)); do m nft-canonical "\${args[i]}"; m rc 127; done
+    return
+  fi
+  if have unshare; then
+    # A process substitution's pipe lives as long as the command it is written on:
+    # unshare's own command line, built here of array indices (never of the texts);
+    # nft_text prints one of this function's arguments.
+    for ((i = 0; i < $#; i += 4)); do
+      pipes+=' "\${args['$i']}" "\${args['$((i + 1))']}" "\${args['$((i + 2))']}" <(nft_text '$((i + 3))')'
+    done
+    eval "out=\$(unshare -n -- bash -c \"\$NFT_SCRATCH_SCRIPT\" bash $pipes 2>/dev/null)"
+    if [ "\${out%%$'\n'*}" = scratch ] && [[ $out == *$'\n@@wgplay scratch-done' ]]; then
+      out=\${out#scratch$'\n'}
+      printf '%s\n' "\${out%$'\n@@wgplay scratch-done'}"
       return
     fi
-    NFT_SCRATCH=no
   fi
-  echo 'mode check'
-  printf '%s\n' "$1" | nft -c -f - 2>&1
-  m rc "$?"
+  for ((i = 0; i < $#; i += 4)); do
+    m nft-canonical "\${args[i]}"
+    echo 'mode check'
+    printf '%s\n' "\${args[i + 3]}" | nft -c -f - 2>&1
+    m rc "$?"
+  done
 }
 # The first line of a file, as a command section.
 slurp() {
   local line
   if IFS= read -r line < "$1"; then printf '%s\n' "$line"; m rc 0; else m rc 1; fi
 }
-# ip -j -d link show; the interface names stay in LINK_NAMES (" a b c ") for inotify_facts.
-LINK_NAMES=
-ip_link() {
-  have ip || { m rc 127; return; }
-  local out rc
-  out=$(ip -j -d link show < /dev/null); rc=$?
-  printf '%s\n' "$out"
-  m rc "$rc"
-  local -a names=()
-  mapfile -t names < <(printf '%s' "$out" | grep -o '"ifname":"[^"]*"')
-  names=("\${names[@]#'"ifname":"'}")
-  LINK_NAMES=" \${names[*]%'"'} "
-}
 # Whether the kernel has WireGuard, and the inotify instances this user holds: only
 # when a daemon may be started, for one of the interfaces named in the arguments that
-# does not exist or is not in the WireGuard dump (none named: always).
+# is not in the WireGuard dump (none named: always). An interface the dump lists exists
+# (its daemon holds it): the link dump needs no second reading for its names.
 inotify_facts() {
   if [ -d /sys/module/wireguard ]; then echo 'kernel-wireguard 1'; else echo 'kernel-wireguard 0'; fi
   if [ "$#" -gt 0 ]; then
     local name missing=
-    for name in "$@"; do [[ $LINK_NAMES == *" $name "* && $WG_NAMES == *" $name "* ]] || { missing=1; break; }; done
+    for name in "$@"; do [[ $WG_NAMES == *" $name "* ]] || { missing=1; break; }; done
     [ -n "$missing" ] || return 0
   fi
   printf 'in-use %s\n' "$(find /proc/[0-9]*/fd -user "$EUID" -lname 'anon_inode:inotify' 2>/dev/null | wc -l)"
@@ -238,7 +253,7 @@ export function buildFactScript(request: FactRequest = {}): string {
   add('m clock', "printf '%(%s)T\\n' -1");
   add('m programs');
   add(`for p in ${FACT_PROGRAMS.join(' ')}; do if have "$p"; then echo "$p 1"; else echo "$p 0"; fi; done`);
-  add('m ip-link', 'ip_link');
+  add('m ip-link', 'run ip -j -d link show');
   add('m ip-addr', 'run ip -j addr show');
   add('m ip-rule inet', 'run ip -j -4 rule show');
   add('m ip-rule inet6', 'run ip -j -6 rule show');
@@ -282,8 +297,10 @@ export function buildFactScript(request: FactRequest = {}): string {
     );
   }
 
-  for (const table of request.nftCanonical ?? []) {
-    add(marker('nft-canonical', `${table.family} ${table.name}`), `nft_canonical ${shellQuote(table.text)} ${shellQuote(table.family)} ${shellQuote(table.name)}`);
+  const canonical = request.nftCanonical ?? [];
+  if (canonical.length > 0) {
+    const args = canonical.flatMap((table) => [JSON.stringify(`${table.family} ${table.name}`), table.family, table.name, table.text]);
+    add(`nft_canonical ${args.map(shellQuote).join(' ')}`);
   }
 
   for (const key of new Set(request.sysctls ?? [])) {

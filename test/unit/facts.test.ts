@@ -567,6 +567,41 @@ describe('the fact script on this machine, in a fresh namespace', () => {
     expect(facts.system.clock).toBeGreaterThan(1_700_000_000);
   });
 
+  it('reads every table as nft spells it in one scratch namespace, each as if alone, and only checks them without unshare', () => {
+    // A text longer than one command-line argument may be (128 KiB).
+    const comments = Array.from({ length: 2000 }, (_, i) => `\t# ${String(i).padStart(70, '.')}\n`).join('');
+    const tables = [
+      { family: 'inet', name: 'wgplay_a', text: 'table inet wgplay_a {\n\tchain input {\n\t\ttype filter hook input priority 0; policy accept;\n\t\tip saddr 10.1.2.3/8 accept\n\t}\n}' },
+      { family: 'ip', name: 'wgplay_b', text: `table ip wgplay_b {\n${comments}\tset big {\n\t\ttype ipv4_addr\n\t\telements = { 10.0.0.1, 10.0.0.2 }\n\t}\n\tchain c {\n\t\tip daddr @big drop\n\t}\n}` },
+      { family: 'inet', name: 'wgplay_bad', text: 'table inet wgplay_bad {\n\tchain c {\n\t\ttcp dport 70000 accept\n\t}\n}' },
+      // Loadable only in an empty ruleset: the first table's name, as another family's.
+      { family: 'ip', name: 'wgplay_a', text: 'table ip wgplay_a {\n\tchain c {\n\t\ttcp dport 22 accept\n\t}\n}' },
+    ];
+    expect(tables[1]!.text.length).toBeGreaterThan(128 * 1024);
+    const script = buildFactScript({ nftCanonical: tables });
+    const facts = parseFacts(runInNamespace(script));
+    expect(facts.nftCanonical).toEqual({
+      'inet wgplay_a': { mode: 'scratch', rules: { input: ['ip saddr 10.0.0.0/8 accept'] } },
+      'ip wgplay_b': { mode: 'scratch', rules: { c: ['ip daddr @big drop'] } },
+      'inet wgplay_bad': { mode: 'scratch', error: expect.stringMatching(/^\/dev\/stdin:3:\d+-\d+: Error: Service out of range\n.*70000/) },
+      'ip wgplay_a': { mode: 'scratch', rules: { c: ['tcp dport 22 accept'] } },
+    });
+    // The host's own ruleset is not touched: the namespace the script ran in has no table.
+    expect(parseFacts(runInNamespace(`${script}\nnft list tables`)).nftTables).toEqual([]);
+
+    const bin = scratch();
+    for (const tool of ['ip', 'nft', 'awk', 'cat', 'stat', 'sha256sum', 'base64']) {
+      symlinkSync(execFileSync('sh', ['-c', `command -v ${tool}`], { encoding: 'utf8' }).trim(), join(bin, tool));
+    }
+    const checked = parseFacts(runInNamespace(script.replace(/^PATH=.*$/m, `PATH=${shellQuote(bin)}`))).nftCanonical;
+    expect(checked).toEqual({
+      'inet wgplay_a': { mode: 'check' },
+      'ip wgplay_b': { mode: 'check' },
+      'inet wgplay_bad': { mode: 'check', error: expect.stringMatching(/^\/dev\/stdin:3:\d+-\d+: Error: Service out of range\n.*70000/) },
+      'ip wgplay_a': { mode: 'check' },
+    });
+  });
+
   it('does not stop when nft and wg are absent', () => {
     const bin = scratch();
     for (const tool of ['ip', 'awk', 'cat', 'uname', 'id', 'stat', 'sha256sum', 'base64']) {
