@@ -7,13 +7,6 @@ import { gatewayArgs } from './validatedTask.js';
 import { allocateCustomers, renderRecord } from '../../src/modules/gateway/allocate.js';
 import { expandGateway } from '../../src/modules/gateway/expand.js';
 import { fileTask } from '../../src/tasks/file.js';
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { buildFactScript } from '../../src/facts/factScript.js';
-import { parseFacts } from '../../src/facts/parseFacts.js';
-import { gatewayModule } from '../../src/modules/gateway/index.js';
 
 const KEY_A = '/TOE4TKtAqVsePRVR+5AA43HkAK5DSntkOCO7nYq5xU=';
 const KEY_B = 'fE/wdxzl0klVp/IR8UcaoGUMjqaWi3jAd7KzHKFS6Ds=';
@@ -58,19 +51,6 @@ describe("the gateway's record", () => {
     const addedRecord = added.find((task) => task.module === 'file')!.args as { content: string; interim_content: string };
     const addedChanges = fileTask.plan({ ...addedRecord, path: RECORD, state: 'present', mode: '0600', owner: 'root', secret: false, phase: 'teardown' }, withRecord(record));
     expect(addedChanges[0]!.steps.map((step) => step.phase)).toEqual(['prepare', 'prepare']);
-  });
-});
-
-describe('a large record', () => {
-  it('is read whole by the fact script (3000 customers, past the 256 KiB default), and planned on', () => {
-    const many = Array.from({ length: 3000 }, (_, index) => bare(`c${index}`, KEY_A));
-    const gateway = { ...args(many), state_file: join(mkdtempSync(join(tmpdir(), 'wgplay-record-')), 'gateway.json'), pools: { listen_ports: '20000-29999', tables: '1000-9999', our_addresses: '10.200.0.0/16', customer_addresses: '10.100.0.0/16' } };
-    const record = renderRecord(allocateCustomers(gateway));
-    expect(record.length).toBeGreaterThan(256 * 1024);
-    writeFileSync(gateway.state_file, record);
-    const facts = parseFacts(execFileSync('bash', ['-s'], { input: buildFactScript(gatewayModule.facts!(gateway)), maxBuffer: 64 * 1024 * 1024 }).toString());
-    expect(facts.files[gateway.state_file]!.content).toBe(record);
-    expect(() => expandGateway(gateway, { taskName: 'gw', facts })).not.toThrow();
   });
 });
 
