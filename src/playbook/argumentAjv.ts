@@ -7,8 +7,8 @@
  * library user's task) is compiled at run time, as before.
  */
 import { createHash } from 'node:crypto';
-import { Ajv, _, type KeywordCxt, type Options, type ValidateFunction } from 'ajv';
-import standalone from 'ajv/dist/standalone/index.js';
+import { createRequire } from 'node:module';
+import type { Ajv, KeywordCxt, Options, ValidateFunction } from 'ajv';
 import { canonicalValue, isNetKind, NET_KINDS } from '../net/index.js';
 import type { JsonSchema } from '../tasks/types.js';
 
@@ -17,7 +17,14 @@ export function netValue(kind: string, text: string): { ok: true; value: string 
   return isNetKind(kind) ? canonicalValue(kind, text) : { ok: false, message: `unknown kind of network value "${kind}"` };
 }
 
+// ajv itself is loaded only to compile a schema or generate code: the validators
+// generated at build time need only its small runtime helpers, and loading ajv costs a
+// short run tens of milliseconds (the CLI bundle leaves it out).
+const requireAjv = createRequire(import.meta.url);
+const ajvPackage = () => requireAjv('ajv') as typeof import('ajv');
+
 function argumentAjv(options: Options = {}): Ajv {
+  const { Ajv, _ } = ajvPackage();
   const ajv = new Ajv({
     // Schemas are not checked against the JSON Schema meta-schema on every run (compiling
     // that costs as much as the schemas): test/unit/schemas.test.ts checks the catalog's.
@@ -53,7 +60,9 @@ function argumentAjv(options: Options = {}): Ajv {
   return ajv;
 }
 
-const ajv = argumentAjv();
+// Made on the first schema without a generated validator: adding the `net` keyword
+// compiles its meta-schema, a cost a run of the catalog's tasks alone never needs.
+let runtimeAjv: Ajv | undefined;
 
 const fingerprint = (schema: JsonSchema) => `s${createHash('sha256').update(JSON.stringify(schema)).digest('hex')}`;
 
@@ -71,7 +80,7 @@ export function validatorOf(schema: JsonSchema): ValidateFunction | Error {
   let validate = compiled.get(schema);
   if (!validate) {
     try {
-      validate = generated[fingerprint(schema)] ?? ajv.compile(schema);
+      validate = generated[fingerprint(schema)] ?? (runtimeAjv ??= argumentAjv()).compile(schema);
     } catch (error) {
       validate = error instanceof Error ? error : new Error(String(error));
     }
@@ -88,6 +97,7 @@ export function standaloneValidators(schemas: JsonSchema[], netFrom: string): st
   const generator = argumentAjv({ code: { source: true, esm: true } });
   const names = new Map(schemas.map((schema) => [fingerprint(schema), schema]));
   for (const [name, schema] of names) generator.addSchema(schema, name);
+  const standalone = requireAjv('ajv/dist/standalone/index.js') as typeof import('ajv/dist/standalone/index.js');
   const code = standalone.default(generator, Object.fromEntries([...names.keys()].map((name) => [name, name])));
   // ajv's generated code require()s its runtime helpers (ucs2length), even as an ES module.
   const header = [
