@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { FILE_STAGING_HELPERS } from '../tasks/shared/files.js';
 import { PHASES, STAGES, type Change, type Phase, type Step } from '../tasks/types.js';
+import { DAEMON_START_COST, NETLINK_PACING } from './netlinkPacing.js';
 
 /**
  * A marker line the apply script prints as it enters each phase, with the host's clock
@@ -27,10 +28,12 @@ const DAEMON_LOG_DIR = '/run/wgplay/wireguard-go';
  *   name is tried as wg-quick does), else as a persistent TUN that its wireguard-go
  *   daemon attaches to later: every running daemon reads every link, address and
  *   route event of the namespace, so those changes are made while no new one runs
- *   (a burst with daemons running costs seconds, and a daemon that falls behind gets
- *   ENOBUFS and exits).
+ *   (a burst with daemons running costs seconds). Beside daemons already running,
+ *   the batches go in chunks they can keep up with (wgplay_ip_batch,
+ *   src/engine/netlinkPacing.ts): a daemon that falls behind gets ENOBUFS and exits.
  * - wgplay_wg_up new|tun NAME MTU|- ARGS...: the interface's `wg set ARGS` (port, key and
- *   peers at once); on a TUN, its wireguard-go daemon started first, two at a time in
+ *   peers at once); on a TUN, its wireguard-go daemon started first (paced as the
+ *   batches are: each start is link and address events for the running ones), two at a time in
  *   the background (wgplay_wg_wait collects them; wgplay_wg_started, once all have
  *   started, fails when one is gone again). wireguard-go sets the MTU to 1420
  *   as it starts: another MTU is set again after it.
@@ -42,7 +45,8 @@ const DAEMON_LOG_DIR = '/run/wgplay/wireguard-go';
  *   nothing itself (its "Connection reset by peer" would hide the daemon's words).
  */
 // String.raw keeps the backslashes bash needs; a bash "${" is written "\${" (out of JS interpolation) and unescaped below.
-const APPLY_PRELUDE = String.raw`wgplay_kernel_wg=maybe
+const APPLY_PRELUDE = String.raw`${NETLINK_PACING}
+wgplay_kernel_wg=maybe
 wgplay_new_keys=()
 wgplay_genkeys() {
   local count=\${#wgplay_new_keys[@]} i line formats='' key
@@ -76,7 +80,7 @@ wgplay_create_links() {
     for name in "\${rest[@]}"; do lines+=("tuntap add dev $name mode tun"); done
   fi
   wgplay_new_links=()
-  [ "\${#lines[@]}" -eq 0 ] || printf '%s\n' "\${lines[@]}" | ip -batch -
+  [ "\${#lines[@]}" -eq 0 ] || printf '%s\n' "\${lines[@]}" | wgplay_ip_batch
 }
 wgplay_said() {
   grep -av -e '^┌' -e '^│' -e '^└' "${DAEMON_LOG_DIR}/$1.log" 2>/dev/null || true
@@ -92,6 +96,7 @@ wgplay_wg_up() {
   shift 3
   if [ "$how" = new ] && [ "$wgplay_kernel_wg" = yes ]; then wgplay_wg_set "$name" "$@"; return; fi
   [ "\${#wgplay_jobs[@]}" -lt 2 ] || wgplay_wg_wait
+  wgplay_netlink_spend ${DAEMON_START_COST}
   [ -d ${DAEMON_LOG_DIR} ] || mkdir -p ${DAEMON_LOG_DIR}
   wgplay_daemons+=("$name")
   (
@@ -129,7 +134,7 @@ wgplay_daemon_errors() {
 trap '[ "$?" = 0 ] || wgplay_daemon_errors' EXIT`.replaceAll('\\${', '${');
 
 /**
- * The steps of `phases`, in order: in each, shell steps, then one `ip -batch`, then one
+ * The steps of `phases`, in order: in each, shell steps, then one `ip -batch` (paced in links), then one
  * `nft -f` transaction; inside each of those, steps by their stage (STAGES), then in
  * the order the tasks planned them.
  */
@@ -153,7 +158,8 @@ function compilePhases(steps: Step[], phases: readonly Phase[], delimiter: strin
       out.push(step.script);
     }
     const ipLines = of('ip').map((step) => step.line);
-    if (ipLines.length) out.push(`ip -batch - <<'${delimiter}'`, ...ipLines, delimiter);
+    // Only links and addresses wake the wireguard-go daemons: that batch is paced.
+    if (ipLines.length) out.push(`${phase === 'links' ? 'wgplay_ip_batch' : 'ip -batch -'} <<'${delimiter}'`, ...ipLines, delimiter);
     const nftLines = of('nft').map((step) => step.line);
     if (nftLines.length) out.push(`nft -f - <<'${delimiter}'`, ...nftLines, delimiter);
   }

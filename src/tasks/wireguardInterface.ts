@@ -412,8 +412,9 @@ export const wireguardInterfaceTask = defineTask({
           resource: `wireguard interface ${args.name}`,
           action: 'delete',
           diff: `- wireguard interface ${args.name}`,
-          // Deleting the device also ends a wireguard-go process serving it.
-          steps: [{ kind: 'shell', phase: 'teardown', script: `ip link del dev ${shellQuote(args.name)}` }],
+          // Deleting the device also ends a wireguard-go process serving it; paced, so
+          // that many deletions leave the other daemons time to read their events.
+          steps: [{ kind: 'shell', phase: 'teardown', script: `wgplay_link_del ${shellQuote(args.name)}` }],
         });
       }
       changes.push(...planBootConfig(args, facts));

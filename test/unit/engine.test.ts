@@ -34,7 +34,8 @@ describe('runHost', () => {
     const script = host.applyScript!;
     expect(phasesOf(script)).toEqual(['prepare', 'links', 'routing', 'wireguard', 'firewall', 'persist', 'done']);
     // New links with their addresses, then rules and routes: both before the daemon starts.
-    expect(script.match(/^ip -batch /gm)).toHaveLength(2);
+    expect(script.match(/^wgplay_ip_batch </gm)).toHaveLength(1);
+    expect(script.match(/^ip -batch /gm)).toHaveLength(1);
     expect(script.match(/^nft -f /gm)).toHaveLength(1);
     const at = (text: string) => {
       const index = script.indexOf(text);
