@@ -8,7 +8,7 @@
 // Every host is destroyed afterwards (also on Ctrl-C); a crashed run's fleet is removed
 // by the next run (destroyStale, sparing hosts whose owning process is alive).
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { NamespaceHost, destroyStale } from '../src/lab/namespaceHost.js';
@@ -150,4 +150,14 @@ export async function captureBundle(host: BenchHost, keyFiles: string[]): Promis
   await host.host.writeFile('/run/bench-bundle-list', `${files.join('\n')}\n`, 0o600);
   const tarBase64 = (await host.host.run(`tar -c -C / --no-recursion -f - -T /run/bench-bundle-list | base64 -w 0`)).trim();
   return { directories, files, tarBase64 };
+}
+
+/** wireguard-go takes one inotify instance per daemon, machine-wide: raise the limit (never lower it). */
+export function raiseInotifyLimit(daemons: number): string {
+  const path = '/proc/sys/fs/inotify/max_user_instances';
+  const current = Number(readFileSync(path, 'utf8').trim());
+  const wanted = daemons + 1024;
+  if (current >= wanted) return `fs.inotify.max_user_instances = ${current} (enough for ${daemons} daemons; left as is)`;
+  writeFileSync(path, `${wanted}\n`);
+  return `fs.inotify.max_user_instances raised from ${current} to ${wanted} for up to ${daemons} wireguard-go daemons (live only; never lowered)`;
 }

@@ -37,6 +37,7 @@ import {
   inventoryFor,
   markBeforeApply,
   progress,
+  raiseInotifyLimit,
   sentBytes,
   type BenchHost,
 } from './hosts.js';
@@ -286,16 +287,6 @@ async function fleetOnFreshHosts(p: Prepared, count: number, label: string): Pro
 }
 
 // ---------------------------------------------------------------- the machine
-
-/** wireguard-go takes one inotify instance per daemon, machine-wide: raise the limit (never lower it). */
-function raiseInotifyLimit(daemons: number): string {
-  const path = '/proc/sys/fs/inotify/max_user_instances';
-  const current = Number(readFileSync(path, 'utf8').trim());
-  const wanted = daemons + 1024;
-  if (current >= wanted) return `fs.inotify.max_user_instances = ${current} (enough for ${daemons} daemons; left as is)`;
-  writeFileSync(path, `${wanted}\n`);
-  return `fs.inotify.max_user_instances raised from ${current} to ${wanted} for up to ${daemons} wireguard-go daemons (live only; never lowered)`;
-}
 
 function machine(): string[] {
   const sh = (cmd: string, args: string[]) => {

@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { PACKAGE_ROOT } from '../../src/version.js';
 
 describe('the built benches', () => {
-  it.each(['run', 'confirm', 'badInput'])('dist/bench/%s.js loads and prints its usage', (bench) => {
+  it.each(['run', 'confirm', 'badInput', 'beside'])('dist/bench/%s.js loads and prints its usage', (bench) => {
     const out = execFileSync(process.execPath, [join(PACKAGE_ROOT, 'dist/bench', `${bench}.js`), '--help'], { encoding: 'utf8', timeout: 20_000 });
     expect(out).toMatch(new RegExp(`^node dist/bench/${bench}\\.js \\[--`));
   });
