@@ -1,11 +1,11 @@
-// An apply that adds 120 customers beside a running one whose wireguard-go daemon is
-// not scheduled meanwhile (SIGSTOP: what a loaded machine does to it for a while,
-// made deterministic) must not kill that daemon: every new interface, address and
-// daemon start is a link or address event queued on every running daemon's netlink
-// socket, and a daemon whose queue overflows exits (ENOBUFS), cutting its customer.
-// The running customer has a real peer (wireguard-go in a namespace of the host's
-// own, configured from `wgplay customer-config`); its tunnel carries a TCP exchange
-// before and after, served by the same daemon process.
+// Applies that add 120 customers beside a running one whose wireguard-go daemon is not
+// scheduled meanwhile (SIGSTOP: what a loaded machine does to it for a while, made
+// deterministic), then remove them again, must not kill that daemon: every new
+// interface, address, daemon start and deletion is link and address events queued on
+// every running daemon's netlink socket, and a daemon whose queue overflows exits
+// (ENOBUFS), cutting its customer. The running customer has a real peer (wireguard-go
+// in a namespace of the host's own, configured from `wgplay customer-config`); its
+// tunnel carries a TCP exchange before and after, served by the same daemon process.
 import { createHash } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -105,33 +105,43 @@ afterAll(async () => {
   await host?.destroy();
 });
 
-describe('120 customers added while a running daemon is not scheduled', () => {
+/**
+ * Applies `playbook` with the daemon `pid` stopped once the apply script runs (the facts
+ * before it ask every daemon: a stopped one would not answer), before the changes of
+ * `phase`; continued 3 s into that phase. Then: that daemon is the same process, and
+ * the apply converged.
+ */
+async function applyWhileStopped(playbook: string, pid: string, phase: 'links' | 'teardown'): Promise<void> {
+  const oldRun = (await host.run('cat /run/wgplay/run/id')).trim();
+  const stopped = host.run(
+    `r=/run/wgplay/run; new() { [ "$(cat $r/id 2>/dev/null)" != ${oldRun} ]; }; ` +
+      `for i in $(seq 12000); do if new && grep -q "^@@wgplay-phase " $r/out 2>/dev/null; then break; fi; sleep 0.01; done; kill -STOP ${pid}; ` +
+      `grep -q "^@@wgplay-phase ${phase}" $r/out && echo "stopped too late: the ${phase} phase had begun"; ` +
+      `for i in $(seq 6000); do if grep -q "^@@wgplay-phase ${phase}" $r/out; then break; fi; sleep 0.02; done; sleep 3; kill -CONT ${pid}`,
+  );
+  const applied = await wgplayJson(['apply', playbook, '-i', inventory]);
+  expect(await stopped).toBe('');
+  // Still the same process: never restarted, never down.
+  const said = (await host.exec('cat /run/wgplay/wireguard-go/wg-o1.log')).stdout.split('\n').filter((line) => line.startsWith('ERROR'));
+  expect(await daemonPid('wg-o1'), `wg-o1's daemon is gone: ${said.join('\n')}`).toBe(pid);
+  expect(applied.report.hosts[0]!.error).toBeUndefined();
+  expect(applied.code).toBe(0);
+  const plan = await wgplay(['plan', playbook, '-i', inventory]);
+  expect(plan.code, plan.stdout).toBe(0);
+}
+
+describe('120 customers added, then removed, while a running daemon is not scheduled', () => {
   it("keeps that customer's daemon (same process) and its tunnel, and converges", async () => {
     expect(await answerThroughO1()).toBe(PEER_ANSWER);
     const o1 = await daemonPid('wg-o1');
     expect(o1).toMatch(/^\d+$/);
-
-    // Stopped once the apply script runs (the facts before it ask every daemon, a stopped
-    // one would not answer), before its links phase; continued 3 s into that phase.
-    const oldRun = (await host.run('cat /run/wgplay/run/id')).trim();
-    const all = gateway(['o1', 'o2', ...NEW]);
-    const stopped = host.run(
-      `r=/run/wgplay/run; new() { [ "$(cat $r/id 2>/dev/null)" != ${oldRun} ]; }; ` +
-        `for i in $(seq 12000); do if new && grep -q "^@@wgplay-phase " $r/out 2>/dev/null; then break; fi; sleep 0.01; done; kill -STOP ${o1}; ` +
-        `grep -q "^@@wgplay-phase links" $r/out && echo "stopped too late: the links phase had begun"; ` +
-        `for i in $(seq 6000); do if grep -q "^@@wgplay-phase links" $r/out; then break; fi; sleep 0.02; done; sleep 3; kill -CONT ${o1}`,
-    );
-    const applying = wgplayJson(['apply', all, '-i', inventory]);
-    const applied = await applying;
-    expect(await stopped).toBe('');
-    // Still the same process: never restarted, never down.
-    const said = (await host.exec('cat /run/wgplay/wireguard-go/wg-o1.log')).stdout.split('\n').filter((line) => line.startsWith('ERROR'));
-    expect(await daemonPid('wg-o1'), `wg-o1's daemon is gone: ${said.join('\n')}`).toBe(o1);
-    expect(applied.report.hosts[0]!.error).toBeUndefined();
-    expect(applied.code).toBe(0);
+    await applyWhileStopped(gateway(['o1', 'o2', ...NEW]), o1!, 'links');
     expect(await answerThroughO1()).toBe(PEER_ANSWER);
     expect((await host.run('wg show interfaces')).trim().split(/\s+/)).toHaveLength(122);
-    const plan = await wgplay(['plan', all, '-i', inventory]);
-    expect(plan.code, plan.stdout).toBe(0);
-  }, 300_000);
+
+    // The 120 removed again: each deletion is link and address events for o1 too.
+    await applyWhileStopped(gateway(['o1', 'o2']), o1!, 'teardown');
+    expect(await answerThroughO1()).toBe(PEER_ANSWER);
+    expect((await host.run('wg show interfaces')).trim().split(/\s+/).sort()).toEqual(['wg-o1', 'wg-o2']);
+  }, 400_000);
 });
