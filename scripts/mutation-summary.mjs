@@ -1,31 +1,46 @@
 #!/usr/bin/env node
-// Scores per folder from Stryker's JSON report, static mutants left out (as ignoreStatic
-// does), and the surviving mutants one per line: node scripts/mutation-summary.mjs REPORT.json [--survivors]
+// Scores per folder from Stryker's JSON reports, static mutants left out (as ignoreStatic
+// does), and the surviving mutants one per line:
+//   node scripts/mutation-summary.mjs REPORT.json [REPORT.json...] [--files] [--survivors]
+// (--files: a line per file too)
+// Several reports (one per group of files, each run on its own) are merged file by file:
+// a file in two reports counts as the later one measured it.
 import { readFileSync } from 'node:fs';
 
-const [file, flag] = process.argv.slice(2);
-const report = JSON.parse(readFileSync(file ?? 'reports/mutation/mutation.json', 'utf8'));
+const args = process.argv.slice(2);
+const flags = new Set(args.filter((arg) => arg.startsWith('--')));
+const files = args.filter((arg) => !arg.startsWith('--'));
+const report = { files: {} };
+for (const file of files.length > 0 ? files : ['reports/mutation/mutation.json']) Object.assign(report.files, JSON.parse(readFileSync(file, 'utf8')).files);
 const folders = new Map();
+const perFile = new Map();
 const survivors = [];
+const blank = () => ({ killed: 0, timeout: 0, survived: 0, noCoverage: 0, ignored: 0 });
 for (const [path, { mutants, source }] of Object.entries(report.files)) {
   const folder = path.split('/').slice(0, 2).join('/');
-  const counts = folders.get(folder) ?? { killed: 0, timeout: 0, survived: 0, noCoverage: 0, ignored: 0 };
+  const counts = folders.get(folder) ?? blank();
+  const own = blank();
   for (const mutant of mutants) {
-    if (mutant.static || mutant.status === 'Ignored') counts.ignored++;
-    else if (mutant.status === 'Killed') counts.killed++;
-    else if (mutant.status === 'Timeout') counts.timeout++;
-    else if (mutant.status === 'Survived') counts.survived++;
-    else if (mutant.status === 'NoCoverage') counts.noCoverage++;
+    for (const c of [counts, own]) {
+      if (mutant.static || mutant.status === 'Ignored') c.ignored++;
+      else if (mutant.status === 'Killed') c.killed++;
+      else if (mutant.status === 'Timeout') c.timeout++;
+      else if (mutant.status === 'Survived') c.survived++;
+      else if (mutant.status === 'NoCoverage') c.noCoverage++;
+    }
     if (!mutant.static && (mutant.status === 'Survived' || mutant.status === 'NoCoverage')) {
       const line = source.split('\n')[mutant.location.start.line - 1]?.trim().slice(0, 90);
       survivors.push(`${path}:${mutant.location.start.line}  ${mutant.mutatorName} -> ${JSON.stringify(mutant.replacement ?? '').slice(0, 60)}  [${mutant.status}]  ${line}`);
     }
   }
   folders.set(folder, counts);
+  perFile.set(path, own);
 }
-for (const [folder, c] of [...folders].sort()) {
+const printScore = (name, c) => {
   const detected = c.killed + c.timeout;
   const total = detected + c.survived + c.noCoverage;
-  console.log(`${folder.padEnd(14)} ${((100 * detected) / total).toFixed(2).padStart(6)} %  killed ${c.killed}, timeout ${c.timeout}, survived ${c.survived}, no coverage ${c.noCoverage} (static, not counted: ${c.ignored})`);
-}
-if (flag === '--survivors') for (const line of survivors) console.log(line);
+  console.log(`${name.padEnd(14)} ${((100 * detected) / total).toFixed(2).padStart(6)} %  killed ${c.killed}, timeout ${c.timeout}, survived ${c.survived}, no coverage ${c.noCoverage} (static, not counted: ${c.ignored})`);
+};
+for (const [folder, c] of [...folders].sort()) printScore(folder, c);
+if (flags.has('--files')) for (const [path, c] of [...perFile].sort()) printScore(path, c);
+if (flags.has('--survivors')) for (const line of survivors) console.log(line);
