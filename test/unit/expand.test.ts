@@ -1,0 +1,52 @@
+// Tasks as the engine plans them (src/engine/expand.ts): whatever made them (a playbook,
+// a library user, an expanding module), each is validated against its task's schema
+// with the schema's defaults filled in, and a bad one is refused naming the task.
+import { describe, expect, it } from 'vitest';
+import { moduleFactRequests } from '../../src/engine/expand.js';
+import { prepareTasks } from '../../src/engine/run.js';
+import { formatProblem, WgplayError } from '../../src/errors.js';
+import type { TaskInvocation } from '../../src/tasks/types.js';
+
+const refusal = (invocations: TaskInvocation[]) => {
+  try {
+    prepareTasks(invocations);
+  } catch (error) {
+    if (error instanceof WgplayError) return error.problems.map(formatProblem);
+    throw error;
+  }
+  throw new Error('not refused');
+};
+
+describe('expanding and validating tasks', () => {
+  it("fills in the schema's defaults", () => {
+    const [rule] = prepareTasks([{ name: 'r', module: 'ip_rule', args: { from: '10.0.0.1', table: 41, priority: 100 } }]);
+    expect(rule!.invocation.args).toMatchObject({ state: 'present' });
+    expect(rule!.module.name).toBe('ip_rule');
+  });
+
+  it('refuses a bad task naming it, its place, the argument and what it got', () => {
+    expect(refusal([{ name: 'low', module: 'ip_rule', args: { from: '10.0.0.1', table: 41, priority: -1 }, origin: 'play.yaml:3:5' }])).toEqual([
+      'play.yaml:3:5: task "low", ip_rule/priority: must be >= 1 (got -1)',
+    ]);
+    const [problem] = refusal([{ name: 'no place', module: 'ip_rule', args: { from: '10.0.0.1', table: 41, priority: 100, extra: 1 } }]);
+    expect(problem).toMatch(/^task "no place", ip_rule\/extra: additional property "extra" is not allowed/);
+    expect(problem).not.toContain('(got');
+  });
+
+  it('refuses a task module it does not know', () => {
+    expect(() => prepareTasks([{ name: 'x', module: 'nft_tabel', args: {} }])).toThrow('unknown task module nft_tabel');
+  });
+
+  it("expands a module (the gateway) into primitive tasks, and asks for the module's own record", () => {
+    const gateway: TaskInvocation = {
+      name: 'gw',
+      module: 'wireguard_gateway',
+      args: { public_interface: 'eth0', public_address: '203.0.113.2', ssh: { interfaces: ['eth0'] }, customers: [{ name: 'a', public_key: '/TOE4TKtAqVsePRVR+5AA43HkAK5DSntkOCO7nYq5xU=', address: '10.0.0.1', our_address: '10.0.0.2' }] },
+    };
+    const modules = new Set(prepareTasks([gateway]).map((task) => task.invocation.module));
+    expect(modules.has('wireguard_gateway')).toBe(false);
+    expect(modules.has('wireguard_interface')).toBe(true);
+    expect(moduleFactRequests([gateway]).flatMap((request) => request.files ?? []).map((file) => file.path)).toContain('/var/lib/wgplay/gateway.json');
+    expect(moduleFactRequests([{ name: 'r', module: 'ip_rule', args: {} }])).toEqual([]);
+  });
+});
