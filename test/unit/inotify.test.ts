@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { compileApplyScript } from '../../src/engine/compile.js';
-import { INOTIFY_LIMIT_KEY } from '../../src/engine/inotify.js';
+import { INOTIFY_LIMIT_KEY, inotifyFactRequest } from '../../src/engine/inotify.js';
 import { planTasks, prepareTasks } from '../../src/engine/run.js';
 import { blankFacts } from '../../src/facts/blankFacts.js';
 import { buildFactScript } from '../../src/facts/factScript.js';
@@ -102,5 +102,42 @@ describe('inotify limit before wireguard-go daemons start', () => {
       tail.kill();
       rmSync(folder, { recursive: true, force: true });
     }
+  });
+});
+
+describe('inotify limit: the edges', () => {
+  // The alias wgplay gives the TUNs it creates (`ip link` shows it).
+  const TUN_ALIAS = 'wgplay';
+  const raises = (invocations: TaskInvocation[], facts: HostFacts) => plan(invocations, facts).some((result) => result.name.includes(INOTIFY_LIMIT_KEY) || result.name.includes('wireguard-go daemons'));
+
+  it('raises it only past the limit: in use plus new daemons equal to the limit still fit', () => {
+    expect(raises(interfaces(100), factsWith('128', 28))).toBe(false);
+    expect(raises(interfaces(101), factsWith('128', 28))).toBe(true);
+    expect(raises(interfaces(100), factsWith(' 128\n', 29))).toBe(true);
+  });
+
+  it('counts our own idle TUN (its daemon gone) as a daemon to start, not interfaces being removed', () => {
+    const idle = factsWith('10', 10, false, { links: [{ name: 'wg-c0', kind: 'tun', up: false, alias: TUN_ALIAS }] });
+    expect(plan(interfaces(1), idle)[0]!.name).toContain('1 new wireguard-go daemon(s)');
+    // Another program's TUN of that name is not ours to start a daemon on.
+    const foreign = factsWith('10', 10, false, { links: [{ name: 'wg-c0', kind: 'tun', up: false }] });
+    expect(plan(interfaces(1), foreign).some((result) => result.name.includes('wireguard-go daemon'))).toBe(false);
+    const removed: TaskInvocation[] = interfaces(3).map((invocation) => ({ ...invocation, args: { ...(invocation.args as object), state: 'absent' } }));
+    expect(raises(removed, factsWith('10', 10))).toBe(false);
+  });
+
+  it('says nothing without a limit to read (no such sysctl, or not a number)', () => {
+    expect(raises(interfaces(200), blankFacts({ inotify: { kernelWireguard: false, instancesInUse: 10 } }))).toBe(false);
+    expect(raises(interfaces(200), factsWith('many', 10))).toBe(false);
+    expect(raises(interfaces(200), blankFacts({ sysctls: { [INOTIFY_LIMIT_KEY]: '128' } }))).toBe(false);
+  });
+
+  it('asks the host for the limit, its boot file and the count only for plays with interfaces to have', () => {
+    expect(inotifyFactRequest(interfaces(2))).toEqual({
+      inotify: { ifMissing: ['wg-c0', 'wg-c1'] },
+      sysctls: [INOTIFY_LIMIT_KEY],
+      files: [{ path: `/etc/sysctl.d/90-wgplay-${INOTIFY_LIMIT_KEY}.conf` }],
+    });
+    expect(inotifyFactRequest([{ name: 'gone', module: 'wireguard_interface', args: { name: 'wg-x', state: 'absent' } }, { name: 'r', module: 'sysctl', args: { key: 'a.b', value: 1 } }])).toEqual({});
   });
 });
