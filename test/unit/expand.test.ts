@@ -3,7 +3,7 @@
 // with the schema's defaults filled in, and a bad one is refused naming the task.
 import { describe, expect, it } from 'vitest';
 import { moduleFactRequests } from '../../src/engine/expand.js';
-import { prepareTasks } from '../../src/engine/run.js';
+import { checkTasks, prepareTasks } from '../../src/engine/run.js';
 import { formatProblem, WgplayError } from '../../src/errors.js';
 import type { TaskInvocation } from '../../src/tasks/types.js';
 
@@ -48,5 +48,22 @@ describe('expanding and validating tasks', () => {
     expect(modules.has('wireguard_interface')).toBe(true);
     expect(moduleFactRequests([gateway]).flatMap((request) => request.files ?? []).map((file) => file.path)).toContain('/var/lib/wgplay/gateway.json');
     expect(moduleFactRequests([{ name: 'r', module: 'ip_rule', args: {} }])).toEqual([]);
+  });
+});
+
+describe("a host's tasks checked before it is contacted", () => {
+  it('names every problem at once: an endpoint that does not resolve and a table nft refuses', async () => {
+    const invocations: TaskInvocation[] = [
+      { name: 'tunnel', module: 'wireguard_interface', origin: 'play.yaml:2:3', args: { name: 'wg-a', peers: [{ public_key: '/TOE4TKtAqVsePRVR+5AA43HkAK5DSntkOCO7nYq5xU=', allowed_ips: ['10.0.0.1/32'], endpoint: 'nowhere.test:51820' }] } },
+      { name: 'table', module: 'nft_table', origin: 'play.yaml:9:3', args: { name: 'bad', chains: [{ name: 'c', rules: ['masquerad'] }] } },
+    ];
+    const lookup = async () => [];
+    const problems = await checkTasks(invocations, { lookup }).then(
+      () => [],
+      (error: unknown) => (error instanceof WgplayError ? error.problems.map(formatProblem) : Promise.reject(error)),
+    );
+    expect(problems).toHaveLength(2);
+    expect(problems[0]).toMatch(/^play\.yaml:2:3: task "tunnel", wireguard_interface arguments \/peers\/0\/endpoint: endpoint "nowhere\.test:51820"/);
+    expect(problems[1]).toMatch(/^play\.yaml:9:3: task "table", nft_table inet bad: nft refuses the table: chains\[0\]\.rules\[0\]: Error: /);
   });
 });
