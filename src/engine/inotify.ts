@@ -9,6 +9,7 @@
 
 import type { FactRequest, HostFacts } from '../facts/types.js';
 import type { TaskResult } from '../results.js';
+import { linkNamed } from '../tasks/shared/factIndex.js';
 import { sysctlPersistPath, sysctlTask, type SysctlArgs } from '../tasks/sysctl.js';
 import type { TaskInvocation } from '../tasks/types.js';
 import { isOurIdleTun, type WireguardInterfaceArgs } from '../tasks/wireguardInterface.js';
@@ -44,7 +45,7 @@ export function planInotifyLimit(invocations: TaskInvocation[], facts: HostFacts
   if (!facts.inotify || facts.inotify.kernelWireguard || live === null || live === undefined) return undefined;
   // New interfaces, and TUNs of ours whose daemon is gone.
   const starting = presentInterfaces(invocations).filter((args) => {
-    const link = facts.links.find((candidate) => candidate.name === args.name);
+    const link = linkNamed(facts, args.name);
     return !link || isOurIdleTun(link, facts.wg[args.name]);
   }).length;
   const limit = Number(live.trim());

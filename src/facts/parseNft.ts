@@ -37,16 +37,25 @@ export function normalizeNftWhitespace(text: string): string {
   return result;
 }
 
-/** Opening minus closing braces outside double-quoted strings. */
-function braceBalance(text: string): number {
-  let depth = 0;
-  let quoted = false;
+/** Open braces (outside double-quoted strings) and an open quote, after some text. */
+interface BraceState {
+  depth: number;
+  quoted: boolean;
+}
+
+/**
+ * The state after `text` read on from `state`. A statement is assembled line by line and
+ * each line is scanned once: rescanning the whole statement at every line made a set of
+ * 1000 elements on 1000 lines cost ~500 000 line scans.
+ */
+function braceScan(text: string, state: BraceState = { depth: 0, quoted: false }): BraceState {
+  let { depth, quoted } = state;
   for (const c of text) {
     if (c === '"') quoted = !quoted;
     else if (!quoted && c === '{') depth++;
     else if (!quoted && c === '}') depth--;
   }
-  return depth;
+  return { depth, quoted };
 }
 
 /** Splits at `separator` where it stands outside quotes and braces. */
@@ -230,7 +239,9 @@ export function parseNftText(text: string): TextTable[] {
   let chain: TextChain | undefined;
   // A set/map (statements collected) or another block (counter, quota, flowtable...: skipped).
   let block: { kind?: 'set' | 'map'; name: string; statements: string[] } | undefined;
+  // A statement still open at the end of a line (its lines so far, and their brace state).
   let pending: string | undefined;
+  let pendingState: BraceState | undefined;
 
   for (const rawLine of text.split('\n')) {
     const line = rawLine.trim();
@@ -241,11 +252,12 @@ export function parseNftText(text: string): TextTable[] {
         block = undefined;
         continue;
       }
-      if (braceBalance(statement) > 0) {
-        pending = statement;
+      const state = braceScan(line, pendingState);
+      if (state.depth > 0) {
+        [pending, pendingState] = [statement, state];
         continue;
       }
-      pending = undefined;
+      [pending, pendingState] = [undefined, undefined];
       if (statement !== '') block.statements.push(statement);
       continue;
     }
@@ -256,11 +268,13 @@ export function parseNftText(text: string): TextTable[] {
       }
       if (pending === undefined && (line === '' || line.startsWith('#'))) continue;
       const statement = pending === undefined ? line : `${pending} ${line}`;
-      if (braceBalance(stripHandle(statement).text) > 0) {
-        pending = statement;
+      // A handle comment ("# handle 7") ends the statement's last line and holds no brace.
+      const state = braceScan(line, pendingState);
+      if (state.depth > 0) {
+        [pending, pendingState] = [statement, state];
         continue;
       }
-      pending = undefined;
+      [pending, pendingState] = [undefined, undefined];
       addChainStatement(chain, table?.family ?? '', statement);
       continue;
     }

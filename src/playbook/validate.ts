@@ -220,6 +220,22 @@ function typeName(type: string): string {
  * with defaults and canonical (a copy: the caller's object is left as it was).
  */
 export function checkInvocation(invocation: TaskInvocation): { invocation: TaskInvocation; problems: Problem[] } {
+  const result = checkInvocationCopy(invocation);
+  if (result.problems.length === 0 && result.invocation.args !== null && typeof result.invocation.args === 'object') checked.add(result.invocation.args);
+  return result;
+}
+
+/**
+ * The argument objects checkInvocation made and validated: a copy only the engine holds
+ * (it replaces endpoint names in them by addresses, nothing else), so expanding them
+ * again need not validate them again (isCheckedCopy).
+ */
+const checked = new WeakSet<object>();
+
+/** Whether `args` is an argument copy checkInvocation made and validated. */
+export const isCheckedCopy = (args: unknown): boolean => args !== null && typeof args === 'object' && checked.has(args);
+
+function checkInvocationCopy(invocation: TaskInvocation): { invocation: TaskInvocation; problems: Problem[] } {
   const owner = findTask(invocation.module) ?? findModule(invocation.module);
   const label = `task "${invocation.name}"`;
   if (!owner) {

@@ -3,6 +3,7 @@ import type { RouteFact } from '../facts/types.js';
 import { shellQuote } from '../shell.js';
 import { familyOf, prefixKey } from '../net/index.js';
 import { Defaulted, State, type Validated } from './schema.js';
+import { groupedBy } from './shared/factIndex.js';
 import { ipStep, RoutingTable, tableName } from './shared/ip.js';
 import { currentRoute, describeConnection, describeRouteFact, MAY_CUT_SSH, prefixCovers, takesControllerRoute } from './sshPath.js';
 import { defineTask, type ArgumentProblem } from './types.js';
@@ -39,12 +40,15 @@ const familyOfRoute = (args: Args) => (args.to === 'default' ? familyOf(args.via
 /** The destination as one value: "default" is 0.0.0.0/0 (::/0), which ip prints as "default". */
 const destinationKey = (to: string, family: 'inet' | 'inet6') => (to === 'default' ? (family === 'inet' ? '0.0.0.0/0' : '::/0') : prefixKey(to));
 
-function sameDestination(fact: RouteFact, args: Args): boolean {
-  return (
-    tableName(fact.table) === tableName(args.table) &&
-    destinationKey(fact.dst, fact.family) === destinationKey(args.to, familyOfRoute(args)) &&
-    (fact.type === undefined || fact.type === 'unicast')
+/** A route's family, table and destination, for the routes a task manages (unicast ones). */
+const destinationOf = (family: 'inet' | 'inet6', table: string | number, to: string) => `${family} ${tableName(table)} ${destinationKey(to, family)}`;
+
+/** The host's unicast routes to the task's destination in its table (a lookup: a thousand route tasks each scanned every route). */
+function routesToDestination(routes: readonly RouteFact[], args: Args, family: 'inet' | 'inet6'): readonly RouteFact[] {
+  const index = groupedBy(routes, 'ip_route destination', (route) =>
+    route.type === undefined || route.type === 'unicast' ? destinationOf(route.family, route.table, route.dst) : undefined,
   );
+  return index.get(destinationOf(family, args.table, args.to)) ?? [];
 }
 
 export const ipRouteTask = defineTask({
@@ -84,7 +88,7 @@ export const ipRouteTask = defineTask({
   },
   plan(args, facts) {
     const family = familyOfRoute(args);
-    const existing = facts.routes.filter((route) => route.family === family && sameDestination(route, args));
+    const existing = routesToDestination(facts.routes, args, family);
     const table = `table ${shellQuote(String(args.table))}`;
     const described = describeRoute(args);
     if (args.state === 'absent') {

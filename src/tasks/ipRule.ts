@@ -3,6 +3,7 @@ import type { RuleFact } from '../facts/types.js';
 import { shellQuote } from '../shell.js';
 import { familyOf, prefixKey } from '../net/index.js';
 import { State, type Validated } from './schema.js';
+import { groupedBy } from './shared/factIndex.js';
 import { ipStep, RoutingTable, tableName } from './shared/ip.js';
 import { describeConnection, MAY_CUT_SSH, prefixCovers } from './sshPath.js';
 import { defineTask, type ArgumentProblem, type Change } from './types.js';
@@ -31,16 +32,16 @@ function describeRule(args: Omit<IpRuleArgs, 'state'>): string {
   return parts.join(' ');
 }
 
-function matches(fact: RuleFact, args: Validated<typeof IpRuleSchema>): boolean {
-  const same = (a: string | undefined, b: string | undefined) =>
-    (a === undefined || a === 'all' ? undefined : prefixKey(a)) ===
-    (b === undefined || b === 'all' ? undefined : prefixKey(b));
-  return (
-    same(fact.from, args.from) &&
-    same(fact.to, args.to) &&
-    tableName(fact.table) === tableName(args.table) &&
-    (args.priority === undefined || fact.priority === args.priority)
-  );
+/** A rule's family, selectors and table as compared ("all" and omitted are one; prefixes canonical). */
+function selectorOf(family: string, from: string | undefined, to: string | undefined, table: string | number): string {
+  const side = (text: string | undefined) => (text === undefined || text === 'all' ? 'all' : prefixKey(text));
+  return `${family} ${side(from)} ${side(to)} ${tableName(table)}`;
+}
+
+/** The host's rules the task stands for: same selectors and table, and its priority when it names one (looked up: a thousand rule tasks each scanned every rule). */
+function matchingRules(rules: readonly RuleFact[], args: Validated<typeof IpRuleSchema>, family: string): RuleFact[] {
+  const same = groupedBy(rules, 'ip_rule selector', (rule) => selectorOf(rule.family, rule.from, rule.to, rule.table)).get(selectorOf(family, args.from, args.to, args.table)) ?? [];
+  return same.filter((rule) => args.priority === undefined || rule.priority === args.priority);
 }
 
 export const ipRuleTask = defineTask({
@@ -71,7 +72,7 @@ export const ipRuleTask = defineTask({
     // "all" has no family: the address given on either side decides (none: IPv4).
     const address = [args.from, args.to].find((side) => side !== undefined && side !== 'all');
     const family = familyOf(address ?? '0.0.0.0');
-    const existing = facts.rules.filter((rule) => rule.family === family && matches(rule, args));
+    const existing = matchingRules(facts.rules, args, family);
     const selector = [
       args.from ? `from ${shellQuote(args.from)}` : 'from all',
       args.to ? `to ${shellQuote(args.to)}` : '',

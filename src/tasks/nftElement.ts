@@ -3,6 +3,7 @@ import { nftTableKey } from '../facts/nftBoot.js';
 import type { HostFacts, NftSetFact } from '../facts/types.js';
 import { nftBootDumpStep } from './nftPersist.js';
 import { Defaulted, State, StringOrNumber, type Validated } from './schema.js';
+import { firstBy } from './shared/factIndex.js';
 import { NFT_NAME, NftFamily, nftElementText } from './shared/nft.js';
 import { defineTask, type ArgumentProblem, type Change, type Step } from './types.js';
 
@@ -64,7 +65,7 @@ function planElement(args: Args, facts: HostFacts): Change[] {
   const set = findNftSet(facts, family, args.table, args.set);
   const key = String(args.key);
   const value = args.value === undefined ? undefined : String(args.value);
-  const current = set?.elements.find((element) => element.key === key);
+  const current = set && firstBy(set.elements, 'key', (element) => element.key, key);
   const where = `${family} ${args.table} ${args.set}`;
   const render = (k: string, v: string | undefined) =>
     nftElementText(k, set?.keyType) + (v === undefined ? '' : ` : ${nftElementText(v, set?.valueType)}`);

@@ -4,6 +4,7 @@ import { shellQuote } from '../shell.js';
 import { familyOf, prefixKey, withLength } from '../net/index.js';
 import { Defaulted, State, type Validated } from './schema.js';
 import { commitStagedStep, planFileAbsent, planFileContent, sha256 } from './shared/files.js';
+import { groupedBy, linkNamed } from './shared/factIndex.js';
 import { ipStep, RoutingTable } from './shared/ip.js';
 import { describeConnection, describeRouteFact, MAY_CUT_SSH, prefixCovers, takesControllerRoute } from './sshPath.js';
 import { planUnitDisabled, planUnitEnabled, wantsLinkOf } from './systemd.js';
@@ -185,7 +186,7 @@ function planTableRoutes(args: Args, facts: HostFacts): Change[] {
   if (args.table === undefined || args.table === 'off') return [];
   const table = String(args.table);
   const wanted = new Set((args.peers ?? []).flatMap((peer) => peer.allowed_ips.map(prefixKey)));
-  const have = facts.routes.filter((route) => route.dev === args.name && route.table === table);
+  const have = groupedBy(facts.routes, 'device and table', (route) => `${route.dev ?? ''} ${route.table}`).get(`${args.name} ${table}`) ?? [];
   const changes: Change[] = [];
   for (const destination of wanted) {
     if (have.some((route) => prefixKey(route.dst) === destination)) continue;
@@ -240,7 +241,7 @@ function planLink(args: Args, facts: HostFacts): Change[] {
   const name = shellQuote(args.name);
   const keyFile = shellQuote(keyFileOf(args));
   const live = facts.wg[args.name];
-  const link = facts.links.find((candidate) => candidate.name === args.name);
+  const link = linkNamed(facts, args.name);
   const idleTun = isOurIdleTun(link, live);
   if (link && !live && !idleTun) {
     throw new Error(`a network interface named ${args.name} exists but is not a WireGuard interface; wgplay will not replace it`);
@@ -406,7 +407,7 @@ export const wireguardInterfaceTask = defineTask({
     const keyFile = keyFileOf(args);
     if (args.state === 'absent') {
       const changes: Change[] = [];
-      const link = facts.links.find((candidate) => candidate.name === args.name);
+      const link = linkNamed(facts, args.name);
       if (facts.wg[args.name] || isOurIdleTun(link, undefined)) {
         changes.push({
           resource: `wireguard interface ${args.name}`,

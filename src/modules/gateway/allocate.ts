@@ -147,7 +147,10 @@ export function parseRecord(content: string | undefined): GatewayRecord | undefi
   }
 }
 
+// localeCompare's order, without building a collator at each of its calls (a thousand customers: ~10 000 compares).
+const byName = new Intl.Collator().compare;
+
 export function renderRecord(allocations: Map<string, CustomerAllocation>): string {
-  const customers = Object.fromEntries([...allocations.entries()].sort(([a], [b]) => a.localeCompare(b)));
+  const customers = Object.fromEntries([...allocations.entries()].sort(([a], [b]) => byName(a, b)));
   return `${JSON.stringify({ version: 1, customers }, null, 2)}\n`;
 }

@@ -142,17 +142,35 @@ function customerTasks(args: GatewayArgs, customer: GatewayCustomer, allocation:
   ];
 }
 
+/** What the current customers use, to look up (every recorded customer is checked against all of them). */
+interface InUse {
+  interfaces: Set<string>;
+  rules: Set<string>;
+  translatedAddresses: Set<string>;
+  listenPorts: Set<number>;
+}
+
+const ruleOf = (allocation: CustomerAllocation) => `${allocation.our_translated_address} ${allocation.table}`;
+
+function inUseBy(current: CustomerAllocation[]): InUse {
+  return {
+    interfaces: new Set(current.map((a) => a.interface)),
+    rules: new Set(current.map(ruleOf)),
+    translatedAddresses: new Set(current.map((a) => a.translated_address)),
+    listenPorts: new Set(current.map((a) => a.listen_port)),
+  };
+}
+
 /**
  * Removes what wgplay made for a customer's old values (`old`), except what any
  * current customer uses: a freed port, table or address may already be another's.
  */
-function removalTasks(args: GatewayArgs, name: string, old: CustomerAllocation, current: CustomerAllocation[]): TaskInvocation[] {
+function removalTasks(args: GatewayArgs, name: string, old: CustomerAllocation, current: InUse): TaskInvocation[] {
   const tables = tableNames(args);
   const priority = args.rule_priority;
   const label = (what: string) => `customer ${name}: remove ${what}`;
-  const inUse = (test: (allocation: CustomerAllocation) => boolean) => current.some(test);
   const tasks: TaskInvocation[] = [];
-  if (!inUse((a) => a.interface === old.interface)) {
+  if (!current.interfaces.has(old.interface)) {
     tasks.push({ name: label(`interface ${old.interface}`), module: 'wireguard_interface', args: { name: old.interface, state: 'absent' } });
     tasks.push({ name: label('services reachable'), module: 'nft_element', args: element(tables.filter, 'wg_ifaces', old.interface, false) });
     for (const map of Object.keys(NAT_MAPS) as NatMap[]) {
@@ -160,14 +178,14 @@ function removalTasks(args: GatewayArgs, name: string, old: CustomerAllocation, 
     }
   }
   // A record rebuilt from the host may lack values it could not read back: nothing to remove for those.
-  if (old.table !== undefined && old.our_translated_address !== undefined && !inUse((a) => a.our_translated_address === old.our_translated_address && a.table === old.table)) {
+  if (old.table !== undefined && old.our_translated_address !== undefined && !current.rules.has(ruleOf(old))) {
     const rule: IpRuleArgs = { from: old.our_translated_address, table: old.table, priority, state: 'absent' };
     tasks.push({ name: label('policy rule'), module: 'ip_rule', args: rule });
   }
-  if (old.translated_address !== undefined && !inUse((a) => a.translated_address === old.translated_address)) {
+  if (old.translated_address !== undefined && !current.translatedAddresses.has(old.translated_address)) {
     tasks.push({ name: label('route'), module: 'ip_route', args: { to: old.translated_address, state: 'absent' } satisfies IpRouteArgs });
   }
-  if (old.listen_port !== undefined && !inUse((a) => a.listen_port === old.listen_port)) {
+  if (old.listen_port !== undefined && !current.listenPorts.has(old.listen_port)) {
     tasks.push({ name: label('listen port'), module: 'nft_element', args: element(tables.filter, 'wg_ports', old.listen_port, false) });
   }
   return tasks;
@@ -266,7 +284,7 @@ export function expandGateway(args: GatewayArgs, context: ExpandContext): TaskIn
   }
   // What wgplay made earlier and the arguments no longer ask for (customers removed,
   // values changed): remove exactly that, nothing wgplay did not create.
-  const current = [...allocations.values()];
+  const current = inUseBy([...allocations.values()]);
   for (const [name, old] of Object.entries(record?.customers ?? {})) {
     tasks.push(...removalTasks(args, name, old, current));
   }
