@@ -3,6 +3,7 @@
 export * from './address.js';
 export * from './endpoint.js';
 export * from './interfaceName.js';
+export * from './nftElement.js';
 export * from './wireguardKey.js';
 export * from './values.js';
 export * from './resolve.js';

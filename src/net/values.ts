@@ -7,6 +7,7 @@ import { parseHostAddress, parseInterfaceAddress, parsePrefix, type Parsed } fro
 import { parseEndpoint } from './endpoint.js';
 import { interfaceNameProblem } from './interfaceName.js';
 import { isWireguardKey } from './wireguardKey.js';
+import { parseNftElement } from './nftElement.js';
 import { posix } from 'node:path';
 
 const prefix = (text: string): NetValue => map(parsePrefix(text), (p) => (p.length === (p.family === 4 ? 32 : 128) ? p.address : p.text));
@@ -35,6 +36,8 @@ export const NET_KINDS = {
     const problem = interfaceNameProblem(text);
     return problem ? { ok: false, problem, whole: true } : ok(text);
   },
+  /** An nftables set or map element (a number, range, address, prefix, MAC, name), as nft prints it: "FD00::1" is "fd00::1". */
+  'nft-element': (text: string): NetValue => parseNftElement(text),
   /** A WireGuard (public) key. */
   'wireguard-key': (text: string): NetValue =>
     isWireguardKey(text) ? ok(text) : { ok: false, problem: 'not a WireGuard public key (44 characters of base64, ending in "=")', whole: true },

@@ -1,5 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { nftTableKey } from '../facts/nftBoot.js';
+import { nftElementKey } from '../net/index.js';
 import type { HostFacts, NftSetFact } from '../facts/types.js';
 import { nftBootDumpStep } from './nftPersist.js';
 import { Defaulted, State, StringOrNumber, type Validated } from './schema.js';
@@ -12,8 +13,12 @@ export const NftElementSchema = Type.Object(
     family: Defaulted(NftFamily, 'inet'),
     table: Type.String({ pattern: NFT_NAME, description: 'The table holding the set or map.' }),
     set: Type.String({ pattern: NFT_NAME, description: 'The named set or map.' }),
-    key: StringOrNumber({ description: 'The element (for a map: its key), as nft prints it: an address, port, name...' }),
-    value: Type.Optional(StringOrNumber({ description: 'For a map: the value the key maps to.' })),
+    key: StringOrNumber({
+      net: 'nft-element',
+      description:
+        'The element (for a map: its key): an address, prefix, range, port, name... Compared and written as nft prints it ("FD00::1" is fd00::1, 10.0.0.0-10.0.0.255 is 10.0.0.0/24); a number or address with a leading zero, a prefix with host bits set and a range ending below its start are refused.',
+    }),
+    value: Type.Optional(StringOrNumber({ net: 'nft-element', description: 'For a map: the value the key maps to (made canonical like the key).' })),
     state: State('the element'),
   },
   { additionalProperties: false },
@@ -65,7 +70,8 @@ function planElement(args: Args, facts: HostFacts): Change[] {
   const set = findNftSet(facts, family, args.table, args.set);
   const key = String(args.key);
   const value = args.value === undefined ? undefined : String(args.value);
-  const current = set && firstBy(set.elements, 'key', (element) => element.key, key);
+  // Elements compared canonically on both sides (a host listed in text form, an older nft).
+  const current = set && firstBy(set.elements, 'canonical key', (element) => nftElementKey(element.key), key);
   const where = `${family} ${args.table} ${args.set}`;
   const render = (k: string, v: string | undefined) =>
     nftElementText(k, set?.keyType) + (v === undefined ? '' : ` : ${nftElementText(v, set?.valueType)}`);
@@ -82,6 +88,7 @@ function planElement(args: Args, facts: HostFacts): Change[] {
   if (!current) {
     return [{ resource, action: 'create', diff: `+ ${where} ${shown(key, value)}`, steps: [add] }];
   }
+  if (current.value !== undefined && value !== undefined && nftElementKey(current.value) === value) return [];
   if (current.value === value) return [];
   const change: Change = {
     resource,
