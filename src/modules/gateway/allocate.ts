@@ -20,7 +20,7 @@ type Field = 'listen_port' | 'table' | 'our_translated_address' | 'translated_ad
 const FIELDS: Field[] = ['listen_port', 'table', 'our_translated_address', 'translated_address'];
 
 export class PoolExhaustedError extends Error {
-  constructor(readonly field: Field, readonly customer: string, pool: string, note = '') {
+  constructor(readonly field: Field, readonly customer: string, pool: string, note: string) {
     super(`no free ${field.replace(/_/g, ' ')} left in pool ${pool} for customer ${customer}${note}`);
   }
 }
@@ -96,12 +96,14 @@ export function allocateCustomers(args: GatewayArgs, record?: GatewayRecord): Ma
   // traffic before the apply has shown anything else works, so the operator splits it.
   const leavingCustomers = Object.entries(record?.customers ?? {}).filter(([name]) => !chosen.has(name));
   for (const [leaver, allocation] of leavingCustomers) {
-    const taker = args.customers.find((customer) => customer.listen_port !== undefined && customer.listen_port === allocation.listen_port);
+    const taker = args.customers.find((customer) => customer.listen_port === allocation.listen_port);
     if (taker) throw new PortStillHeldError(taker.name, leaver, allocation.listen_port);
   }
+  // (A leaving customer always has a port: a record read from the file has every value,
+  // one rebuilt from the host lists only complete unlisted interfaces.)
   const leaving = leavingCustomers
     .map(([, allocation]) => String(allocation.listen_port))
-    .filter((port) => port !== 'undefined' && !used.listen_port.has(port));
+    .filter((port) => !used.listen_port.has(port));
   for (const port of leaving) used.listen_port.add(port);
   const leavingNote = (field: Field) =>
     field === 'listen_port' && leaving.length > 0
@@ -135,16 +137,6 @@ export function allocateCustomers(args: GatewayArgs, record?: GatewayRecord): Ma
     });
   }
   return result;
-}
-
-export function parseRecord(content: string | undefined): GatewayRecord | undefined {
-  if (!content) return undefined;
-  try {
-    const parsed = JSON.parse(content) as GatewayRecord;
-    return parsed && parsed.version === 1 && typeof parsed.customers === 'object' ? parsed : undefined;
-  } catch {
-    return undefined;
-  }
 }
 
 // localeCompare's order, without building a collator at each of its calls (a thousand customers: ~10 000 compares).
