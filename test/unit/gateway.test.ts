@@ -122,6 +122,18 @@ describe('customers replaced by others', () => {
       /no free listen port left in pool 51820-51821 for customer z \(1 more become free once this apply has removed the customers holding them: apply the removal first\)/,
     );
   });
+
+  it("says nothing of ports becoming free when none will, or when the pool that is full is not the ports'", () => {
+    const bare = (name: string, key: string, extra: Record<string, unknown> = {}) => ({ name, public_key: key, address: '10.0.0.1', our_address: '10.0.0.2', ...extra });
+    // No customer leaves: the port pool is simply full.
+    expect(() => allocateCustomers(seedArgs({ pools: { listen_ports: '51820-51820' }, customers: [bare('x', KEY_A), bare('y', KEY_B)] }))).toThrow(
+      /^no free listen port left in pool 51820-51820 for customer y$/,
+    );
+    // x leaves (its port is held until teardown), but the pool that is full is the tables'.
+    const record = JSON.parse(renderRecord(allocateCustomers(seedArgs({ customers: [bare('x', KEY_A)] }))));
+    const second = seedArgs({ pools: { tables: '41-41' }, customers: [bare('y', KEY_B, { table: 41 }), bare('z', KEY_C)] });
+    expect(() => allocateCustomers(second, record)).toThrow(/^no free table left in pool 41-41 for customer z$/);
+  });
 });
 
 describe('allocation from the pools', () => {
