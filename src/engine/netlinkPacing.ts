@@ -10,8 +10,8 @@
  * and exits ("failed to receive netlink message: no buffer space available"), taking
  * its customer's tunnel down. A hundred new customers are about 1.5 MB of events: a
  * daemon that is not scheduled while they are made would die. So the changes go out
- * in chunks of at most half a queue, each once every daemon has read its queue down
- * to a quarter.
+ * in chunks of at most a quarter of a queue, each once no daemon holds more than half
+ * of its queue unread (so none ever holds more than three quarters).
  *
  * Each daemon also holds a second such socket, never read: the one its starting
  * process opened, inherited across its re-exec (port id: that process's pid, gone).
@@ -21,7 +21,7 @@
  * it is named by the verify (its TUN without a daemon) and started by the next apply.
  *
  * - wgplay_netlink_spend BYTES: counts events about to be sent; waits for the daemons
- *   first when the chunk would be over half a queue.
+ *   first when the chunk would be over a quarter of a queue.
  * - wgplay_ip_batch: `ip -batch` of the lines on its input, in such chunks (one batch
  *   when no wireguard-go runs here: the kernel's WireGuard, or a first apply).
  * - wgplay_link_del NAME: deletes a link, paced the same way.
@@ -48,7 +48,7 @@ wgplay_netlink_wait() {
       [[ $wgplay_netlink_stuck != *" $portid "* ]] || continue
       { read -r comm < "/proc/$portid/comm"; } 2>/dev/null || continue
       [ "$comm" != wireguard-go ] || behind+="$portid "
-    done < <(awk -v max=$((wgplay_netlink_room / 4)) '$2 == 0 && $5 > max && $9 == 0 { print $3 }' /proc/net/netlink)
+    done < <(awk -v max=$((wgplay_netlink_room / 2)) '$2 == 0 && $5 > max && $9 == 0 { print $3 }' /proc/net/netlink)
     [ "$behind" != ' ' ] || return 0
     sleep 0.05
   done
@@ -56,7 +56,7 @@ wgplay_netlink_wait() {
   printf 'wireguard-go (pid%s) has not read its link events for ${WAIT_S} s: going on without it\n' "\${behind% }" >&2
 }
 wgplay_netlink_spend() {
-  if ((wgplay_netlink_sent + $1 > wgplay_netlink_room / 2)); then
+  if ((wgplay_netlink_sent + $1 > wgplay_netlink_room / 4)); then
     wgplay_netlink_wait
     wgplay_netlink_sent=0
   fi
@@ -75,7 +75,7 @@ wgplay_ip_batch() {
       'address '* | 'addr '*) cost=${LINE_COSTS.address} ;;
       *) cost=0 ;;
     esac
-    if ((cost > 0 && wgplay_netlink_sent + cost > wgplay_netlink_room / 2)); then
+    if ((cost > 0 && wgplay_netlink_sent + cost > wgplay_netlink_room / 4)); then
       [ "\${#chunk[@]}" -eq 0 ] || printf '%s\n' "\${chunk[@]}" | ip -batch -
       chunk=()
     fi

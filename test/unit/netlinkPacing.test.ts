@@ -92,15 +92,15 @@ kill -9 $l
 ${NETLINK_PACING}
 ${HELPERS}
 read -r parent child < <(inherited_socket)
-for i in $(seq 40); do echo "tuntap add dev c$i mode tun"; done | ip -batch -
-echo "inherited: port id $parent gone: $([ -e /proc/$parent ] && echo no || echo yes), holds more than a quarter: $([ "$(column $parent rmem)" -gt $((wgplay_netlink_room / 4)) ] && echo yes || echo no)"
-for i in $(seq 40); do echo "link set dev c$i up"; done | wgplay_ip_batch
+for i in $(seq 60); do echo "tuntap add dev c$i mode tun"; done | ip -batch -
+echo "inherited: port id $parent gone: $([ -e /proc/$parent ] && echo no || echo yes), holds more than half: $([ "$(column $parent rmem)" -gt $((wgplay_netlink_room / 2)) ] && echo yes || echo no), dropped $(column $parent dropped)"
+for i in $(seq 60); do echo "link set dev c$i up"; done | wgplay_ip_batch
 echo "paced: $(ip -o link show up | grep -c ' c[0-9]*:')"
 kill -9 $child
 `);
     // Not waited for: no "has not read its link events" after 10 s.
     expect(result.stderr).toBe('');
-    expect(result.stdout).toMatch(/^inherited: port id \d+ gone: yes, holds more than a quarter: yes\npaced: 40\n$/);
+    expect(result.stdout).toMatch(/^inherited: port id \d+ gone: yes, holds more than half: yes, dropped 0\npaced: 60\n$/);
   });
 
   it('is one batch when no wireguard-go runs', async () => {
