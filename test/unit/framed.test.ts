@@ -25,6 +25,8 @@ describe('a framed script', () => {
     expect(unframe(output.replace(`${frame} begin\n`, ''), frame)).toBeUndefined();
     // The status line cut before its end of line.
     expect(unframe(output.slice(0, output.indexOf(`${frame} end`) + `${frame} end 0`.length), frame)).toBeUndefined();
+    // No status line at all, though the frame is closed.
+    expect(unframe(`${frame} begin\nout\n${frame} done\n`, frame)).toBeUndefined();
     expect(unframe(output, newFrame())).toBeUndefined();
     expect(newFrame()).not.toBe(frame);
     expect(frame).toMatch(/^@@wgplay-frame-[0-9a-f]{12}$/);
