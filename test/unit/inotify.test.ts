@@ -130,6 +130,21 @@ describe('inotify limit: the edges', () => {
     expect(raises(interfaces(200), blankFacts({ inotify: { kernelWireguard: false, instancesInUse: 10 } }))).toBe(false);
     expect(raises(interfaces(200), factsWith('many', 10))).toBe(false);
     expect(raises(interfaces(200), blankFacts({ sysctls: { [INOTIFY_LIMIT_KEY]: '128' } }))).toBe(false);
+    // The host reported the key missing (a kernel without it).
+    expect(raises(interfaces(200), blankFacts({ sysctls: { [INOTIFY_LIMIT_KEY]: null }, inotify: { kernelWireguard: false, instancesInUse: 10 } }))).toBe(false);
+  });
+
+  it('starts no daemon, so asks for nothing, when every interface runs already, even on a host past its limit', () => {
+    const running = factsWith('128', 300, false, {
+      links: interfaces(2).map((_, index) => ({ name: `wg-c${index}`, kind: 'tun', up: true })),
+      wg: Object.fromEntries(interfaces(2).map((_, index) => [`wg-c${index}`, { name: `wg-c${index}`, listenPort: 51820 + index, peers: [] }])),
+    });
+    expect(raises(interfaces(2), running)).toBe(false);
+  });
+
+  it("names the playbook's own sysctl task without a place when it has none", () => {
+    const own: TaskInvocation = { name: 'limit', module: 'sysctl', args: { key: INOTIFY_LIMIT_KEY, value: ' 150 ' } };
+    expect(plan([own, ...interfaces(200)], factsWith('128', 10))[0]!.error).toContain('and task "limit" sets it to 150: set it to at least 210');
   });
 
   it('asks the host for the limit, its boot file and the count only for plays with interfaces to have', () => {
