@@ -79,7 +79,9 @@ describe('gatherFacts', () => {
   });
 
   it('refuses to gather over SSH from a host that does not say which SSH connection is wgplay\'s', async () => {
-    await expect(gatherFacts(new FakeHost(EMPTY), invocations, { overSsh: true })).rejects.toThrow('SSH_CONNECTION is empty');
+    await expect(gatherFacts(new FakeHost(EMPTY), invocations, { overSsh: true })).rejects.toThrow(
+      'the host did not report its end of the SSH connection (SSH_CONNECTION is empty): wgplay cannot check that the changes keep its SSH path open, so it changes nothing',
+    );
     await expect(gatherFacts(new FakeHost(EMPTY), invocations, { overSsh: false })).resolves.toMatchObject({ connection: undefined });
   });
 });

@@ -31,6 +31,7 @@ describe('inotify limit before wireguard-go daemons start', () => {
   it('raises the limit, live and persisted, in the prepare phase, before the first daemon starts', () => {
     const results = plan(interfaces(200), factsWith('128', 10));
     const raise = results[0];
+    expect(raise.module).toBe('sysctl');
     expect(raise.error).toBeUndefined();
     expect(raise.name).toContain('200 new wireguard-go daemon(s)');
     expect(raise.changes.map((change) => change.resource)).toEqual([`sysctl ${INOTIFY_LIMIT_KEY}`, `file /etc/sysctl.d/90-wgplay-${INOTIFY_LIMIT_KEY}.conf`]);
@@ -71,6 +72,7 @@ describe('inotify limit before wireguard-go daemons start', () => {
 
   it('refuses to guess when the host did not count because its interfaces changed while it was read', () => {
     const uncounted = blankFacts({ sysctls: { [INOTIFY_LIMIT_KEY]: '128' }, inotify: { kernelWireguard: false } });
+    expect(plan(interfaces(2), uncounted)[0]).toMatchObject({ name: 'room for wireguard-go daemons', module: 'sysctl', changes: [] });
     expect(plan(interfaces(2), uncounted)[0].error).toMatch(/interfaces changed while wgplay read them.*run again; nothing was changed/);
   });
 
@@ -140,6 +142,16 @@ describe('inotify limit: the edges', () => {
       wg: Object.fromEntries(interfaces(2).map((_, index) => [`wg-c${index}`, { name: `wg-c${index}`, listenPort: 51820 + index, peers: [] }])),
     });
     expect(raises(interfaces(2), running)).toBe(false);
+  });
+
+  it("takes only a sysctl task of this key for the playbook's own setting", () => {
+    const other: TaskInvocation = { name: 'forward', module: 'sysctl', args: { key: 'net.ipv4.ip_forward', value: 1 } };
+    const results = plan([other, ...interfaces(200)], factsWith('128', 10));
+    expect(results[0]!.module).toBe('sysctl');
+    expect(results[0]!.error).toBeUndefined();
+    expect(results[0]!.name).toContain(`raise ${INOTIFY_LIMIT_KEY}`);
+    const own: TaskInvocation = { name: 'limit', module: 'sysctl', args: { key: INOTIFY_LIMIT_KEY, value: 150 } };
+    expect(plan([own, ...interfaces(200)], factsWith('128', 10))[0]).toMatchObject({ name: 'room for wireguard-go daemons', module: 'sysctl', changes: [] });
   });
 
   it("names the playbook's own sysctl task without a place when it has none", () => {
