@@ -56,7 +56,8 @@ export function checkGateway(args: GatewayArgs): ArgumentProblem[] {
     unique('name', customer.name, index);
     const name = interfaceNameOf(args, customer);
     const nameProblem = interfaceNameProblem(name);
-    if (nameProblem) add(at(customer.interface ? 'interface' : 'name'), `${nameProblem} (interface of customer ${customer.name})`);
+    // Only a name made from the prefix can be wrong here: the schema has checked a given interface.
+    if (nameProblem) add(at('name'), `${nameProblem} (interface of customer ${customer.name})`);
     else unique('interface', name, index);
     if (name === args.public_interface || (Array.isArray(args.ssh.interfaces) && args.ssh.interfaces.includes(name))) {
       add(at(customer.interface ? 'interface' : 'name'), `interface ${name} is the gateway's own public or SSH interface`);
