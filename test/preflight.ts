@@ -16,6 +16,7 @@ const TOOLS = [
   '/usr/bin/unshare',
   '/usr/bin/ansible-inventory',
   '/usr/bin/ansible',
+  '/usr/bin/ansible-playbook',
   '/usr/bin/wireguard-go',
   '/usr/bin/wg',
   '/usr/sbin/nft',

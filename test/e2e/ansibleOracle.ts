@@ -2,10 +2,10 @@
 // ansible-inventory for the variables and groups, an ad-hoc debug for the magic
 // variables, and the ssh command line of `ansible -m ping -vvv` for the connection.
 import { execFile } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { isIPv4 } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 
 
 /** What a case of the corpus gives: its command-line arguments (relative to its folder). */
@@ -163,9 +163,36 @@ function connectionOfSshCommand(words: string[], defaultUser: string): Connectio
   return connection;
 }
 
+// A play that pings one host at a time: with `serial: 1` each host's result is printed
+// before the next host's connection starts. (An ad-hoc `ansible -m ping -f 1` does not
+// keep that order: its workers' -vvv lines are printed as they come, its results by the
+// main process later, so under load a host's ssh line came before the previous host's
+// result and the host was left without a connection.) ignore_unreachable: every host is
+// unreachable (/bin/false), and a batch whose hosts all failed would end the play.
+const PING_PLAY = '- hosts: all\n  gather_facts: false\n  serial: 1\n  tasks:\n    - ping:\n      ignore_unreachable: true\n';
+
 /**
- * The connection `ansible -m ping -vvv` would open to each of `hosts` (one at a time,
- * so each host's lines are its own): its ssh command line, run as /bin/false.
+ * The ping play in a folder of its own, and the arguments without `--playbook-dir`:
+ * ansible-playbook has no such option, the playbook's folder is its playbook dir, so
+ * that folder gets the given one's group_vars and host_vars (links).
+ */
+function pingPlaybook(cwd: string, args: string[]): { playbook: string; args: string[] } {
+  const folder = mkdtempSync(join(tmpdir(), 'wgplay-ansible-ping-'));
+  const at = args.indexOf('--playbook-dir');
+  if (at >= 0) {
+    const playbookDir = resolve(cwd, args[at + 1]!);
+    for (const vars of ['group_vars', 'host_vars']) {
+      if (existsSync(join(playbookDir, vars))) symlinkSync(join(playbookDir, vars), join(folder, vars));
+    }
+  }
+  const playbook = join(folder, 'ping.yaml');
+  writeFileSync(playbook, PING_PLAY);
+  return { playbook, args: at >= 0 ? [...args.slice(0, at), ...args.slice(at + 2)] : args };
+}
+
+/**
+ * The connection Ansible's ping would open to each of `hosts`, one host at a time (so
+ * each host's lines are its own): the ssh command line -vvv prints, run as /bin/false.
  */
 export async function ansibleConnections(
   cwd: string,
@@ -173,13 +200,15 @@ export async function ansibleConnections(
   hosts: string[],
   defaultUser: string,
 ): Promise<Map<string, Connection>> {
-  const result = await run('ansible', [hosts.join(','), ...args, '-m', 'ping', '-vvv', '-f', '1'], cwd, ANSIBLE_ENV);
+  const ping = pingPlaybook(cwd, args);
+  const result = await run('ansible-playbook', [...ping.args, '--limit', hosts.join(','), '-vvv', ping.playbook], cwd, ANSIBLE_ENV);
+  rmSync(dirname(ping.playbook), { recursive: true, force: true });
   const connections = new Map<string, Connection>();
   let exec: string[] | undefined;
   for (const line of result.stdout.split('\n')) {
     const execMatch = /^<[^>]*> SSH: EXEC (\/bin\/false .*)$/.exec(line);
     if (execMatch && exec === undefined) exec = shellWords(execMatch[1]!);
-    const done = /^(\S+) \| (UNREACHABLE!|FAILED!|SUCCESS)/.exec(line);
+    const done = /^(?:fatal|ok|changed|failed): \[([^\]]+)\]/.exec(line);
     if (done) {
       if (exec) connections.set(done[1]!, connectionOfSshCommand(exec, defaultUser));
       exec = undefined;
