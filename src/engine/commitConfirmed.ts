@@ -4,6 +4,7 @@ import type { Change } from '../tasks/types.js';
 import { scriptInput } from '../transport/common.js';
 import { framedRun } from './framed.js';
 import { CONFIRM_DIR } from './hostPaths.js';
+import { NETLINK_PACING } from './netlinkPacing.js';
 
 /**
  * Commit-confirmed: an apply that can cut the management path (nftables, policy rules,
@@ -72,9 +73,12 @@ const IPV6_LISTS = new Set(['rules6', 'routes6', 'addrs6']);
 
 /**
  * Restores the saved state; prints one line per thing it restored (the rollback log
- * wgplay reports). Errors of single steps are logged, the rest goes on.
+ * wgplay reports). Errors of single steps are logged, the rest goes on. The new links
+ * are deleted paced as the apply made them (netlinkPacing.ts): a rollback of a hundred
+ * new customers must not overflow a running customer's daemon either.
  */
 const ROLLBACK_SCRIPT = `set -u
+${NETLINK_PACING}
 c=${CONFIRM_DIR}; s=$c/saved
 now() { case "$1" in ${Object.entries(LISTS).map(([name, command]) => `${name}) ${command} ;;`).join(' ')} esac; }
 tx=$c/nft.tx; : > "$tx"
@@ -87,7 +91,7 @@ done < "$s/nft-tables"
 rm -f "$tx"
 while read -r link; do
   [ -n "$link" ] || continue
-  if ! grep -qxF -- "$link" "$s/links" && ip link show dev "$link" >/dev/null 2>&1; then ip link del dev "$link" && echo "interface $link deleted"; fi
+  if ! grep -qxF -- "$link" "$s/links" && ip link show dev "$link" >/dev/null 2>&1; then wgplay_link_del "$link" && echo "interface $link deleted"; fi
 done < "$s/new-links"
 undo() { # $1 list, $2 ip family, $3 ip object: delete what was added since, add back what was removed
   now "$1" > "$c/now.$1"

@@ -156,6 +156,48 @@ describe('commit-confirmed', () => {
     expect(existsSync(persisted)).toBe(false);
   });
 
+  it("deletes a rolled-back apply's many new links paced, so a running daemon that falls behind loses no event", async () => {
+    await gateway();
+    const links = Array.from({ length: 120 }, (_, i) => `wg-n${i}`);
+    const tasks = links.map((name) => ({
+      module: 'wireguard_interface',
+      args: { name },
+      changes: [change(name, { phase: 'links', kind: 'shell', script: `ip tuntap add ${name} mode tun` })],
+    }));
+    // Once the apply has ended (the first reconnect), a customer's daemon that is not
+    // scheduled: a listener on link and address events named wireguard-go, as the real
+    // one listens, stopped, and continued 5 s later (the rollback starts 2 s after the
+    // apply, and waits up to 10 s for a daemon that does not read).
+    let listener: string | undefined;
+    const cut = cutUntil(() => host.state('confirm/state') === 'rolled-back\n');
+    const reconnect = async () => {
+      listener ??= (
+        await host.run(`/usr/bin/python3 -c 'import ctypes, os, signal, socket
+ctypes.CDLL(None).prctl(15, b"wireguard-go", 0, 0, 0)
+s = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, socket.NETLINK_ROUTE)
+s.bind((0, 0x111))
+os.kill(os.getpid(), signal.SIGSTOP)
+while True:
+    s.recv(65536)' >/dev/null 2>&1 &
+p=$!
+until grep -q '^State:[[:space:]]*T' /proc/$p/status; do sleep 0.01; done
+(sleep 5; kill -CONT $p) >/dev/null 2>&1 &
+echo $p`)
+      ).stdout.trim();
+      return cut.reconnect();
+    };
+    const outcome = await applyChanges(host, tasks, { confirmTimeoutSeconds: 2, reconnect });
+    expect(outcome.kind).toBe('rolled-back');
+    if (outcome.kind !== 'rolled-back') return;
+    expect(outcome.restored.filter((line) => line.startsWith('interface '))).toEqual(links.map((name) => `interface ${name} deleted`));
+    const after = await host.run(`ip -o link show | grep -c ': wg-n' || true
+while read -r sk eth pid groups rmem wmem dump locks dropped rest; do if [ "$pid" = ${listener} ]; then echo "dropped $dropped"; fi; done < /proc/net/netlink
+kill -9 ${listener}`);
+    // Alive and nothing dropped. Without the pacing its queue overflows while it is
+    // stopped, and once continued it reads ENOBUFS and exits, as wireguard-go does.
+    expect(after.stdout).toBe('0\ndropped 0\n');
+  });
+
   it('keeps the change once a new connection confirms it: the persist phase runs then, the timer is gone', async () => {
     const { kept, persisted, snapshot, tasks } = await gateway();
     const before = await snapshot();
