@@ -88,8 +88,7 @@ function planElement(args: Args, facts: HostFacts): Change[] {
   if (!current) {
     return [{ resource, action: 'create', diff: `+ ${where} ${shown(key, value)}`, steps: [add] }];
   }
-  if (current.value !== undefined && value !== undefined && nftElementKey(current.value) === value) return [];
-  if (current.value === value) return [];
+  if ((current.value === undefined ? undefined : nftElementKey(current.value)) === value) return [];
   const change: Change = {
     resource,
     action: 'update',
