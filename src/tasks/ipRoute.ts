@@ -72,7 +72,7 @@ export const ipRouteTask = defineTask({
   // rule sending them elsewhere is ip_rule's concern).
   cutsSsh(args, connection, facts) {
     const controller = connection.clientAddress;
-    if (args[MAY_CUT_SSH] || String(args.table) !== 'main' || !prefixCovers(args.to, controller)) return undefined;
+    if (args[MAY_CUT_SSH] || tableName(args.table) !== 'main' || !prefixCovers(args.to, controller)) return undefined;
     const optIn = `; if that is intended, set ${MAY_CUT_SSH}: true on the task`;
     if (args.state === 'absent') {
       const now = currentRoute(facts.routes, 'main', controller);

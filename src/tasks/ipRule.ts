@@ -61,7 +61,7 @@ export const ipRuleTask = defineTask({
   // wgplay's replies go from the address SSH arrived at to the controller; every rule
   // wgplay can add comes before the kernel's `lookup main` (priority 32766).
   cutsSsh(args, connection) {
-    if (args[MAY_CUT_SSH] || args.state === 'absent' || ['main', 'local'].includes(String(args.table))) return undefined;
+    if (args[MAY_CUT_SSH] || args.state === 'absent' || ['main', 'local'].includes(tableName(args.table))) return undefined;
     if (!prefixCovers(args.from, connection.serverAddress) || !prefixCovers(args.to, connection.clientAddress)) return undefined;
     return (
       `the rule ${describeRule(args)} matches ${describeConnection(connection)} and would send its replies to table ` +

@@ -5,7 +5,7 @@ import { familyOf, prefixKey, withLength } from '../net/index.js';
 import { Defaulted, State, type Validated } from './schema.js';
 import { commitStagedStep, planFileAbsent, planFileContent, sha256 } from './shared/files.js';
 import { groupedBy, linkNamed } from './shared/factIndex.js';
-import { ipStep, RoutingTable } from './shared/ip.js';
+import { ipStep, RoutingTable, tableName } from './shared/ip.js';
 import { describeConnection, describeRouteFact, MAY_CUT_SSH, prefixCovers, takesControllerRoute } from './sshPath.js';
 import { planUnitDisabled, planUnitEnabled, wantsLinkOf } from './systemd.js';
 import { defineTask, type ArgumentProblem, type Change, type Step } from './types.js';
@@ -380,7 +380,7 @@ export const wireguardInterfaceTask = defineTask({
         return `the address ${address} on ${args.name} covers the controller's address ${controller}: ${describeConnection(connection)} would go into ${args.name}${optIn}`;
       }
     }
-    if (!['main', '254'].includes(String(args.table))) return undefined;
+    if (args.table === undefined || tableName(args.table) !== 'main') return undefined;
     for (const allowed of (args.peers ?? []).flatMap((peer) => peer.allowed_ips)) {
       const taken = takesControllerRoute(allowed, { dev: args.name }, controller, facts.routes);
       if (taken) {

@@ -49,6 +49,8 @@ describe('routes and rules that would take the SSH connection', () => {
     );
     expect(cut(ipRouteTask, { to: '172.31.250.0/30', dev: 'eth0' })).toBeDefined();
     expect(cut(ipRouteTask, { to: '172.31.250.0/30', state: 'absent' })).toMatch(/removing the route to 172\.31\.250\.0\/30 would cut wgplay's SSH connection .*, which leaves by it/);
+    // Table 254 is main, as ip reads it.
+    expect(cut(ipRouteTask, { to: '172.31.250.1', dev: 'wg-a', table: 254 })).toBeDefined();
   });
 
   it('lets through what does not carry it: less specific, other destinations, other tables, the same route, an opt-in', () => {
