@@ -108,6 +108,8 @@ interface CliRun {
   roundTrips: number;
   changes: number;
   cpuMs: number;
+  /** CPU time the whole machine spent meanwhile (every process: the controller, sshd, the hosts' scripts and daemons). */
+  machineCpuMs: number;
   maxRssMiB: number;
   /** The first few changes it reported (to name what a baseline left different). */
   changed?: string[];
@@ -119,15 +121,27 @@ interface CliRun {
 const workDir = mkdtempSync('/tmp/wgplay-bench-');
 let cliCount = 0;
 
+/**
+ * CPU time the machine's cores have been busy since boot (/proc/stat's "cpu" line: every
+ * column but idle and iowait, in USER_HZ ticks of 10 ms). Around a fleet's run it says
+ * whether the run was bound by the machine (busy = cores x wall) rather than by wgplay.
+ */
+function machineBusyMs(): number {
+  const ticks = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+  const [user = 0, nice = 0, system = 0, , , irq = 0, softirq = 0, steal = 0] = ticks;
+  return (user + nice + system + irq + softirq + steal) * 10;
+}
+
 /** The wgplay CLI as a child process (node startup included), with its JSON report and its own CPU and peak memory. */
 async function wgplay(args: string[]): Promise<CliRun> {
   const rusageFile = join(workDir, `rusage-${cliCount++}.json`);
+  const machineBefore = machineBusyMs();
   const result = await runProcess(process.execPath, ['--import', RUSAGE, BIN, ...args, '--json'], {
     env: { ...process.env, WGPLAY_BENCH_RUSAGE: rusageFile },
   });
   // No file: the CLI was ended before its exit handlers ran (the timeout).
   const usage = existsSync(rusageFile) ? (JSON.parse(readFileSync(rusageFile, 'utf8')) as { cpuMs: number; maxRssKiB: number }) : { cpuMs: NaN, maxRssKiB: NaN };
-  const base = { wallMs: result.wallMs, code: result.code, cpuMs: usage.cpuMs, maxRssMiB: usage.maxRssKiB / 1024 };
+  const base = { wallMs: result.wallMs, code: result.code, cpuMs: usage.cpuMs, machineCpuMs: machineBusyMs() - machineBefore, maxRssMiB: usage.maxRssKiB / 1024 };
   try {
     const hosts = (
       JSON.parse(result.stdout) as {
@@ -380,6 +394,10 @@ async function main(): Promise<void> {
   }
 
   // ---- the table
+  const cores = cpus().length;
+  /** "58.1 (97 %)": the machine's CPU seconds during the run, and that as a share of cores x wall. */
+  const machineCpu = (runs: CliRun[]) =>
+    `${s(median(runs.map((v) => v.machineCpuMs)))} (${(median(runs.map((v) => v.machineCpuMs / (v.wallMs * cores))) * 100).toFixed(0)} %)`;
   const rows: string[][] = [];
   const one = results.get(GATEWAY_CUSTOMERS);
   for (const n of allSizes) {
@@ -405,6 +423,7 @@ async function main(): Promise<void> {
       `${[w, r.floor, r.best].map((variant) => (variant.length ? Math.min(...variant.map((v) => v.alive)) : '-')).join('/')} of ${n}`,
       `${r.floor.filter((v) => v.code === 0 && v.planCode === 0).length}/${r.floor.length}, ${r.best.filter((v) => v.code === 0 && v.planCode === 0).length}/${r.best.length}`,
       `${s(med(w, (v) => v.apply.cpuMs))}/${s(med(w, (v) => v.plan.cpuMs))}`,
+      `${machineCpu(w.map((v) => v.apply))}/${machineCpu(w.map((v) => v.plan))}`,
       `${med(w, (v) => v.apply.maxRssMiB).toFixed(0)}/${med(w, (v) => v.plan.maxRssMiB).toFixed(0)}`,
     ]);
   }
@@ -429,6 +448,7 @@ async function main(): Promise<void> {
       `${Math.min(...fleet.map((v) => v.alive))} of ${gateways * GATEWAY_CUSTOMERS}`,
       '-',
       `${s(med(fleet, (v) => v.apply.cpuMs))}/${s(med(fleet, (v) => v.plan.cpuMs))}`,
+      `${machineCpu(fleet.map((v) => v.apply))}/${machineCpu(fleet.map((v) => v.plan))}`,
       `${med(fleet, (v) => v.apply.maxRssMiB).toFixed(0)}/${med(fleet, (v) => v.plan.maxRssMiB).toFixed(0)}`,
     ]);
   }
@@ -452,6 +472,7 @@ async function main(): Promise<void> {
         'daemons alive (min): wgplay/floor/best',
         'baselines converged: floor, best',
         'controller CPU s: apply/no-op',
+        'machine CPU s (busy share of all cores): apply/no-op',
         'controller peak MiB: apply/no-op',
       ],
       rows,

@@ -89,7 +89,13 @@ function schemaIssues(errors: ErrorObject[], args: unknown): ArgumentIssue[] {
   // Drop "must match a schema in anyOf/oneOf" and "must match then" when the branches
   // said something more precise about the same value.
   const precise = errors.filter((e) => !['anyOf', 'oneOf', 'if'].includes(e.keyword));
+  // A value of one branch's type that fails that branch (table "x0": an integer, or a
+  // string matching a pattern) gets that branch's reason only: the other branches'
+  // "must be integer" is not what is wrong with a string.
+  const branch = (e: ErrorObject) => /^(.*\/(?:anyOf|oneOf))\/\d+\/[^/]+$/.exec(e.schemaPath)?.[1];
+  const typeMatched = new Set(precise.filter((e) => e.keyword !== 'type' && branch(e)).map((e) => `${e.instancePath}\0${branch(e)}`));
   const kept = errors.filter((e) => {
+    if (e.keyword === 'type' && typeMatched.has(`${e.instancePath}\0${branch(e)}`)) return false;
     if (!['anyOf', 'oneOf', 'if'].includes(e.keyword)) return true;
     return !precise.some((p) => p.instancePath.startsWith(e.instancePath) && p.schemaPath.startsWith(e.schemaPath.replace(/\/(anyOf|oneOf|if)$/, '')));
   });
