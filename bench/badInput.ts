@@ -15,6 +15,8 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { Lexer } from 'yaml';
+import { MAX_INPUT_BYTES, MAX_YAML_TOKENS } from '../src/yamlLimits.js';
 import { BIN, RUSAGE, helpRequested, option } from './cli.js';
 
 helpRequested('node dist/bench/badInput.js [--runs 5] [--json FILE]');
@@ -60,19 +62,35 @@ function gateway(customers: number): string {
   );
 }
 
-/** The most of `make(n)` that fits in `bytes`. */
-function fitting(make: (n: number) => string, bytes = 255 * 1024): string {
+/** Whether wgplay reads `text` (within the size limit and the token budget) rather than refusing it unparsed. */
+const fits = (text: string) => Buffer.byteLength(text) <= MAX_INPUT_BYTES && [...new Lexer().lex(text)].length <= MAX_YAML_TOKENS;
+
+/** The most of `make(n)` that wgplay still reads and checks: the costliest input of its shape. */
+function fitting(make: (n: number) => string): string {
   let n = 1;
-  while (make(n * 2).length <= bytes) n *= 2;
-  for (let step = n >> 1; step >= 1; step >>= 1) if (make(n + step).length <= bytes) n += step;
+  while (fits(make(n * 2))) n *= 2;
+  for (let step = n >> 1; step >= 1; step >>= 1) if (fits(make(n + step))) n += step;
   return make(n);
 }
 
-// The input files of issue 8, then the largest of each shape within wgplay's size limit
-// (src/yamlLimits.ts MAX_INPUT_BYTES, 256 KiB).
+/** The most of `make(n)` within the size limit alone (refused by the token budget when it has too many tokens). */
+function fittingBytes(make: (n: number) => string): string {
+  let n = 1;
+  while (make(n * 2).length <= MAX_INPUT_BYTES - 1024) n *= 2;
+  for (let step = n >> 1; step >= 1; step >>= 1) if (make(n + step).length <= MAX_INPUT_BYTES - 1024) n += step;
+  return make(n);
+}
+
+// The input files of issue 8, then the largest of each shape wgplay still reads (within
+// src/yamlLimits.ts MAX_INPUT_BYTES, 256 KiB, and MAX_YAML_TOKENS), then big gateways
+// with one mistake.
+const thousand = gateway(1000);
 const inputs: { name: string; text: string }[] = [
   { name: 'one-line playbook (startup)', text: play('tiny', '  tasks: []\n') },
-  { name: 'gateway, 1000 customers (valid)', text: gateway(1000) },
+  { name: 'gateway, 1000 customers (valid)', text: thousand },
+  { name: 'gateway, 1000 customers, the last key invalid', text: thousand.replace(/public_key: \S+\n(?![\s\S]*public_key)/, 'public_key: not-a-key\n') },
+  { name: 'gateway, 1000 customers, the last name a duplicate', text: thousand.replace(/name: c999\n/, 'name: c998\n') },
+  { name: 'invalid tasks, 255 KiB (over the token budget)', text: fittingBytes(badTasks) },
   { name: 'chain of 20 000 variables', text: chain(20000) },
   { name: '20 000 invalid tasks', text: badTasks(20000) },
   { name: 'flow sequence, 1.5 MB', text: flowSequence(1.5e6) },

@@ -1,8 +1,9 @@
 // Limits every input file of wgplay has (inventory, playbook, variables files): a 1 KB
 // file of nested aliases ("billion laughs") must be refused in milliseconds, with its
-// place, not expanded into gigabytes; a huge file is refused before it is parsed.
+// place, not expanded into gigabytes; a huge file is refused before it is parsed, and
+// one of too many tokens as soon as the parse gets past the budget.
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
-import { isScalar, parseDocument, visit, type Document, type DocumentOptions, type LineCounter, type ParseOptions, type SchemaOptions } from 'yaml';
+import { Composer, Lexer, Parser, YAMLParseError, isScalar, visit, type Document, type DocumentOptions, type LineCounter, type ParseOptions, type SchemaOptions } from 'yaml';
 import { WgplayError, type Problem } from './errors.js';
 
 /**
@@ -41,6 +42,46 @@ export function readInputFile(path: string): string | { problem: Problem } {
   }
 }
 
+/**
+ * The most YAML tokens (keys, values, indicators, spaces and line ends: the yaml
+ * package's lexemes) one input file may hold. The parse's cost follows its tokens, not
+ * its bytes: 256 KiB of small flow mappings are 131 000 tokens and cost the yaml package
+ * about 0.7 s, and with a problem in each of their 3 800 tasks the whole `validate` took
+ * 1.3 s on a quiet 2-core machine. A gateway of 1000 customers is about 34 000 tokens.
+ * At this budget the worst file that is read and checked costs under a second, and one
+ * over it is refused at the line where the budget ran out, without parsing the rest.
+ */
+export const MAX_YAML_TOKENS = 64_000;
+
+/** Thrown from inside the parse when the budget runs out. */
+class TokenBudgetSpent extends Error {}
+
+/** The lexer's tokens for the parser, counted: past MAX_YAML_TOKENS the parse ends. */
+function* budgetedTokens(parser: Parser, text: string) {
+  let count = 0;
+  for (const lexeme of new Lexer().lex(text)) {
+    if (++count > MAX_YAML_TOKENS) throw new TokenBudgetSpent();
+    yield* parser.next(lexeme);
+  }
+  yield* parser.end();
+}
+
+/** parseDocument (yaml's public-api.ts), with its tokens counted. */
+function parseBudgeted(text: string, options: ParseOptions & DocumentOptions & SchemaOptions): Document.Parsed {
+  options.lineCounter?.addNewLine(0);
+  const parser = new Parser(options.lineCounter?.addNewLine);
+  let doc: Document.Parsed | undefined;
+  for (const next of new Composer(options).compose(budgetedTokens(parser, text), true, text.length)) {
+    if (!doc) doc = next;
+    else {
+      const [start, end] = next.range;
+      doc.errors.push(new YAMLParseError([start, end], 'MULTIPLE_DOCS', 'the file holds more than one YAML document (a second "---"); a playbook or inventory is one'));
+      break;
+    }
+  }
+  return doc!;
+}
+
 /** At most this many alias expansions per anchor (the yaml package's maxAliasCount). */
 export const MAX_ALIAS_COUNT = 100;
 
@@ -56,10 +97,21 @@ export function parseLimited(text: string, file: string, options: ParseOptions &
   const bytes = Buffer.byteLength(text);
   if (bytes > MAX_INPUT_BYTES) throw new WgplayError([{ where: file, message: tooBig(bytes) }]);
   try {
-    const doc = parseDocument(text, options);
+    const doc = parseBudgeted(text, options);
     for (const error of doc.errors) if (error.message.includes('Maximum call stack size exceeded')) error.message = TOO_DEEP;
     return doc;
   } catch (error) {
+    if (error instanceof TokenBudgetSpent) {
+      const line = options.lineCounter?.lineStarts.length ?? 0;
+      throw new WgplayError([
+        {
+          where: line > 0 ? `${file}:${line}:1` : file,
+          message:
+            `this file holds more than ${MAX_YAML_TOKENS.toLocaleString('en-US').replace(/,/g, ' ')} YAML tokens (keys, values, punctuation) by this line, and wgplay reads at most that many ` +
+            '(a gateway of 1000 customers is about 34 000): split it, e.g. into group_vars/ and host_vars/ files',
+        },
+      ]);
+    }
     if (!(error instanceof RangeError)) throw error;
     let deepest = 0;
     let widest = -1;

@@ -8,7 +8,7 @@ import { main } from '../../src/cli/main.js';
 import { MAX_PROBLEMS_SHOWN } from '../../src/cli/common.js';
 import { parseExtraVars } from '../../src/inventory/extraVars.js';
 import { loadInventories, parseInventory } from '../../src/inventory/load.js';
-import { MAX_INPUT_BYTES } from '../../src/yamlLimits.js';
+import { MAX_INPUT_BYTES, MAX_YAML_TOKENS } from '../../src/yamlLimits.js';
 import { loadPlaybook, parsePlaybook, resolvePlaybook } from '../../src/playbook/index.js';
 import { MAX_VARIABLE_DEPTH } from '../../src/playbook/template.js';
 import '../../src/tasks/index.js';
@@ -131,6 +131,41 @@ describe('a file larger than wgplay reads', () => {
   it('at the limit is read', () => {
     const playbook = fileOf('at-limit.yaml', padded('- name: fits\n  hosts: all\n  tasks: []\n', MAX_INPUT_BYTES));
     expect(loadPlaybook(playbook).plays.map((play) => play.name)).toEqual(['fits']);
+  });
+});
+
+describe('a file of more YAML tokens than wgplay reads', () => {
+  // Small flow mappings: the shape the yaml package reads slowest per byte. One task is
+  // 33-34 tokens, so 1800 fit in the budget and 2000 do not, both well inside 256 KiB.
+  const tasks = (n: number) =>
+    `- name: many\n  hosts: all\n  tasks:\n${Array.from({ length: n }, (_, i) => `    - name: t${i}\n      ip_rule: { table: 41, priority: ${i + 1} }`).join('\n')}\n`;
+  const TOO_MANY = /^this file holds more than 64 000 YAML tokens \(keys, values, punctuation\) by this line, and wgplay reads at most that many/;
+
+  it('is refused where the budget ran out, without the rest being parsed: playbook, inventory, -e', () => {
+    const text = tasks(2000);
+    expect(Buffer.byteLength(text)).toBeLessThan(MAX_INPUT_BYTES / 2);
+    const problems = problemsOf(() => parsePlaybook(text, 'many.yaml'));
+    expect(problems).toHaveLength(1);
+    const [, line, message] = /^many\.yaml:(\d+):1: (.*)$/.exec(problems[0]!)!;
+    expect(message).toMatch(TOO_MANY);
+    // ~33 tokens and two lines a task: the budget runs out around task 1900, line 3800 of 4004.
+    expect(Number(line)).toBeGreaterThan(3700);
+    expect(Number(line)).toBeLessThan(4000);
+
+    const hosts = `all:\n  hosts:\n${Array.from({ length: 6000 }, (_, i) => `    gw${i}: { ansible_host: 10.0.${i >> 8}.${i & 255} }`).join('\n')}\n`;
+    expect(problemsOf(() => parseInventory(hosts, 'inventory.yaml'))[0]).toMatch(/^inventory\.yaml:\d+:1: .*this file holds more than 64 000 YAML tokens/);
+    expect(problemsOf(() => parseExtraVars([`{ "x": [${Array(40000).fill('1').join(', ')}] }`]))[0]).toMatch(/this file holds more than 64 000 YAML tokens/);
+  });
+
+  it('within the budget is read', () => {
+    expect(MAX_YAML_TOKENS).toBe(64_000);
+    expect(parsePlaybook(tasks(1800), 'many.yaml').plays[0]!.tasks).toHaveLength(1800);
+  });
+
+  it('a second YAML document is refused at its start', () => {
+    expect(problemsOf(() => parsePlaybook('- name: a\n  hosts: all\n  tasks: []\n---\n- name: b\n', 'two.yaml'))[0]).toMatch(
+      /^two\.yaml:4:1: invalid YAML: the file holds more than one YAML document \(a second "---"\); a playbook or inventory is one/,
+    );
   });
 });
 
