@@ -39,7 +39,7 @@ export interface EngineEvents {
   taskDone?(host: string, task: TaskResult, outcome: 'ok' | 'changed' | 'failed'): void;
 }
 
-function mergeFactRequests(requests: FactRequest[]): FactRequest {
+export function mergeFactRequests(requests: FactRequest[]): FactRequest {
   const files = new Map<string, FileRequest>();
   const sysctls = new Set<string>();
   const nftTables = new Map<string, { family: string; name: string }>();
@@ -101,7 +101,7 @@ function factRequestOf(invocations: TaskInvocation[], tasks: PreparedTasks): Fac
   ]);
 }
 
-function covers(have: FactRequest, need: FactRequest): boolean {
+export function covers(have: FactRequest, need: FactRequest): boolean {
   const files = new Map((have.files ?? []).map((file) => [file.path, file]));
   const sysctls = new Set(have.sysctls ?? []);
   return (

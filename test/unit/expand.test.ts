@@ -1,8 +1,10 @@
 // Tasks as the engine plans them (src/engine/expand.ts): whatever made them (a playbook,
 // a library user, an expanding module), each is validated against its task's schema
 // with the schema's defaults filled in, and a bad one is refused naming the task.
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { findTask } from '../../src/catalog.js';
 import { moduleFactRequests } from '../../src/engine/expand.js';
+import { checkInvocation } from '../../src/playbook/validate.js';
 import { checkTasks, prepareTasks } from '../../src/engine/run.js';
 import { formatProblem, WgplayError } from '../../src/errors.js';
 import type { TaskInvocation } from '../../src/tasks/types.js';
@@ -28,9 +30,32 @@ describe('expanding and validating tasks', () => {
     expect(refusal([{ name: 'low', module: 'ip_rule', args: { from: '10.0.0.1', table: 41, priority: -1 }, origin: 'play.yaml:3:5' }])).toEqual([
       'play.yaml:3:5: task "low", ip_rule/priority: must be >= 1 (got -1)',
     ]);
-    const [problem] = refusal([{ name: 'no place', module: 'ip_rule', args: { from: '10.0.0.1', table: 41, priority: 100, extra: 1 } }]);
-    expect(problem).toMatch(/^task "no place", ip_rule\/extra: additional property "extra" is not allowed/);
-    expect(problem).not.toContain('(got');
+    expect(refusal([{ name: 'no place', module: 'ip_rule', args: { from: '10.0.0.1', table: 41, priority: 100, extra: 1 } }])).toEqual([
+      'task "no place", ip_rule/extra: additional property "extra" is not allowed; allowed: from, to, table, priority, state, may_cut_ssh',
+    ]);
+  });
+
+  describe('once per distinct content (a run expands a module several times; N = 1000 makes 9000 tasks each time)', () => {
+    afterEach(() => vi.restoreAllMocks());
+    const rule = (priority: number) => ({ name: `r${priority}`, module: 'ip_rule', args: { from: '10.0.0.1', table: 41, priority } });
+
+    it('validates a content once, again only once other contents have come between, and gives the validated arguments', () => {
+      const check = vi.spyOn(findTask('ip_rule')!, 'check');
+      const first = prepareTasks([rule(31001)]);
+      const again = prepareTasks([rule(31001)]);
+      expect(check).toHaveBeenCalledTimes(1);
+      expect(again[0]!.invocation.args).toEqual(first[0]!.invocation.args);
+      expect(again[0]!.invocation.args).toMatchObject({ state: 'present' });
+      prepareTasks([rule(31002), rule(31001), rule(31002)]);
+      expect(check).toHaveBeenCalledTimes(2);
+    });
+
+    it('takes arguments checkInvocation already validated (a library user\'s tasks) as they are', () => {
+      const { invocation } = checkInvocation(rule(31003));
+      const check = vi.spyOn(findTask('ip_rule')!, 'check');
+      expect(prepareTasks([invocation])[0]!.invocation).toBe(invocation);
+      expect(check).not.toHaveBeenCalled();
+    });
   });
 
   it('refuses a task module it does not know', () => {

@@ -38,6 +38,13 @@ describe('host events', () => {
     ]);
   });
 
+  it('a library user may listen to some events only: an apply without a phase callback runs through', async () => {
+    const outcomes: string[] = [];
+    const result = await runHost('gw', converging(EMPTY, WITH_RULE), tasks(RULE), { apply: true, events: { taskDone: (_host, _task, outcome) => outcomes.push(outcome) } });
+    expect(result).toMatchObject({ status: 'changed', applied: true });
+    expect(outcomes).toEqual(['changed']);
+  });
+
   it('a plan with nothing to do for a task: that task ok, the others changed; no apply phase', async () => {
     const { seen, events } = recorder();
     const result = await runHost('gw', new FakeHost(WITH_RULE), tasks(RULE, FILE), { apply: false, events });

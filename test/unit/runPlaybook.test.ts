@@ -131,6 +131,14 @@ describe('a host run over SSH', () => {
     expect(result.notes).toEqual(['the previous apply (started at at T by a@b (pid 3)) lost its connection before wgplay could report it; on the host it ended with exit 0 after phase "done"']);
   });
 
+  it('runs for a library user who listens to some events only (no phase callback)', async () => {
+    const host = converging(EMPTY_SSH, WITH_RULE_SSH);
+    const outcomes: string[] = [];
+    const result = await runOneHost(hostOf(SSH_ROOT), tasks(RULE), { apply: true, connect: connections(host).connect, events: { taskDone: (_host, _task, outcome) => outcomes.push(outcome) } });
+    expect(result).toMatchObject({ status: 'changed', applied: true });
+    expect(outcomes).toEqual(['changed']);
+  });
+
   it('plans without the lock, and a plan only asks what the tasks need', async () => {
     const host = new FakeHost(EMPTY_SSH);
     const lock: FakeLock = { written: [], ended: false };
@@ -343,6 +351,42 @@ describe('saved plans on disk', () => {
     ]);
     expect(results[1]!.error).toContain('the host changed since the plan was made (1 fact(s) differ)');
     expect(locks.gw1!.ended && locks.gw2!.ended).toBe(true);
+  });
+});
+
+describe('saved plans that cannot be applied', () => {
+  it('are refused when the file is JSON but not a plan', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'wgplay-plan-'));
+    const NOT = 'not a saved plan: write one with `wgplay plan PLAYBOOK -i INVENTORY --out FILE`';
+    for (const [name, json] of [['null', 'null'], ['number', '7'], ['other-kind', '{"kind":"something","hosts":[]}'], ['no-hosts', '{"kind":"wgplay-plan"}'], ['hosts-object', '{"kind":"wgplay-plan","hosts":{}}']]) {
+      writeFileSync(join(dir, `${name}.json`), json);
+      expect(() => readSavedPlan(join(dir, `${name}.json`)), name).toThrow(NOT);
+    }
+    writeFileSync(join(dir, 'format.json'), '{"kind":"wgplay-plan","hosts":[],"format":2}');
+    expect(() => readSavedPlan(join(dir, 'format.json'))).toThrow('saved plan format 2: this wgplay reads format 1');
+  });
+
+  it('a host whose planning failed, was unreachable or left no basis is not applied, saying what the plan said', async () => {
+    const planned = await runHost('gw', new FakeHost(EMPTY), tasks(RULE), { apply: false, keepBasis: true });
+    const saved = buildSavedPlan({ inventory: inventoryOf(LOCAL), plays: [], hosts: [{ host: inventoryOf(LOCAL).hosts.get('gw')!, tasks: tasks(RULE) }] }, [planned], {});
+    const host = new FakeHost(EMPTY);
+    const connect = async (name: string) => fakeTransport(name, host);
+    for (const [status, error, basis] of [['failed', 'no route', true], ['unreachable', undefined, true], ['changed', undefined, false]] as const) {
+      const entry = { ...saved.hosts[0]!, status, error, basis: basis ? saved.hosts[0]!.basis : undefined };
+      const [result] = await applySavedPlan({ ...saved, hosts: [entry] }, { connect });
+      expect(result, status).toMatchObject({ status: 'failed', applied: false, error: `not applied: the plan has no changes for this host (when it was made: ${status}${error ? `: ${error}` : ''})` });
+    }
+    expect(host.count('apply')).toBe(0);
+  });
+
+  it('are applied for a library user who listens to some events only', async () => {
+    const planned = await runHost('gw', new FakeHost(EMPTY), tasks(RULE), { apply: false, keepBasis: true });
+    const saved = buildSavedPlan({ inventory: inventoryOf(LOCAL), plays: [], hosts: [{ host: inventoryOf(LOCAL).hosts.get('gw')!, tasks: tasks(RULE) }] }, [planned], {});
+    const outcomes: string[] = [];
+    const host = converging(EMPTY, WITH_RULE);
+    const [result] = await applySavedPlan(saved, { connect: async (name) => fakeTransport(name, host), events: { taskDone: (_host, _task, outcome) => outcomes.push(outcome) } });
+    expect(result).toMatchObject({ status: 'changed', applied: true });
+    expect(outcomes).toEqual(['changed']);
   });
 });
 
