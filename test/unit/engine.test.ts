@@ -109,6 +109,27 @@ describe('runHost', () => {
     expect(host.sent.map((s) => s.kind)).toEqual(['facts', 'apply']);
   });
 
+  it('names phase "start" when the apply script failed before its first phase, with its stderr trimmed, cut and scrubbed', async () => {
+    const host = new FakeHost(EMPTY, () => ({ stdout: '', stderr: `  bash: line 1: syntax error\nkey aLcGbAnL5A+ZIRo0Q5rQOI0BXiJ8Nv3CxTqNAWXaQXE= ${'x'.repeat(6000)}\n`, code: 2 }));
+    const result = await runHost('gw', host, tasks(RULE), { apply: true });
+    expect(result.error).toMatch(/^apply failed in phase "start" \(exit 2\); earlier phases completed, this one may be half-done, later ones did not run; rerun apply to converge\.\nbash: line 1: syntax error\nkey /);
+    expect(result.error).not.toContain('aLcGbAnL5A+ZIRo0Q5rQOI0BXiJ8Nv3CxTqNAWXaQXE=');
+    expect(result.error!.length).toBeLessThan(4300);
+  });
+
+  it("reports each phase's seconds on the host, and the verify's on the controller", async () => {
+    const host = new FakeHost(EMPTY, (script, self) => {
+      self.facts = WITH_RULE;
+      return { stdout: `${PHASE_MARKER}prepare 100.0\n${PHASE_MARKER}routing 100.5\n${PHASE_MARKER}done 101.25\n` };
+    });
+    const result = await runHost('gw', host, tasks(RULE), { apply: true });
+    expect(result.status).toBe('changed');
+    const { verify, ...onHost } = result.phaseSeconds!;
+    expect(onHost).toEqual({ prepare: 0.5, routing: 0.75 });
+    expect(verify).toBeGreaterThanOrEqual(0);
+    expect(verify).toBeLessThan(30);
+  });
+
   it('fails before applying anything when a task cannot plan, naming the task', async () => {
     const host = new FakeHost(EMPTY);
     const result = await runHost('gw', host, tasks(RULE, ['sysctl', { key: 'net.ipv4.no_such_key', value: 1, persist: false }]), { apply: true });
@@ -126,8 +147,13 @@ describe('runHost', () => {
 
   it('fails when the fact script itself fails', async () => {
     const host = new FakeHost(EMPTY);
-    host.run = async () => ({ stdout: '', stderr: 'bash: not found', code: 127 });
-    await expect(runHost('gw', host, tasks(RULE), { apply: false })).rejects.toThrow('gathering facts failed (exit 127): bash: not found');
+    host.run = async () => ({ stdout: '', stderr: '  bash: not found\n', code: 127 });
+    await expect(runHost('gw', host, tasks(RULE), { apply: false })).rejects.toThrow(/^gathering facts failed \(exit 127\): bash: not found$/);
+    // A long error is cut at 2000 characters, and a private key in it scrubbed.
+    host.run = async () => ({ stdout: '', stderr: `key aLcGbAnL5A+ZIRo0Q5rQOI0BXiJ8Nv3CxTqNAWXaQXE= ${'x'.repeat(5000)}`, code: 1 });
+    const error: Error = await runHost('gw', host, tasks(RULE), { apply: false }).catch((caught: Error) => caught);
+    expect(error.message).not.toContain('aLcGbAnL5A+ZIRo0Q5rQOI0BXiJ8Nv3CxTqNAWXaQXE=');
+    expect(error.message.length).toBeLessThan(2100);
   });
 
   it("gathers a second time when a module's record names resources the first gathering did not cover", async () => {
@@ -150,6 +176,21 @@ describe('runHost', () => {
     // The second gathering asks about the removed customer's files.
     expect(host.sent[0]!.script).not.toContain('/etc/wireguard/wg-gone.conf');
     expect(host.sent[1]!.script).toContain('/etc/wireguard/wg-gone.conf');
+  });
+
+  it("expands a module with the host's SSH connection: a gateway that would shut wgplay out is refused, nothing sent", async () => {
+    const ssh = { 'ssh-connection': ['192.0.2.50 40000 192.0.2.1 22', '[{"dst":"192.0.2.50","dev":"eth0","prefsrc":"192.0.2.1"}]'] };
+    const host = new FakeHost(facts({ capture: 'empty', output: { ...ssh, 'sysctl net.ipv4.ip_local_reserved_ports': '' } }));
+    const gateway = {
+      public_interface: 'eth0',
+      public_address: '203.0.113.2',
+      ssh: { interfaces: ['eth1'] },
+      customers: [{ name: 'a', public_key: '/TOE4TKtAqVsePRVR+5AA43HkAK5DSntkOCO7nYq5xU=', address: '10.0.0.1', our_address: '10.0.0.2' }],
+    };
+    await expect(runHost('gw', host, tasks(['wireguard_gateway', gateway]), { apply: true, overSsh: true })).rejects.toThrow(
+      /refused, nothing changed:\n {2}- wgplay reaches this host over SSH at 192\.0\.2\.1 on eth0, but ssh\.interfaces is \[eth1\]/,
+    );
+    expect(host.count('apply')).toBe(0);
   });
 
   it('fails a host whose expanded tasks fight over one resource', async () => {
