@@ -115,6 +115,19 @@ setsid sleep 1.5 </dev/null >/dev/null 2>&1 & echo $! > /run/wgplay/confirm/time
     expect(host.state('run/reported')).toBe('');
   });
 
+  it.each([
+    ['the detached apply', 'run/pid', 'run'],
+    ['the rollback timer', 'confirm/timer.pid', 'confirm'],
+  ])('stays held while %s alone runs', async (_what, pidFile, folder) => {
+    host = await ScratchHost.create();
+    const lock = await takeHostLock(host, { owner: OWNER });
+    const started = await host.run(`mkdir -p /run/wgplay/${folder}\nsetsid sleep 1 </dev/null >/dev/null 2>&1 & echo $! > /run/wgplay/${pidFile}`);
+    expect(started.code).toBe(0);
+    const pid = Number(host.state(pidFile));
+    await lock.release();
+    expect(() => process.kill(pid, 0), `pid ${pid} still runs`).toThrow();
+  });
+
   it('fails with what to install when the host has no flock', async () => {
     const bin = mkdtempSync(join(tmpdir(), 'wgplay-noflock-'));
     for (const tool of ['mkdir', 'cat']) symlinkSync(`/bin/${tool}`, join(bin, tool));
