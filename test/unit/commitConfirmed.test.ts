@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { applyChanges, type ApplyOutcome } from '../../src/engine/apply.js';
 import { parseConfirm, rollbackScope } from '../../src/engine/commitConfirmed.js';
+import { lastPhase } from '../../src/engine/compile.js';
 import { TransportError } from '../../src/transport/types.js';
 import type { Change, Step } from '../../src/tasks/types.js';
 import { ScratchHost } from './scratchHost.js';
@@ -254,6 +255,8 @@ kill -9 ${listener}`);
     expect(outcome).toMatchObject({ kind: 'ran', confirmed: true, result: { code: 5 } });
     if (outcome.kind !== 'ran') return;
     expect(outcome.result.stderr).toContain('cannot write the boot file');
+    // The report names the phase it stopped in: the confirmation's persist, after the script's own phases.
+    expect(lastPhase(outcome.result.stdout)).toBe('persist');
     expect(host.state('confirm/state')).toBe('confirmed\n');
   });
 
@@ -275,6 +278,30 @@ kill -9 ${listener}`);
       ],
       links: [],
       files: [],
+    });
+  });
+
+  it('covers each table once per family (no family is inet), links of WireGuard interfaces only, files by path', () => {
+    const scope = rollbackScope([
+      { module: 'nft_table', args: { name: 't', family: 'ip' }, changes: [change('t')] },
+      { module: 'nft_table', args: { name: 't', family: 'inet' }, changes: [change('t')] },
+      { module: 'nft_table', args: { name: 't' }, changes: [change('t')] },
+      { module: 'nft_element', args: { table: 'e', family: 'ip' }, changes: [change('e')] },
+      { module: 'nft_element', args: { table: 'e' }, changes: [change('e')] },
+      { module: 'nft_element', args: { table: 'e', family: 'inet' }, changes: [change('e')] },
+      { module: 'wireguard_interface', args: { name: 'wg-a' }, changes: [change('wg-a')] },
+      { module: 'ip_route', args: { to: '10.0.0.0/24', dev: 'wg-a' }, changes: [change('route')] },
+      { module: 'file', args: { path: '/etc/wireguard/wg-a.conf' }, changes: [change('file')] },
+    ]);
+    expect(scope).toEqual({
+      nftTables: [
+        { family: 'ip', name: 't' },
+        { family: 'inet', name: 't' },
+        { family: 'ip', name: 'e' },
+        { family: 'inet', name: 'e' },
+      ],
+      links: ['wg-a'],
+      files: ['/etc/wireguard/wg-a.conf'],
     });
   });
 
