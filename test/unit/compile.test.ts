@@ -128,5 +128,21 @@ describe('phase markers', () => {
     expect(withLaterPhases('', '@@wgplay-phase done 3')).toBe('@@wgplay-phase done 3\n');
     expect(withLaterPhases('out\n', 'confirmed\n')).toBe('out\n');
     expect(lastPhase('no markers\n')).toBeUndefined();
+    expect(withLaterPhases('out\n', '@@wgplay-phase done 3\n')).toBe('out\n@@wgplay-phase done 3\n');
+  });
+
+  it('give no seconds for a script that did not finish, printed no marker, or lost its clock in one', () => {
+    expect(phaseSeconds('')).toBeUndefined();
+    expect(phaseSeconds('@@wgplay-phase links 1\n@@wgplay-phase routing 2\n')).toBeUndefined();
+    expect(phaseSeconds('@@wgplay-phase links 1\n@@wgplay-phase routing\n@@wgplay-phase done 3\n')).toBeUndefined();
+    expect(phaseSeconds('@@wgplay-phase links 1\n@@wgplay-phase routing 2.5\n@@wgplay-phase done 3\n')).toEqual({ links: 1.5, routing: 0.5 });
+  });
+});
+
+describe('steps without a stage', () => {
+  it("run with their phase's first stage, in plan order", () => {
+    const result = run(compileApplyScript([change(say('first-stage', { phase: 'prepare', stage: 'changes' }), say('no-stage', { phase: 'prepare' }), say('keys', { phase: 'prepare', stage: 'keys' }))]));
+    expect(result.code, result.stderr).toBe(0);
+    expect(journal()).toEqual(['first-stage', 'no-stage', 'keys']);
   });
 });
