@@ -11,7 +11,12 @@ const FileSchema = Type.Object(
     path: Type.String({ pattern: '^/[^\\u0000]*$', net: 'absolute-path', description: 'Absolute path of the file on the host (/etc//x and /etc/./x are /etc/x).' }),
     state: State('the file'),
     content: Type.Optional(Type.String({ description: 'The whole content (required when state is present).' })),
-    mode: Defaulted(Type.String({ pattern: '^0?[0-7]{3,4}$', description: 'Permissions in octal, e.g. "0640".' }), '0644'),
+    mode: Type.Optional(
+      Type.String({
+        pattern: '^0?[0-7]{3,4}$',
+        description: 'Permissions in octal, e.g. "0640" (default: 0600 for a secret file, one marked `secret` or whose content holds a WireGuard private key; else 0644).',
+      }),
+    ),
     owner: Defaulted(Type.String({ pattern: UNIX_NAME, description: 'Owning user.' }), 'root'),
     group: Type.Optional(Type.String({ pattern: UNIX_NAME, description: 'Owning group (default: the owner).' })),
     secret: Defaulted(
@@ -66,7 +71,8 @@ export const fileTask = defineTask({
     const desired = {
       path: args.path,
       content: args.content ?? '',
-      mode: normalizeMode(args.mode),
+      // A key must not be world-readable because the task forgot to say `mode`.
+      mode: normalizeMode(args.mode ?? (isSecret(args) ? '0600' : '0644')),
       owner: args.owner,
       group: args.group ?? args.owner,
       secret: args.secret,

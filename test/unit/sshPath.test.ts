@@ -5,6 +5,8 @@ import { validateArgs } from '../../src/playbook/validate.js';
 import { parseFacts } from '../../src/facts/parseFacts.js';
 import { parseSshConnection } from '../../src/facts/parseSshConnection.js';
 import { ipRouteTask } from '../../src/tasks/ipRoute.js';
+import { currentRoute, describeRouteFact, takesControllerRoute } from '../../src/tasks/sshPath.js';
+import type { RouteFact } from '../../src/facts/types.js';
 import { ipRuleTask } from '../../src/tasks/ipRule.js';
 import { wireguardInterfaceTask } from '../../src/tasks/wireguardInterface.js';
 import { execFileSync } from 'node:child_process';
@@ -114,5 +116,45 @@ describe('a host run that would cut its own SSH connection', () => {
     const host = new FakeHost(capturedFacts({ capture: 'empty', output: SSH }));
     const result = await runHost('gw', host, takeover, { apply: false, overSsh: false });
     expect(result.status).toBe('changed');
+  });
+});
+
+describe('the route to the controller', () => {
+  const route = (dst: string, more: Partial<RouteFact> = {}): RouteFact => ({ family: 'inet', dst, table: 'main', ...more });
+  const routes = [
+    route('default', { gateway: '203.0.113.1', dev: 'eth0' }),
+    route('172.31.0.0/16', { dev: 'mgmt1' }),
+    route('172.31.250.0/30', { dev: 'mgmt0' }),
+    route('172.31.250.0/30', { dev: 'later' }),
+    route('172.31.250.1', { dev: 'wg-x', table: '41' }),
+    route('10.0.0.0/8', { dev: 'eth1' }),
+  ];
+
+  it("is the kernel's choice: the longest prefix of that table that covers the address, the first of equals", () => {
+    expect(currentRoute(routes, 'main', '172.31.250.1')?.dev).toBe('mgmt0');
+    expect(currentRoute(routes, '41', '172.31.250.1')?.dev).toBe('wg-x');
+    expect(currentRoute(routes, 'main', '172.31.9.9')?.dev).toBe('mgmt1');
+    expect(currentRoute(routes, 'main', '192.0.2.1')?.dev).toBe('eth0');
+    expect(currentRoute(routes, '42', '172.31.250.1')).toBeUndefined();
+  });
+
+  it('is taken by a route as specific or more through another device or gateway; not by a less specific one or the same route', () => {
+    const controller = '172.31.250.1';
+    expect(takesControllerRoute('10.0.0.0/8', { dev: 'wg-a' }, controller, routes)).toBeUndefined();
+    expect(takesControllerRoute('172.31.0.0/16', { dev: 'wg-a' }, controller, routes)).toBeUndefined();
+    expect(takesControllerRoute('172.31.250.0/30', { dev: 'mgmt0' }, controller, routes)).toBeUndefined();
+    expect(takesControllerRoute('172.31.250.0/30', {}, controller, routes)).toBeUndefined();
+    expect(takesControllerRoute('172.31.250.0/30', { dev: 'wg-a' }, controller, routes)).toEqual({ now: routes[2] });
+    expect(takesControllerRoute('172.31.250.0/30', { dev: 'mgmt0', via: '172.31.250.2' }, controller, routes)).toEqual({ now: routes[2] });
+    expect(takesControllerRoute('172.31.250.1', { dev: 'mgmt0' }, controller, routes)).toEqual({ now: routes[2] });
+    expect(takesControllerRoute('0.0.0.0/0', { via: '203.0.113.1', dev: 'eth0' }, '192.0.2.9', routes)).toBeUndefined();
+    expect(takesControllerRoute('0.0.0.0/0', { via: '203.0.113.9', dev: 'eth0' }, '192.0.2.9', routes)).toEqual({ now: routes[0] });
+    expect(takesControllerRoute('192.0.2.0/24', { dev: 'wg-a' }, '192.0.2.9', [])).toEqual({ now: undefined });
+  });
+
+  it('is described as ip prints it', () => {
+    expect(describeRouteFact(routes[0])).toBe('ip route default via 203.0.113.1 dev eth0');
+    expect(describeRouteFact(route('10.0.0.1'))).toBe('ip route 10.0.0.1');
+    expect(describeRouteFact(undefined)).toBe('no route');
   });
 });
