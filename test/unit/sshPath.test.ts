@@ -84,6 +84,14 @@ describe('routes and rules that would take the SSH connection', () => {
     const peer = (allowed_ips: string[]) => [{ public_key: 'x', allowed_ips }];
     expect(cut(wireguardInterfaceTask, { name: 'wg-x', addresses: ['172.31.250.1/32'] })).toMatch(/the address 172\.31\.250\.1\/32 on wg-x covers the controller's address 172\.31\.250\.1/);
     expect(cut(wireguardInterfaceTask, { name: 'wg-x', addresses: ['172.31.250.5/24'] })).toBeUndefined(); // a /24 loses to mgmt0's /30
+    // The controller's own address on the interface takes it whatever the prefix (a local route)...
+    expect(cut(wireguardInterfaceTask, { name: 'wg-x', addresses: ['172.31.250.1/24'] })).toMatch(/the address 172\.31\.250\.1\/24 on wg-x covers the controller's address 172\.31\.250\.1: wgplay's SSH connection .* would go into wg-x; if that is intended, set may_cut_ssh: true on the task$/);
+    // ...and another address whose prefix is more specific than the current route takes the route.
+    expect(cut(wireguardInterfaceTask, { name: 'wg-x', addresses: ['172.31.250.0/31'] })).toMatch(/the address 172\.31\.250\.0\/31 on wg-x covers the controller's address/);
+    // As specific as mgmt0's route but on wg-x: the kernel may pick either.
+    expect(cut(wireguardInterfaceTask, { name: 'wg-x', addresses: ['172.31.250.2/30'] })).toMatch(/the address 172\.31\.250\.2\/30 on wg-x covers/);
+    // Without a table the peers' allowed IPs make no routes: nothing to take.
+    expect(cut(wireguardInterfaceTask, { name: 'wg-x', peers: peer(['172.31.250.0/30']) })).toBeUndefined();
     expect(cut(wireguardInterfaceTask, { name: 'wg-x', table: 'main', peers: peer(['0.0.0.0/0']) })).toBeUndefined(); // less specific than mgmt0's /30
     expect(cut(wireguardInterfaceTask, { name: 'wg-x', table: 'main', peers: peer(['172.31.250.0/30']) })).toMatch(/the peer route to 172\.31\.250\.0\/30 in table main covers the controller's address/);
     expect(cut(wireguardInterfaceTask, { name: 'wg-x', table: 41, peers: peer(['172.31.250.0/30']) })).toBeUndefined();
