@@ -130,6 +130,23 @@ describe('runHost', () => {
     expect(verify).toBeLessThan(30);
   });
 
+  it('a run cancelled before it starts sends nothing and says so; a plan keeps its basis only when asked', async () => {
+    const host = new FakeHost(EMPTY);
+    const controller = new AbortController();
+    controller.abort();
+    expect(await runHost('gw', host, tasks(RULE), { apply: true, signal: controller.signal })).toEqual({
+      host: 'gw',
+      status: 'cancelled',
+      tasks: [],
+      applied: false,
+      cancelled: 'before-apply',
+      error: 'cancelled before the apply script started: nothing was changed',
+    });
+    expect(host.sent).toEqual([]);
+    expect((await runHost('gw', host, tasks(RULE), { apply: false })).basis).toBeUndefined();
+    expect((await runHost('gw', host, tasks(RULE), { apply: false, keepBasis: true })).basis).toMatchObject({ fingerprint: expect.any(String) });
+  });
+
   it('fails before applying anything when a task cannot plan, naming the task', async () => {
     const host = new FakeHost(EMPTY);
     const result = await runHost('gw', host, tasks(RULE, ['sysctl', { key: 'net.ipv4.no_such_key', value: 1, persist: false }]), { apply: true });

@@ -131,6 +131,12 @@ describe('a host run over SSH', () => {
     expect(result.notes).toEqual(['the previous apply (started at at T by a@b (pid 3)) lost its connection before wgplay could report it; on the host it ended with exit 0 after phase "done"']);
   });
 
+  it('arms a rollback that covers the tables the apply changes', async () => {
+    const host = new FakeHost(EMPTY_SSH);
+    await runOneHost(hostOf(SSH_ROOT), tasks(RULE, ['nft_table', { name: 'wgplay_case', chains: [{ name: 'c', rules: ['accept'] }] }]), { apply: true, connect: connections(host).connect });
+    expect(host.applyScript).toMatch(/nft list table inet '?wgplay_case'? > "\$wgplay_c\/saved\/nft\.inet\.wgplay_case"/);
+  });
+
   it('runs for a library user who listens to some events only (no phase callback)', async () => {
     const host = converging(EMPTY_SSH, WITH_RULE_SSH);
     const outcomes: string[] = [];
