@@ -1,14 +1,18 @@
 #!/usr/bin/env node
 // Scores per folder from Stryker's JSON reports, static mutants left out (as ignoreStatic
 // does), and the surviving mutants one per line:
-//   node scripts/mutation-summary.mjs REPORT.json [REPORT.json...] [--files] [--survivors]
-// (--files: a line per file too)
+//   node scripts/mutation-summary.mjs REPORT.json [REPORT.json...] [--files] [--survivors] [--reasons=docs/mutation-reasons.json]
+// (--files: a line per file too; --reasons: each survivor with the reason docs/mutation-reasons.json
+// gives it, matched by file and a piece of its line's source, then those without one)
 // Several reports (one per group of files, each run on its own) are merged file by file:
 // a file in two reports counts as the later one measured it.
 import { readFileSync } from 'node:fs';
 
 const args = process.argv.slice(2);
-const flags = new Set(args.filter((arg) => arg.startsWith('--')));
+const flags = new Set(args.filter((arg) => arg.startsWith('--')).map((arg) => arg.split('=')[0]));
+const reasonsFile = args.find((arg) => arg.startsWith('--reasons='))?.slice('--reasons='.length);
+/** [{ file, line: a piece of the source line, mutators?: [names], reason }] */
+const reasons = reasonsFile ? JSON.parse(readFileSync(reasonsFile, 'utf8')) : [];
 const files = args.filter((arg) => !arg.startsWith('--'));
 const report = { files: {} };
 for (const file of files.length > 0 ? files : ['reports/mutation/mutation.json']) Object.assign(report.files, JSON.parse(readFileSync(file, 'utf8')).files);
@@ -29,8 +33,10 @@ for (const [path, { mutants, source }] of Object.entries(report.files)) {
       else if (mutant.status === 'NoCoverage') c.noCoverage++;
     }
     if (!mutant.static && (mutant.status === 'Survived' || mutant.status === 'NoCoverage')) {
-      const line = source.split('\n')[mutant.location.start.line - 1]?.trim().slice(0, 90);
-      survivors.push(`${path}:${mutant.location.start.line}  ${mutant.mutatorName} -> ${JSON.stringify(mutant.replacement ?? '').slice(0, 60)}  [${mutant.status}]  ${line}`);
+      const full = source.split('\n')[mutant.location.start.line - 1] ?? '';
+      const line = full.trim().slice(0, 90);
+      const reason = reasons.find((r) => r.file === path && full.includes(r.line) && (!r.mutators || r.mutators.includes(mutant.mutatorName)))?.reason;
+      survivors.push({ reason, text: `${path}:${mutant.location.start.line}  ${mutant.mutatorName} -> ${JSON.stringify(mutant.replacement ?? '').slice(0, 60)}  [${mutant.status}]  ${line}` });
     }
   }
   folders.set(folder, counts);
@@ -43,4 +49,10 @@ const printScore = (name, c) => {
 };
 for (const [folder, c] of [...folders].sort()) printScore(folder, c);
 if (flags.has('--files')) for (const [path, c] of [...perFile].sort()) printScore(path, c);
-if (flags.has('--survivors')) for (const line of survivors) console.log(line);
+if (flags.has('--survivors') && !reasonsFile) for (const { text } of survivors) console.log(text);
+if (reasonsFile) {
+  for (const { text, reason } of survivors.filter((s) => s.reason)) console.log(`${text}\n    -> ${reason}`);
+  const unexplained = survivors.filter((s) => !s.reason);
+  console.log(`\n${survivors.length - unexplained.length} survivors with a reason, ${unexplained.length} without:`);
+  for (const { text } of unexplained) console.log(text);
+}

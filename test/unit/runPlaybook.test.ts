@@ -333,6 +333,10 @@ describe('saved plans on disk', () => {
     const secret = await planFor(new FakeHost(EMPTY), tasks(['file', { path: '/etc/wgplay-case/secret.env', content: 'token=x\n', secret: true }]));
     expect(() => writeSavedPlan(join(dir, 'secret.json'), secret)).toThrow('task "case" writes a secret file');
     expect(existsSync(join(dir, 'secret.json'))).toBe(false);
+    // A file that is not secret is saved with its plan.
+    const plain = await planFor(new FakeHost(EMPTY), tasks(['file', { path: '/etc/wgplay-case/plain.conf', content: 'listen 8080\n' }]));
+    writeSavedPlan(join(dir, 'plain.json'), plain);
+    expect(readSavedPlan(join(dir, 'plain.json')).hosts[0]!.tasks[0]!.changes).toHaveLength(1);
     const harmless = await planFor(new FakeHost(EMPTY), tasks(RULE));
     writeSavedPlan(join(dir, 'harmless.json'), harmless);
     expect(() => readSavedPlan(join(dir, 'none.json'))).toThrow('cannot read the saved plan: no such file');
