@@ -110,7 +110,7 @@ describe('runHost', () => {
   });
 
   it('names phase "start" when the apply script failed before its first phase, with its stderr trimmed, cut and scrubbed', async () => {
-    const host = new FakeHost(EMPTY, () => ({ stdout: '', stderr: `  bash: line 1: syntax error\nkey aLcGbAnL5A+ZIRo0Q5rQOI0BXiJ8Nv3CxTqNAWXaQXE= ${'x'.repeat(6000)}\n`, code: 2 }));
+    const host = new FakeHost(EMPTY, () => ({ stdout: '', stderr: `  bash: line 1: syntax error\nkey aLcGbAnL5A+ZIRo0Q5rQOI0BXiJ8Nv3CxTqNAWXaQXE= ${'no space left '.repeat(500)}\n`, code: 2 }));
     const result = await runHost('gw', host, tasks(RULE), { apply: true });
     expect(result.error).toMatch(/^apply failed in phase "start" \(exit 2\); earlier phases completed, this one may be half-done, later ones did not run; rerun apply to converge\.\nbash: line 1: syntax error\nkey /);
     expect(result.error).not.toContain('aLcGbAnL5A+ZIRo0Q5rQOI0BXiJ8Nv3CxTqNAWXaQXE=');
@@ -167,7 +167,7 @@ describe('runHost', () => {
     host.run = async () => ({ stdout: '', stderr: '  bash: not found\n', code: 127 });
     await expect(runHost('gw', host, tasks(RULE), { apply: false })).rejects.toThrow(/^gathering facts failed \(exit 127\): bash: not found$/);
     // A long error is cut at 2000 characters, and a private key in it scrubbed.
-    host.run = async () => ({ stdout: '', stderr: `key aLcGbAnL5A+ZIRo0Q5rQOI0BXiJ8Nv3CxTqNAWXaQXE= ${'x'.repeat(5000)}`, code: 1 });
+    host.run = async () => ({ stdout: '', stderr: `key aLcGbAnL5A+ZIRo0Q5rQOI0BXiJ8Nv3CxTqNAWXaQXE= ${'no space left '.repeat(400)}`, code: 1 });
     const error: Error = await runHost('gw', host, tasks(RULE), { apply: false }).catch((caught: Error) => caught);
     expect(error.message).not.toContain('aLcGbAnL5A+ZIRo0Q5rQOI0BXiJ8Nv3CxTqNAWXaQXE=');
     expect(error.message.length).toBeLessThan(2100);

@@ -76,6 +76,7 @@ describe('facts gathered for one request answering another', () => {
     expect(covers(have, { nftCanonical: [{ ...table('y'), text: 'table inet x {}' }] })).toBe(false);
     expect(covers({}, { nftCanonical: [{ ...table('x'), text: 'table inet x {}' }] })).toBe(false);
     expect(covers(have, { inotify: { ifMissing: ['wg-b'] } })).toBe(false);
+    expect(covers(have, { inotify: { ifMissing: ['wg-a', 'wg-b'] } })).toBe(false);
     expect(covers(have, { inotify: true })).toBe(false);
     expect(covers({}, { inotify: { ifMissing: ['wg-a'] } })).toBe(false);
   });
