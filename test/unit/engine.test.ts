@@ -12,7 +12,7 @@ import { EXIT, exitCodeFor } from '../../src/report/summary.js';
 import { renderTextReport } from '../../src/report/text.js';
 import { TransportError, type Transport } from '../../src/transport/types.js';
 import type { TaskInvocation } from '../../src/tasks/types.js';
-import { EMPTY, FakeHost, facts, fakeTransport, phasesOf, RULE, tasks, WITH_RULE } from './fakeHost.js';
+import { EMPTY, FakeHost, facts, fakeTransport, phasesOf, RULE, tasks, WITH_RULE, SSH_CONNECTION } from './fakeHost.js';
 
 describe('runHost', () => {
   it('compiles every change of a host into ONE script: phases in order, one ip -batch, one nft transaction', async () => {
@@ -196,8 +196,7 @@ describe('runHost', () => {
   });
 
   it("expands a module with the host's SSH connection: a gateway that would shut wgplay out is refused, nothing sent", async () => {
-    const ssh = { 'ssh-connection': ['192.0.2.50 40000 192.0.2.1 22', '[{"dst":"192.0.2.50","dev":"eth0","prefsrc":"192.0.2.1"}]'] };
-    const host = new FakeHost(facts({ capture: 'empty', output: { ...ssh, 'sysctl net.ipv4.ip_local_reserved_ports': '' } }));
+    const host = new FakeHost(facts({ capture: 'empty', output: { ...SSH_CONNECTION, 'sysctl net.ipv4.ip_local_reserved_ports': '' } }));
     const gateway = {
       public_interface: 'eth0',
       public_address: '203.0.113.2',

@@ -61,6 +61,9 @@ export const facts = (f: TaskCase['facts']) => factOutput(f);
 export const EMPTY = facts({ capture: 'empty' });
 export const tasks = (...list: [string, unknown][]): TaskInvocation[] => list.flatMap(([task, args]) => invocationOf(task, args));
 
+/** The fact script's section for wgplay's own SSH connection: the controller 192.0.2.50 reached the host's 192.0.2.1 port 22, the way back on eth0. */
+export const SSH_CONNECTION = { 'ssh-connection': ['192.0.2.50 40000 192.0.2.1 22', '[{"dst":"192.0.2.50","dev":"eth0","prefsrc":"192.0.2.1"}]'] };
+
 export const RULE: [string, unknown] = ['ip_rule', { from: '10.200.200.1', table: 41, priority: 100 }];
 /** The empty host's rules once the rule of RULE is added: what `ip -j -4 rule show` then prints. */
 export const WITH_RULE = facts({

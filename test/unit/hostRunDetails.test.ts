@@ -10,11 +10,10 @@ import { applySavedHost, applySavedPlan, buildSavedPlan, checkSavedPlan, writeSa
 import { runHost } from '../../src/engine/run.js';
 import { parseInventory } from '../../src/inventory/index.js';
 import { TransportError } from '../../src/transport/types.js';
-import { converging, EMPTY, FakeHost, facts, fakeTransport, RULE, tasks, WITH_RULE, type FakeLock } from './fakeHost.js';
+import { converging, EMPTY, FakeHost, facts, fakeTransport, RULE, tasks, WITH_RULE, type FakeLock, SSH_CONNECTION } from './fakeHost.js';
 
-const SSH = { 'ssh-connection': ['192.0.2.50 40000 192.0.2.1 22', '[{"dst":"192.0.2.50","dev":"eth0","prefsrc":"192.0.2.1"}]'] };
-const EMPTY_SSH = facts({ capture: 'empty', output: SSH });
-const WITH_RULE_SSH = facts({ capture: 'empty', output: { ...SSH, 'ip-rule inet': [{ priority: 0, src: 'all', table: 'local' }, { priority: 100, src: '10.200.200.1', table: '41' }] } });
+const EMPTY_SSH = facts({ capture: 'empty', output: SSH_CONNECTION });
+const WITH_RULE_SSH = facts({ capture: 'empty', output: { ...SSH_CONNECTION, 'ip-rule inet': [{ priority: 0, src: 'all', table: 'local' }, { priority: 100, src: '10.200.200.1', table: '41' }] } });
 const hostOf = (text: string) => parseInventory(text, 'hosts.yaml').hosts.get('gw')!;
 const LOCAL = 'all:\n  hosts:\n    gw: { ansible_connection: local }\n';
 const SSH_ROOT = 'all:\n  hosts:\n    gw: { ansible_host: 192.0.2.1, ansible_user: root }\n';
@@ -133,7 +132,7 @@ describe('saved plans', () => {
   const loaded: LoadedRun = { inventory, plays: [], hosts: [{ host: inventory.hosts.get('gw')!, tasks: tasks(RULE) }] };
 
   it('are checked for what they are before anything is read from them', () => {
-    for (const notAPlan of [null, 'text', [], { kind: 'wgplay-plan', hosts: {} }, { kind: 'wgplay-plan' }]) {
+    for (const notAPlan of [null, 7, 'text', [], { kind: 'wgplay-plan', hosts: {} }, { kind: 'wgplay-plan' }]) {
       expect(() => checkSavedPlan(notAPlan as never, 'p.json')).toThrow('p.json: not a saved plan: write one with `wgplay plan PLAYBOOK -i INVENTORY --out FILE`');
     }
   });
@@ -174,7 +173,7 @@ describe('saved plans', () => {
 
   it('are applied over SSH under commit-confirmed, phase by phase, and only when a task has changes', async () => {
     const forward = { 'sysctl net.ipv4.ip_forward': '0' };
-    const host = converging(facts({ capture: 'empty', output: { ...SSH, ...forward } }), facts({ capture: 'empty', output: { ...SSH, ...forward, 'ip-rule inet': [{ priority: 100, src: '10.200.200.1', table: '41' }] } }));
+    const host = converging(facts({ capture: 'empty', output: { ...SSH_CONNECTION, ...forward } }), facts({ capture: 'empty', output: { ...SSH_CONNECTION, ...forward, 'ip-rule inet': [{ priority: 100, src: '10.200.200.1', table: '41' }] } }));
     const planned = await runHost('gw', host, tasks(RULE, ['sysctl', { key: 'net.ipv4.ip_forward', value: 0, persist: false }]), { apply: false, keepBasis: true, overSsh: true });
     expect(planned.tasks.map((t) => t.changes.length)).toEqual([1, 0]);
     const phases: string[] = [];

@@ -16,13 +16,11 @@ import type { InventoryHost } from '../../src/inventory/types.js';
 import { parsePlaybook } from '../../src/playbook/index.js';
 import { TransportError, type Transport } from '../../src/transport/types.js';
 import type { TaskInvocation } from '../../src/tasks/types.js';
-import { converging, EMPTY, FakeHost, facts, fakeTransport, ranToTheEnd, RULE, tasks, WITH_RULE, type FakeLock } from './fakeHost.js';
+import { converging, EMPTY, FakeHost, facts, fakeTransport, ranToTheEnd, RULE, tasks, WITH_RULE, type FakeLock, SSH_CONNECTION } from './fakeHost.js';
 
-/** What the host reports of wgplay's SSH connection (the fact script's ssh-connection section). */
-const SSH = { 'ssh-connection': ['192.0.2.50 40000 192.0.2.1 22', '[{"dst":"192.0.2.50","dev":"eth0","prefsrc":"192.0.2.1"}]'] };
 const RULE_RULES = [{ priority: 0, src: 'all', table: 'local' }, { priority: 100, src: '10.200.200.1', table: '41' }, { priority: 32766, src: 'all', table: 'main' }];
-const EMPTY_SSH = facts({ capture: 'empty', output: SSH });
-const WITH_RULE_SSH = facts({ capture: 'empty', output: { ...SSH, 'ip-rule inet': RULE_RULES } });
+const EMPTY_SSH = facts({ capture: 'empty', output: SSH_CONNECTION });
+const WITH_RULE_SSH = facts({ capture: 'empty', output: { ...SSH_CONNECTION, 'ip-rule inet': RULE_RULES } });
 
 const inventoryOf = (text: string) => parseInventory(text, 'hosts.yaml');
 const hostOf = (text: string, name = 'gw'): InventoryHost => inventoryOf(text).hosts.get(name)!;
@@ -362,23 +360,9 @@ describe('saved plans on disk', () => {
     expect(results[1]!.error).toContain('the host changed since the plan was made (1 fact(s) differ)');
     expect(locks.gw1!.ended && locks.gw2!.ended).toBe(true);
   });
-});
 
-describe('saved plans that cannot be applied', () => {
-  it('are refused when the file is JSON but not a plan', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'wgplay-plan-'));
-    const NOT = 'not a saved plan: write one with `wgplay plan PLAYBOOK -i INVENTORY --out FILE`';
-    for (const [name, json] of [['null', 'null'], ['number', '7'], ['other-kind', '{"kind":"something","hosts":[]}'], ['no-hosts', '{"kind":"wgplay-plan"}'], ['hosts-object', '{"kind":"wgplay-plan","hosts":{}}']]) {
-      writeFileSync(join(dir, `${name}.json`), json);
-      expect(() => readSavedPlan(join(dir, `${name}.json`)), name).toThrow(NOT);
-    }
-    writeFileSync(join(dir, 'format.json'), '{"kind":"wgplay-plan","hosts":[],"format":2}');
-    expect(() => readSavedPlan(join(dir, 'format.json'))).toThrow('saved plan format 2: this wgplay reads format 1');
-  });
-
-  it('a host whose planning failed, was unreachable or left no basis is not applied, saying what the plan said', async () => {
-    const planned = await runHost('gw', new FakeHost(EMPTY), tasks(RULE), { apply: false, keepBasis: true });
-    const saved = buildSavedPlan({ inventory: inventoryOf(LOCAL), plays: [], hosts: [{ host: inventoryOf(LOCAL).hosts.get('gw')!, tasks: tasks(RULE) }] }, [planned], {});
+  it('are not applied for a host whose planning failed, was unreachable or left no basis, saying what the plan said', async () => {
+    const saved = await planFor(new FakeHost(EMPTY), tasks(RULE));
     const host = new FakeHost(EMPTY);
     const connect = async (name: string) => fakeTransport(name, host);
     for (const [status, error, basis] of [['failed', 'no route', true], ['unreachable', undefined, true], ['changed', undefined, false]] as const) {
@@ -390,8 +374,7 @@ describe('saved plans that cannot be applied', () => {
   });
 
   it('are applied for a library user who listens to some events only', async () => {
-    const planned = await runHost('gw', new FakeHost(EMPTY), tasks(RULE), { apply: false, keepBasis: true });
-    const saved = buildSavedPlan({ inventory: inventoryOf(LOCAL), plays: [], hosts: [{ host: inventoryOf(LOCAL).hosts.get('gw')!, tasks: tasks(RULE) }] }, [planned], {});
+    const saved = await planFor(new FakeHost(EMPTY), tasks(RULE));
     const outcomes: string[] = [];
     const host = converging(EMPTY, WITH_RULE);
     const [result] = await applySavedPlan(saved, { connect: async (name) => fakeTransport(name, host), events: { taskDone: (_host, _task, outcome) => outcomes.push(outcome) } });

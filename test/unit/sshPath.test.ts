@@ -12,7 +12,7 @@ import { wireguardInterfaceTask } from '../../src/tasks/wireguardInterface.js';
 import { execFileSync } from 'node:child_process';
 import { runHost } from '../../src/engine/run.js';
 import type { TaskInvocation } from '../../src/tasks/types.js';
-import { FakeHost, facts as capturedFacts } from './fakeHost.js';
+import { FakeHost, facts as capturedFacts, SSH_CONNECTION } from './fakeHost.js';
 
 const connection = { clientAddress: '172.31.250.1', clientPort: 40022, serverAddress: '172.31.250.2', serverPort: 22, interface: 'mgmt0' };
 const facts = blankFacts({
@@ -100,7 +100,6 @@ describe('routes and rules that would take the SSH connection', () => {
 });
 
 describe('a host run that would cut its own SSH connection', () => {
-  const SSH = { 'ssh-connection': ['192.0.2.50 40000 192.0.2.1 22', '[{"dst":"192.0.2.50","dev":"eth0","prefsrc":"192.0.2.1"}]'] };
   const takeover: TaskInvocation[] = [
     { name: 'steal', module: 'ip_route', args: { to: '192.0.2.50', dev: 'wg-a' }, origin: 'play.yaml:4:5' },
     { name: 'fine', module: 'ip_route', args: { to: '10.100.100.1', dev: 'wg-a' } },
@@ -108,7 +107,7 @@ describe('a host run that would cut its own SSH connection', () => {
   ];
 
   it('is refused before anything changes, naming every task that would, with its place', async () => {
-    const host = new FakeHost(capturedFacts({ capture: 'empty', output: SSH }));
+    const host = new FakeHost(capturedFacts({ capture: 'empty', output: SSH_CONNECTION }));
     const result = await runHost('gw', host, takeover, { apply: true, overSsh: true });
     expect(result.status).toBe('failed');
     expect(result.applied).toBe(false);
@@ -121,7 +120,7 @@ describe('a host run that would cut its own SSH connection', () => {
   });
 
   it('is not checked for a local connection, which has no SSH path', async () => {
-    const host = new FakeHost(capturedFacts({ capture: 'empty', output: SSH }));
+    const host = new FakeHost(capturedFacts({ capture: 'empty', output: SSH_CONNECTION }));
     const result = await runHost('gw', host, takeover, { apply: false, overSsh: false });
     expect(result.status).toBe('changed');
   });
