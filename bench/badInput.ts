@@ -63,21 +63,15 @@ function gateway(customers: number): string {
 }
 
 /** Whether wgplay reads `text` (within the size limit and the token budget) rather than refusing it unparsed. */
-const fits = (text: string) => Buffer.byteLength(text) <= MAX_INPUT_BYTES && [...new Lexer().lex(text)].length <= MAX_YAML_TOKENS;
+const isRead = (text: string) => Buffer.byteLength(text) <= MAX_INPUT_BYTES && [...new Lexer().lex(text)].length <= MAX_YAML_TOKENS;
+/** Within the size limit alone (the token budget may still refuse it). */
+const withinSize = (text: string) => Buffer.byteLength(text) <= MAX_INPUT_BYTES - 1024;
 
-/** The most of `make(n)` that wgplay still reads and checks: the costliest input of its shape. */
-function fitting(make: (n: number) => string): string {
+/** The most of `make(n)` that `fits`: by default the costliest input of its shape that wgplay still reads and checks. */
+function fitting(make: (n: number) => string, fits: (text: string) => boolean = isRead): string {
   let n = 1;
   while (fits(make(n * 2))) n *= 2;
   for (let step = n >> 1; step >= 1; step >>= 1) if (fits(make(n + step))) n += step;
-  return make(n);
-}
-
-/** The most of `make(n)` within the size limit alone (refused by the token budget when it has too many tokens). */
-function fittingBytes(make: (n: number) => string): string {
-  let n = 1;
-  while (make(n * 2).length <= MAX_INPUT_BYTES - 1024) n *= 2;
-  for (let step = n >> 1; step >= 1; step >>= 1) if (make(n + step).length <= MAX_INPUT_BYTES - 1024) n += step;
   return make(n);
 }
 
@@ -90,7 +84,7 @@ const inputs: { name: string; text: string }[] = [
   { name: 'gateway, 1000 customers (valid)', text: thousand },
   { name: 'gateway, 1000 customers, the last key invalid', text: thousand.replace(/public_key: \S+\n(?![\s\S]*public_key)/, 'public_key: not-a-key\n') },
   { name: 'gateway, 1000 customers, the last name a duplicate', text: thousand.replace(/name: c999\n/, 'name: c998\n') },
-  { name: 'invalid tasks, 255 KiB (over the token budget)', text: fittingBytes(badTasks) },
+  { name: 'invalid tasks, 255 KiB (over the token budget)', text: fitting(badTasks, withinSize) },
   { name: 'chain of 20 000 variables', text: chain(20000) },
   { name: '20 000 invalid tasks', text: badTasks(20000) },
   { name: 'flow sequence, 1.5 MB', text: flowSequence(1.5e6) },
