@@ -9,7 +9,7 @@ const cases = loadCases();
 const update = process.env.UPDATE_TASK_CASES === '1';
 
 describe.each([...new Set(cases.map((c) => c.task))])('%s', (task) => {
-  it.each(cases.filter((c) => c.task === task).map((c) => [c.name, c] as const))('%s', (_, { data, file }) => {
+  it.each(cases.filter((c) => c.task === task).map((c) => [c.name, c] as const))('%s', async (_, { data, file }) => {
     const module = data.task ?? task;
     expect(findTask(module) ?? findModule(module), `unknown task ${module}`).toBeDefined();
     if (data.invalid) {
@@ -19,7 +19,7 @@ describe.each([...new Set(cases.map((c) => c.task))])('%s', (task) => {
       return;
     }
     expect(validationProblems(module, data.args)).toEqual([]);
-    const { changes, error } = planCase(module, data);
+    const { changes, error } = await planCase(module, data);
     if (data.error !== undefined) {
       expect(error).toContain(data.error);
       return;

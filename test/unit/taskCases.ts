@@ -7,10 +7,9 @@
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseFacts } from '../../src/facts/parse.js';
-import type { HostFacts } from '../../src/facts/types.js';
-import { planTasks, prepareTasks } from '../../src/engine/run.js';
+import { gatherFacts, planTasks, type ScriptRunner } from '../../src/engine/run.js';
 import { WgplayError } from '../../src/errors.js';
+import { shellQuote } from '../../src/shell.js';
 import { parsePlaybook, resolvePlaybook } from '../../src/playbook/index.js';
 import type { Change, Step, TaskInvocation } from '../../src/tasks/types.js';
 
@@ -129,8 +128,24 @@ export function factOutput(facts: TaskCase['facts']): string {
   return blocks.map((block) => [`@@wgplay ${block.marker}`, ...block.lines, ...(block.rc !== undefined ? [`@@wgplay rc ${block.rc}`] : [])].join('\n')).join('\n') + '\n';
 }
 
-function factsOf(facts: TaskCase['facts']): HostFacts {
-  return parseFacts(factOutput(facts));
+/**
+ * The output a fact script prints from the case's host: the sections every script prints
+ * (ip, nft, wg, programs...), and of the per-item ones (a file, a sysctl, a table's boot
+ * file or canonical text) only those the script asks for, as the real script would. A
+ * task that forgets to request a fact it reads then plans against a host that lacks it.
+ */
+function answerOf(output: string, script: string): string {
+  const perItem = /^@@wgplay (file|sysctl|nft-boot|nft-canonical) (.*)$/;
+  const kept: string[] = [];
+  let keep = true;
+  for (const line of output.replace(/\n$/, '').split('\n')) {
+    const item = perItem.exec(line);
+    // The script holds each item's JSON marker argument inside single quotes.
+    if (item) keep = script.includes(shellQuote(item[2]!).slice(1, -1));
+    else if (line.startsWith('@@wgplay ') && !line.startsWith('@@wgplay rc ')) keep = true;
+    if (keep) kept.push(line);
+  }
+  return `${kept.join('\n')}\n`;
 }
 
 /** The invocation as a one-task playbook yields it: validated, defaults filled in. */
@@ -162,11 +177,17 @@ export const changeOf = (change: Change): ExpectedChange => ({
   steps: change.steps.map(stepOf),
 });
 
-/** Plans the case: every change of every primitive task it expands to, or the plan's error. */
-export function planCase(task: string, data: TaskCase): { changes: Change[]; error?: string } {
-  const facts = factsOf(data.facts);
+/**
+ * Plans the case: every change of every primitive task it expands to, or the plan's error.
+ * The facts are gathered the engine's way (gatherFacts), from a host that answers each
+ * fact script with what it asks for.
+ */
+export async function planCase(task: string, data: TaskCase): Promise<{ changes: Change[]; error?: string }> {
+  const output = factOutput(data.facts);
+  const host: ScriptRunner = { run: async (script) => ({ stdout: answerOf(output, script), stderr: '', code: 0 }) };
   const invocations = invocationOf(task, data.args);
-  const results = planTasks(prepareTasks(invocations, facts), facts);
+  const { facts, tasks } = await gatherFacts(host, invocations);
+  const results = planTasks(tasks, facts);
   const failed = results.find((result) => result.error);
   return { changes: results.flatMap((result) => result.changes), error: failed?.error };
 }
