@@ -84,15 +84,31 @@ run() {
 # The raw dump stays in WG_RAW (never printed) for files_facts' key comparison: one
 # wg show wakes every wireguard-go daemon once. WG_NAMES (" a b "): its interfaces.
 WG_RAW= WG_NAMES=
+# A stopped or hung wireguard-go accepts wg's connection and never answers, and wg would
+# wait for it for ever: the dump is bounded (10 s, and a second more per 50 daemons, all
+# of which answer this one dump). When it times out, every interface is asked alone, all
+# at once, to name those that do not answer (section wg-unanswered).
 wg_dump() {
   if ! have wg || ! have awk; then m rc 127; return; fi
-  local rc
-  WG_RAW=$(wg show all dump < /dev/null); rc=$?
+  local rc i
+  local -a sockets=(/var/run/wireguard/*.sock)
+  if have timeout; then
+    WG_RAW=$(timeout -k 1 $((10 + \${#sockets[@]} / 50)) wg show all dump < /dev/null); rc=$?
+  else
+    WG_RAW=$(wg show all dump < /dev/null); rc=$?
+  fi
   WG_NAMES=" $(printf '%s\n' "$WG_RAW" | awk -F '\t' 'NF == 5 { printf "%s ", $1 }')"
   printf '%s\n' "$WG_RAW" | awk -F '\t' 'BEGIN { OFS = "\t" }
     NF == 5 { if ($2 != "(none)") $2 = "(set)"; print; next }
     NF == 9 { if ($3 != "(none)") $3 = "(set)"; print; next }'
   m rc "$rc"
+  if [ "$rc" = 124 ] || [ "$rc" = 137 ]; then
+    m wg-unanswered
+    for i in $(timeout -k 1 2 wg show interfaces < /dev/null 2> /dev/null); do
+      { timeout -k 1 2 wg show "$i" listen-port < /dev/null > /dev/null 2>&1; [ "$?" -lt 124 ] || printf '%s\n' "$i"; } &
+    done
+    wait
+  fi
 }
 # Tables as nft itself reads them, without touching the host's ruleset: loaded into ONE
 # scratch network namespace (empty, gone when the command ends; the ruleset flushed

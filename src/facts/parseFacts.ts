@@ -11,7 +11,9 @@
 //   ip-route inet|inet6     ip -j -4|-6 route show table all
 //   nft-json                nft -j list ruleset
 //   nft-text                nft -s -a list ruleset
-//   wg-dump                 wg show all dump, keys replaced by (set)/(none)
+//   wg-dump                 wg show all dump, keys replaced by (set)/(none); rc 124 or 137 =
+//                           timed out (a daemon does not answer), then wg-unanswered
+//   wg-unanswered           the interfaces that did not answer alone, one a line
 //   ssh-connection          $SSH_CONNECTION, then `ip -j route get CLIENT from SERVER`
 //                           (empty when not run under sshd)
 //   nft-canonical "FAM NAME" one per requested table text: "mode scratch|check", then
@@ -60,6 +62,13 @@ function parseInotifySection(lines: string[]): InotifyFact {
   return fact;
 }
 
+/** The fact script's bounded `wg show all dump` ran out of time; `unanswered`: the interfaces that did not answer alone. */
+function wgDumpTimedOut(unanswered: string[]): string {
+  const names = unanswered.map((line) => line.trim()).filter(Boolean).sort();
+  const which = names.length === 0 ? 'a wireguard-go daemon' : `the wireguard-go daemon of ${names.join(', ')}`;
+  return `wg show all dump did not finish: ${which} does not answer (stopped or hung); the WireGuard state cannot be read until it answers or is restarted`;
+}
+
 export function parseFacts(output: string): HostFacts {
   const sections = splitFactSections(output);
   const header = sections[0];
@@ -87,6 +96,10 @@ export function parseFacts(output: string): HostFacts {
       return '';
     }
     if (section.rc === 127) return '';
+    if (key === 'wg-dump' && (section.rc === 124 || section.rc === 137)) {
+      warnings.push(wgDumpTimedOut(byKey.get('wg-unanswered')?.lines ?? []));
+      return '';
+    }
     if (section.rc !== 0) {
       warnings.push(`${COMMANDS[key] ?? key} exited with status ${section.rc ?? 'unknown'}`);
       return '';

@@ -9,6 +9,10 @@ import { compileApplyScript } from '../../src/engine/compile.js';
 import { startTestHost, type TestHost } from './harness.js';
 import { wgplayJson, writePlaybook } from './wgplayCli.js';
 
+/** Shell text that sends `signal` to the wireguard-go of `name` in the lab host's own network namespace. */
+const signalDaemon = (name: string, signal: string) =>
+  `for p in /proc/[0-9]*; do if [ "$(readlink $p/ns/net)" = "$(readlink /proc/self/ns/net)" ] && [ "$(tr '\\0' ' ' < $p/cmdline 2>/dev/null)" = "wireguard-go ${name} " ]; then kill -${signal} \${p#/proc/}; fi; done`;
+
 let host: TestHost;
 let inventory: string;
 
@@ -64,8 +68,7 @@ describe('a wireguard-go daemon that fails to start', () => {
   it('fails in the wireguard phase when a daemon that had started is gone once all have started', async () => {
     // wg-gone starts and takes its port, then exits (as one does that falls behind on the
     // link events of the daemons starting after it); its neighbour stays.
-    const ours =
-      'for p in /proc/[0-9]*; do if [ "$(readlink $p/ns/net)" = "$(readlink /proc/self/ns/net)" ] && [ "$(tr \'\\0\' \' \' < $p/cmdline 2>/dev/null)" = "wireguard-go wg-gone " ]; then kill -TERM ${p#/proc/}; fi; done';
+    const ours = signalDaemon('wg-gone', 'TERM');
     const script = compileApplyScript([
       {
         resource: 'wireguard interfaces wg-gone, wg-stays',
@@ -87,4 +90,34 @@ describe('a wireguard-go daemon that fails to start', () => {
     expect(result.stderr).not.toContain('wg-stays is gone');
     expect((await host.run('wg show wg-stays listen-port')).trim()).toBe('51834');
   });
+});
+
+describe('a wireguard-go daemon that stops answering', () => {
+  it('fails plan and apply for that host in seconds, naming the interface, and changes nothing; once it answers again, nothing is to do', async () => {
+    const tunnels = (answersPort: number) =>
+      writePlaybook(
+        [{ name: 'two tunnels', hosts: 'all', tasks: [['wg-stopped', 51840], ['wg-answers', answersPort]].map(([name, port]) => ({ name, wireguard_interface: { name, listen_port: port } })) }],
+        'stopped-daemon.yaml',
+      );
+    const playbook = tunnels(51841);
+    expect((await wgplayJson(['apply', playbook, '-i', inventory])).code).toBe(0);
+    // A stopped daemon accepts wg's connection on its socket and never answers.
+    await host.run(signalDaemon('wg-stopped', 'STOP'));
+    try {
+      const moved = tunnels(51842);
+      for (const command of ['plan', 'apply']) {
+        const stuck = await wgplayJson([command, moved, '-i', inventory]);
+        expect(stuck.code, command).not.toBe(0);
+        expect(stuck.report.hosts[0]?.applied, command).toBe(false);
+        expect(stuck.report.hosts[0]?.error, command).toContain('the wireguard-go daemon of wg-stopped does not answer (stopped or hung)');
+        expect(stuck.stderr, command).not.toMatch(/\n\s+at /);
+      }
+    } finally {
+      await host.run(signalDaemon('wg-stopped', 'CONT'));
+    }
+    expect((await host.run('wg show wg-answers listen-port')).trim()).toBe('51841');
+    const after = await wgplayJson(['plan', playbook, '-i', inventory]);
+    expect(after.code).toBe(0);
+    expect(after.report.hosts[0]?.tasks.flatMap((task) => task.changes)).toEqual([]);
+  }, 120_000);
 });

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { buildFactScript, shellQuote, sysctlPath } from '../../src/facts/factScript.js';
+import { wgPrinting } from './fakeWg.js';
 import {
   normalizeNftWhitespace,
   parseFacts,
@@ -255,6 +256,16 @@ describe('parseFacts on an empty namespace (fixtures/facts/facts-empty.txt)', ()
     expect(facts.rules.every((r) => r.family === 'inet')).toBe(true);
     expect(facts.warnings).toEqual(['ip -j -6 rule show exited with status 2']);
   });
+
+  it.each([
+    ['names the daemons that did not answer alone', 124, ['wg-b', 'wg-a'], 'the wireguard-go daemon of wg-a, wg-b does not answer'],
+    ['says a daemon did not answer when none could be named', 137, [], 'a wireguard-go daemon does not answer'],
+  ])('a wg dump that timed out %s, and reads as a warning, not as "no interfaces"', (_, rc, names, words) => {
+    const output = populatedOutput.replace(/(@@wgplay wg-dump\n)[^@]*@@wgplay rc 0\n/, `$1@@wgplay rc ${rc}\n@@wgplay wg-unanswered\n${names.map((name) => `${name}\n`).join('')}`);
+    const facts = parseFacts(output);
+    expect(facts.wg).toEqual({});
+    expect(facts.warnings).toEqual([`wg show all dump did not finish: ${words} (stopped or hung); the WireGuard state cannot be read until it answers or is restarted`]);
+  });
 });
 
 describe('ip parsers', () => {
@@ -413,9 +424,7 @@ describe('WireGuard redaction', () => {
 
   it('the fact script strips the keys on the host (its awk run over the raw dump)', () => {
     const prelude = buildFactScript().split('\nm facts ')[0];
-    const dumpFile = join(scratch(), 'dump');
-    writeFileSync(dumpFile, raw);
-    const script = `${prelude}\nwg() { cat ${shellQuote(dumpFile)}; }\nwg_dump\n`;
+    const script = `${prelude}\n${wgPrinting(scratch(), raw)}\nwg_dump\n`;
     const stripped = execFileSync('bash', ['-s'], { input: script, encoding: 'utf8' });
     expect(stripped).not.toMatch(/FAKE/i);
     expect(stripped.split('\n').filter(Boolean)).toEqual([
@@ -533,11 +542,10 @@ describe('the fact script on this machine, in a fresh namespace', () => {
     const [privateA, privateB] = [0, 1].map(() => execFileSync('wg', ['genkey'], { encoding: 'utf8' }).trim());
     writeFileSync(keyA!, `${privateA}\n`, { mode: 0o600 });
     writeFileSync(keyB!, `${privateB}\n`, { mode: 0o600 });
-    const dump = join(dir, 'dump');
     // wg-a runs with keyA's key, wg-b with another one.
-    writeFileSync(dump, `wg-a\t${privateA}\t${WG_A}\t51821\toff\nwg-b\t${privateA}\t${WG_B}\t51822\toff\n`);
+    const dump = `wg-a\t${privateA}\t${WG_A}\t51821\toff\nwg-b\t${privateA}\t${WG_B}\t51822\toff\n`;
     const script = buildFactScript({ files: [{ path: keyA!, wgInterface: 'wg-a' }, { path: keyB!, wgInterface: 'wg-b' }] });
-    const output = runInNamespace(script.replace('m facts 1', `wg() { cat ${shellQuote(dump)}; }\nm facts 1`));
+    const output = runInNamespace(script.replace('m facts 1', `${wgPrinting(dir, dump)}\nm facts 1`));
     const facts = parseFacts(output);
     expect(facts.files[keyA!]).toMatchObject({ exists: true, type: 'file', mode: '0600', wgKeyMatchesInterface: true });
     expect(facts.files[keyB!]).toMatchObject({ exists: true, type: 'file', wgKeyMatchesInterface: false });

@@ -10,6 +10,7 @@ import { compileApplyScript } from '../../src/engine/compile.js';
 import { INOTIFY_LIMIT_KEY, inotifyFactRequest } from '../../src/engine/inotify.js';
 import { planTasks, prepareTasks } from '../../src/engine/run.js';
 import { blankFacts } from '../../src/facts/blankFacts.js';
+import { wgPrinting } from './fakeWg.js';
 import { buildFactScript } from '../../src/facts/factScript.js';
 import { parseFacts } from '../../src/facts/parse.js';
 import type { HostFacts } from '../../src/facts/types.js';
@@ -78,14 +79,19 @@ describe('inotify limit before wireguard-go daemons start', () => {
 
   it('counts only when a daemon may start (an interface missing, or not in the WireGuard dump): walking every descriptor is slow', () => {
     // `lo` stands for an interface that exists; a wg stand-in lists it as running, or not.
+    const folder = mkdtempSync(join(tmpdir(), 'wgplay-inotify-'));
     const read = (ifMissing: string[], running: boolean) => {
-      const wg = `wg() { ${running ? "printf 'lo\\t(none)\\t(none)\\t51820\\toff\\n'" : 'true'}; }`;
+      const wg = wgPrinting(join(folder, String(running)), running ? 'lo\t(none)\t(none)\t51820\toff\n' : '');
       const script = buildFactScript({ inotify: { ifMissing } }).replace('m facts 1', `${wg}\nm facts 1`);
       return parseFacts(execFileSync('bash', ['-s'], { input: script, encoding: 'utf8' })).inotify;
     };
-    expect(read(['lo'], true)).toEqual({ kernelWireguard: existsSync('/sys/module/wireguard') });
-    expect(read(['lo'], false)?.instancesInUse).toBeGreaterThanOrEqual(0);
-    expect(read(['lo', 'wgt-nosuchif'], true)?.instancesInUse).toBeGreaterThanOrEqual(0);
+    try {
+      expect(read(['lo'], true)).toEqual({ kernelWireguard: existsSync('/sys/module/wireguard') });
+      expect(read(['lo'], false)?.instancesInUse).toBeGreaterThanOrEqual(0);
+      expect(read(['lo', 'wgt-nosuchif'], true)?.instancesInUse).toBeGreaterThanOrEqual(0);
+    } finally {
+      rmSync(folder, { recursive: true, force: true });
+    }
   });
 
   it("reads the limit and the instances in use from this machine's fact script", async () => {
