@@ -3,7 +3,8 @@
 // does), and the surviving mutants one per line:
 //   node scripts/mutation-summary.mjs REPORT.json [REPORT.json...] [--files] [--survivors] [--reasons=docs/mutation-reasons.json]
 // (--files: a line per file too; --reasons: each survivor with the reason docs/mutation-reasons.json
-// gives it, matched by file and a piece of its line's source, then those without one)
+// gives it, matched by file and a piece of its line's source, then those without one, then
+// the reasons for the reports' files that no survivor takes)
 // Several reports (one per group of files, each run on its own) are merged file by file:
 // a file in two reports counts as the later one measured it.
 import { readFileSync } from 'node:fs';
@@ -19,6 +20,7 @@ for (const file of files.length > 0 ? files : ['reports/mutation/mutation.json']
 const folders = new Map();
 const perFile = new Map();
 const survivors = [];
+const used = new Set();
 const blank = () => ({ killed: 0, timeout: 0, survived: 0, noCoverage: 0, ignored: 0 });
 for (const [path, { mutants, source }] of Object.entries(report.files)) {
   const folder = path.split('/').slice(0, 2).join('/');
@@ -35,7 +37,9 @@ for (const [path, { mutants, source }] of Object.entries(report.files)) {
     if (!mutant.static && (mutant.status === 'Survived' || mutant.status === 'NoCoverage')) {
       const full = source.split('\n')[mutant.location.start.line - 1] ?? '';
       const line = full.trim().slice(0, 90);
-      const reason = reasons.find((r) => r.file === path && full.includes(r.line) && (!r.mutators || r.mutators.includes(mutant.mutatorName)))?.reason;
+      const found = reasons.find((r) => r.file === path && full.includes(r.line) && (!r.mutators || r.mutators.includes(mutant.mutatorName)));
+      used.add(found);
+      const reason = found?.reason;
       survivors.push({ reason, text: `${path}:${mutant.location.start.line}  ${mutant.mutatorName} -> ${JSON.stringify(mutant.replacement ?? '').slice(0, 60)}  [${mutant.status}]  ${line}` });
     }
   }
@@ -55,4 +59,9 @@ if (reasonsFile) {
   const unexplained = survivors.filter((s) => !s.reason);
   console.log(`\n${survivors.length - unexplained.length} survivors with a reason, ${unexplained.length} without:`);
   for (const { text } of unexplained) console.log(text);
+  // A reason for a file these reports measured that no survivor takes any more: its
+  // mutant is killed now (or the line changed), and the reason is to be removed.
+  const stale = reasons.filter((r) => r.file in report.files && !used.has(r));
+  console.log(`\n${stale.length} reasons no survivor of these reports takes:`);
+  for (const r of stale) console.log(`${r.file}  ${JSON.stringify(r.line)}  ${r.reason.slice(0, 80)}`);
 }
