@@ -7,6 +7,11 @@ import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { main } from '../../src/cli/main.js';
+// What main() imports when a command runs, loaded here once, with the file: first loaded
+// inside a test, its module-level values (the task schemas...) would count as covered by
+// that test alone, and mutation testing would try to kill them there.
+import '../../src/cli/inventory.js';
+import '../../src/cli/run.js';
 import { parseExtraVars } from '../../src/inventory/extraVars.js';
 import {
   connectionOf,
