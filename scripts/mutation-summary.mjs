@@ -1,6 +1,8 @@
 #!/usr/bin/env node
-// Scores per folder from Stryker's JSON reports, static mutants left out (as ignoreStatic
-// does), and the surviving mutants one per line:
+// Scores per folder from Stryker's JSON reports, counted as Stryker's "total" score is: the
+// mutants ignoreStatic left out (static, covered by no test) are not counted; a "hybrid"
+// one (static, and covered by a test too) was run and counts. Then the surviving mutants
+// one per line:
 //   node scripts/mutation-summary.mjs REPORT.json [REPORT.json...] [--files] [--survivors] [--reasons=docs/mutation-reasons.json]
 // (--files: a line per file too; --reasons: each survivor with the reason docs/mutation-reasons.json
 // gives it, matched by file and a piece of its line's source, then those without one, then
@@ -28,13 +30,13 @@ for (const [path, { mutants, source }] of Object.entries(report.files)) {
   const own = blank();
   for (const mutant of mutants) {
     for (const c of [counts, own]) {
-      if (mutant.static || mutant.status === 'Ignored') c.ignored++;
+      if (mutant.status === 'Ignored') c.ignored++;
       else if (mutant.status === 'Killed') c.killed++;
       else if (mutant.status === 'Timeout') c.timeout++;
       else if (mutant.status === 'Survived') c.survived++;
       else if (mutant.status === 'NoCoverage') c.noCoverage++;
     }
-    if (!mutant.static && (mutant.status === 'Survived' || mutant.status === 'NoCoverage')) {
+    if (mutant.status === 'Survived' || mutant.status === 'NoCoverage') {
       const full = source.split('\n')[mutant.location.start.line - 1] ?? '';
       const line = full.trim().slice(0, 90);
       const found = reasons.find((r) => r.file === path && full.includes(r.line) && (!r.mutators || r.mutators.includes(mutant.mutatorName)));
@@ -49,7 +51,7 @@ for (const [path, { mutants, source }] of Object.entries(report.files)) {
 const printScore = (name, c) => {
   const detected = c.killed + c.timeout;
   const total = detected + c.survived + c.noCoverage;
-  console.log(`${name.padEnd(14)} ${((100 * detected) / total).toFixed(2).padStart(6)} %  killed ${c.killed}, timeout ${c.timeout}, survived ${c.survived}, no coverage ${c.noCoverage} (static, not counted: ${c.ignored})`);
+  console.log(`${name.padEnd(14)} ${((100 * detected) / total).toFixed(2).padStart(6)} %  killed ${c.killed}, timeout ${c.timeout}, survived ${c.survived}, no coverage ${c.noCoverage} (ignored as static: ${c.ignored})`);
 };
 for (const [folder, c] of [...folders].sort()) printScore(folder, c);
 if (flags.has('--files')) for (const [path, c] of [...perFile].sort()) printScore(path, c);

@@ -2,12 +2,16 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { buildFactScript, shellQuote, sysctlPath } from '../../src/facts/factScript.js';
+import { WgplayError } from '../../src/errors.js';
+import type { HostFacts } from '../../src/facts/types.js';
 import { wgPrinting } from './fakeWg.js';
 import {
   normalizeNftWhitespace,
   parseFacts,
+  parseIpAddresses,
+  parseIpLinks,
   parseIpRoutes,
   parseIpRules,
   parseNftRuleset,
@@ -33,7 +37,12 @@ const PEER_B2 = 'IhRhvmxU0+FZUaQxfly170YCGKsnQLsuaDVCPKxgq1A=';
 const FILES = '/run/wgplay-fixture/files';
 
 describe('parseFacts on a populated gateway (fixtures/facts/facts-populated.txt)', () => {
-  const facts = parseFacts(populatedOutput);
+  // Parsed before each test, not once while the file is collected: mutation testing
+  // switches a mutant on only while tests run, and facts parsed before would hide it.
+  let facts: HostFacts;
+  beforeEach(() => {
+    facts = parseFacts(populatedOutput);
+  });
 
   it('reads system facts and programs', () => {
     expect(facts.system).toMatchObject({ kernel: '6.18.44-fc-v782', uid: 0, hostname: 'vm' });
@@ -234,8 +243,15 @@ describe('parseFacts on an empty namespace (fixtures/facts/facts-empty.txt)', ()
     expect(facts.warnings).toBeUndefined();
   });
 
+  it('reads output with CRLF line ends, or without a last newline, as the same facts', () => {
+    expect(parseFacts(emptyOutput.replace(/\n/g, '\r\n'))).toEqual(parseFacts(emptyOutput));
+    expect(parseFacts(emptyOutput.replace(/\n$/, ''))).toEqual(parseFacts(emptyOutput));
+  });
+
   it('refuses truncated or foreign output', () => {
+    expect(() => parseFacts('')).toThrow(/no facts/);
     expect(() => parseFacts(emptyOutput.replace('@@wgplay end\n', ''))).toThrow(/incomplete/);
+    expect(() => parseFacts(emptyOutput.replace('@@wgplay end\n', '@@wgplay file "/x\n@@wgplay end\n'))).toThrow(new WgplayError('fact output: cannot read the marker line "@@wgplay file \\"/x"'));
     expect(() => parseFacts('bash: not found\n')).toThrow(/no facts/);
     expect(() => parseFacts(emptyOutput.replace('@@wgplay facts 1', '@@wgplay facts 99'))).toThrow(/format 99/);
   });
@@ -294,8 +310,19 @@ describe('ip parsers', () => {
     ]);
   });
 
-  it('rejects output that is not JSON', () => {
-    expect(() => parseIpRules('Usage: ip rule ...', 'inet')).toThrow(/cannot parse the output of ip -j -4 rule show/);
+  // The message names the command whose output it was.
+  it.each([
+    ['ip -j -d link show', (text: string) => parseIpLinks(text)],
+    ['ip -j addr show', (text: string) => parseIpAddresses(text)],
+    ['ip -j -4 rule show', (text: string) => parseIpRules(text, 'inet')],
+    ['ip -j -6 rule show', (text: string) => parseIpRules(text, 'inet6')],
+    ['ip -j -4 route show table all', (text: string) => parseIpRoutes(text, 'inet')],
+    ['ip -j -6 route show table all', (text: string) => parseIpRoutes(text, 'inet6')],
+  ])('rejects output of %s that is not JSON, or not a JSON array; reads none as nothing, and skips what is not an object', (command, parse) => {
+    expect(() => parse('Usage: ip ...')).toThrow(new WgplayError(`cannot parse the output of ${command}: Unexpected token 'U', "Usage: ip ..." is not valid JSON`));
+    expect(() => parse('{"dev": "eth0"}')).toThrow(new WgplayError(`the output of ${command} is not a JSON array`));
+    expect(parse(' \n')).toEqual([]);
+    expect(parse('[null, 1, "x"]')).toEqual([]);
   });
 });
 
@@ -305,6 +332,11 @@ describe('nft parser', () => {
 
   it('reads the same tables from the text alone (nft built without JSON)', () => {
     expect(parseNftRuleset('', text)).toEqual(parseNftRuleset(json, text));
+  });
+
+  it('refuses JSON it cannot read, naming the command', () => {
+    expect(() => parseNftRuleset('Error: syntax error', text)).toThrow(new WgplayError(`cannot parse the output of nft -j list ruleset: Unexpected token 'E', "Error: syntax error" is not valid JSON`));
+    expect(() => parseNftRuleset('{"tables": []}', text)).toThrow(new WgplayError('the output of nft -j list ruleset has no "nftables" list'));
   });
 
   it('the -a listing is the plain listing plus handles', () => {
