@@ -1,5 +1,6 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
@@ -246,6 +247,28 @@ describe('parseFacts on an empty namespace (fixtures/facts/facts-empty.txt)', ()
   it('reads output with CRLF line ends, or without a last newline, as the same facts', () => {
     expect(parseFacts(emptyOutput.replace(/\n/g, '\r\n'))).toEqual(parseFacts(emptyOutput));
     expect(parseFacts(emptyOutput.replace(/\n$/, ''))).toEqual(parseFacts(emptyOutput));
+  });
+
+  it('reads the system section trimmed, and what is not a number as unknown', () => {
+    const withSystem = (uid: string, clock: string, inotify: string[]) =>
+      parseFacts(
+        emptyOutput
+          .replace('@@wgplay uid\n0\n', `@@wgplay uid\n${uid}\n`)
+          .replace('@@wgplay kernel\n6.18.44-fc-v782\n', '@@wgplay kernel\n 6.1.0-13-amd64 \n')
+          .replace('@@wgplay hostname\nvm\n', '@@wgplay hostname\n gw1\n')
+          .replace('@@wgplay end', ['@@wgplay clock', clock, '@@wgplay inotify', ...inotify, '@@wgplay end'].join('\n')),
+      );
+    const known = withSystem(' 1000 ', ' 1764633600', ['kernel-wireguard 1', 'in-use 17 ']);
+    expect(known.system).toEqual({ kernel: '6.1.0-13-amd64', uid: 1000, hostname: 'gw1', clock: 1764633600 });
+    expect(known.inotify).toEqual({ kernelWireguard: true, instancesInUse: 17 });
+    const before = Math.floor(Date.now() / 1000);
+    const unknown = withSystem('x1', '17646x', ['kernel-wireguard 0', 'in-use many']);
+    expect(unknown.system.uid).toBe(-1);
+    // No clock read: the controller's own, in seconds.
+    expect(unknown.system.clock).toBeGreaterThanOrEqual(before);
+    expect(unknown.system.clock).toBeLessThanOrEqual(Math.floor(Date.now() / 1000));
+    expect(unknown.inotify).toEqual({ kernelWireguard: false, instancesInUse: 0 });
+    expect(withSystem('0', '1', ['kernel-wireguard 1']).inotify).toEqual({ kernelWireguard: true });
   });
 
   it('refuses truncated or foreign output', () => {
@@ -566,6 +589,46 @@ describe('the fact script on this machine, in a fresh namespace', () => {
     expect(facts.files[key].content).toBeUndefined();
     expect(output).not.toContain(privateKey.trim());
     expect(facts.files[join(dir, 'missing $(x)')]).toEqual({ path: join(dir, 'missing $(x)'), exists: false });
+  });
+
+  it('reads type, mode, owner, group, size and sha256 of many files in one pass, and content only where it may travel', () => {
+    const dir = scratch();
+    const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
+    const path = (name: string) => join(dir, name);
+    const made = (name: string, mode: number, content?: string) => {
+      if (content === undefined) mkdirSync(path(name));
+      else writeFileSync(path(name), content);
+      chmodSync(path(name), mode);
+    };
+    made('plain.conf', 0o604, 'a = 1\n');
+    made('current.conf', 0o600, 'same\n');
+    made('big.bin', 0o644, 'x'.repeat(40));
+    made('secret.env', 0o640, 'TOKEN=1\n');
+    chownSync(path('secret.env'), 1234, 4321);
+    made('folder', 0o750);
+    // Who owns what this test makes (root in CI), as find names them.
+    const [owner, group] = execFileSync('stat', ['-c', '%U %G', dir], { encoding: 'utf8' }).trim().split(' ');
+    const script = buildFactScript({
+      files: [
+        { path: path('plain.conf') },
+        { path: path('current.conf'), expectSha256: sha256('same\n') },
+        { path: path('big.bin'), contentLimit: 10 },
+        { path: path('secret.env'), secret: true },
+        { path: path('folder') },
+        { path: path('missing') },
+      ],
+    });
+    const { files } = parseFacts(runInNamespace(script));
+    const file = (name: string, content: string, mode: string, extra: object = {}) => ({ path: path(name), exists: true, type: 'file', mode, owner, group, size: content.length, sha256: sha256(content), ...extra });
+    expect(files).toEqual({
+      [path('plain.conf')]: file('plain.conf', 'a = 1\n', '0604', { content: 'a = 1\n' }),
+      // The host already has what the task wants: no content travels.
+      [path('current.conf')]: file('current.conf', 'same\n', '0600'),
+      [path('big.bin')]: file('big.bin', 'x'.repeat(40), '0644'),
+      [path('secret.env')]: { ...file('secret.env', 'TOKEN=1\n', '0640'), owner: '1234', group: '4321' },
+      [path('folder')]: { path: path('folder'), exists: true, type: 'directory', mode: '0750', owner, group, size: statSync(path('folder')).size },
+      [path('missing')]: { path: path('missing'), exists: false },
+    });
   });
 
   it("compares a key file with its interface's live key on the host, from the one wg dump, never printing it", () => {
