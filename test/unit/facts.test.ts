@@ -473,6 +473,28 @@ describe('WireGuard redaction', () => {
     expect(parseWgDump(raw)).toEqual(parseFacts(populatedOutput).wg);
   });
 
+  it('reads CRLF lines, spaced allowed IPs, keepalive off or a number, and counters that are not numbers as 0', () => {
+    const dump = [
+      `wg-c\t(set)\t${WG_A}\t51830\t0x10\r`,
+      `wg-c\t${PEER_A}\t\t(none)\t10.0.0.1/32, fd00::1/128,\tx\t-1\t2\t25\r`,
+      `wg-c\t${PEER_B1}\t(set)\t192.0.2.1:51820\t\t1700000000\t3\t4\toff`,
+      `wg-c\t${PEER_B2}\t(none)\t(none)\t(none)\t0\t0\t0\t25s`,
+    ].join('\n');
+    expect(parseWgDump(dump)).toEqual({
+      'wg-c': {
+        name: 'wg-c',
+        publicKey: WG_A,
+        listenPort: 51830,
+        fwmark: '0x10',
+        peers: [
+          { publicKey: PEER_A, hasPresharedKey: false, allowedIps: ['10.0.0.1/32', 'fd00::1/128'], latestHandshake: 0, rxBytes: 0, txBytes: 2, persistentKeepalive: 25 },
+          { publicKey: PEER_B1, hasPresharedKey: true, allowedIps: [], latestHandshake: 1700000000, rxBytes: 3, txBytes: 4, endpoint: '192.0.2.1:51820' },
+          { publicKey: PEER_B2, hasPresharedKey: false, allowedIps: [], latestHandshake: 0, rxBytes: 0, txBytes: 0 },
+        ],
+      },
+    });
+  });
+
   it('an interface without a private key has no public key', () => {
     expect(parseWgDump('wg-c\t(none)\t(none)\t0\toff\n')).toEqual({ 'wg-c': { name: 'wg-c', listenPort: 0, peers: [] } });
   });

@@ -30,6 +30,25 @@ describe("wgplay's SSH connection as the host reports it", () => {
     expect(parseSshConnection([''])).toBeUndefined();
   });
 
+  it.each([
+    ['a client that is not an address', 'x 40022 192.0.2.2 22'],
+    ['a server that is not an address', '192.0.2.1 40022 x 22'],
+    ['a client port that is not a number', '192.0.2.1 4x 192.0.2.2 22'],
+    ['a server port that is not a number', '192.0.2.1 40022 192.0.2.2 2x'],
+    ['a port with more than digits', '192.0.2.1 x40022 192.0.2.2 22x'],
+    ['fields missing', '192.0.2.1 40022'],
+  ])('is no connection for %s', (_, line) => {
+    expect(parseSshConnection([line, '[{"dev":"eth0"}]'])).toBeUndefined();
+  });
+
+  it('reads fields split by any spaces, and leaves the interface unknown when the way back is not readable', () => {
+    const bare = { clientAddress: '192.0.2.1', clientPort: 40022, serverAddress: '192.0.2.2', serverPort: 22 };
+    expect(parseSshConnection(['  192.0.2.1 \t 40022  192.0.2.2   22 ', '[{"dev":"eth0"}]'])).toEqual({ ...bare, interface: 'eth0' });
+    for (const route of ['RTNETLINK answers: Network is unreachable', '[]', '[{"dev":7}]', '[{}]']) {
+      expect(parseSshConnection(['192.0.2.1 40022 192.0.2.2 22', route]), route).toEqual(bare);
+    }
+  });
+
   it('the fact script reports it from the environment, and nothing without one', () => {
     const run = (env: Record<string, string>) => parseFacts(execFileSync('bash', ['-s'], { input: buildFactScript(), env: { PATH: process.env.PATH!, ...env } }).toString());
     const reported = run({ SSH_CONNECTION: '127.0.0.1 40022 127.0.0.1 22' });
