@@ -4,7 +4,7 @@ import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync,
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
-import { buildFactScript, shellQuote, sysctlPath } from '../../src/facts/factScript.js';
+import { buildFactScript, mergeFileRequests, shellQuote, sysctlPath } from '../../src/facts/factScript.js';
 import { WgplayError } from '../../src/errors.js';
 import type { HostFacts } from '../../src/facts/types.js';
 import { wgPrinting } from './fakeWg.js';
@@ -543,6 +543,37 @@ describe('buildFactScript', () => {
     expect(() => sysctlPath('net.//.//.//etc.shadow')).toThrow(/invalid sysctl key/);
     expect(() => sysctlPath('')).toThrow(/invalid sysctl key/);
     expect(() => buildFactScript({ sysctls: ['a..b'] })).toThrow(/invalid sysctl key/);
+    // A "/" in a key stands for a "." in the path: "a./.b" would be /proc/sys/a/./b.
+    expect(() => sysctlPath('a./.b')).toThrow(/invalid sysctl key "a\.\/\.b"/);
+    expect(() => sysctlPath('net.ipv4\0x')).toThrow(/invalid sysctl key/);
+  });
+
+  it('merges two requests for one file into what both need', () => {
+    const path = '/etc/x';
+    expect(mergeFileRequests(undefined, { path, secret: true })).toEqual({ path, secret: true });
+    expect(mergeFileRequests({ path, expectSha256: 'ab', contentLimit: 10, statOnly: true }, { path, secret: true, wgKey: true, wgInterface: 'wg-a', expectSha256: 'ab', statOnly: true })).toEqual({
+      path,
+      secret: true,
+      wgKey: true,
+      wgInterface: 'wg-a',
+      statOnly: true,
+      expectSha256: 'ab',
+      contentLimit: 256 * 1024,
+    });
+    // Content travels if either wants it; only a hash both expect saves sending it.
+    expect(mergeFileRequests({ path, wgInterface: 'wg-b', expectSha256: 'ab', contentLimit: 300 * 1024 }, { path, statOnly: true, expectSha256: 'cd' })).toEqual({
+      path,
+      secret: false,
+      wgKey: false,
+      wgInterface: 'wg-b',
+      statOnly: false,
+      expectSha256: undefined,
+      contentLimit: 300 * 1024,
+    });
+  });
+
+  it('refuses an empty path', () => {
+    expect(() => buildFactScript({ files: [{ path: '/etc/x' }, { path: '' }] })).toThrow(new WgplayError('cannot gather facts of a file with an empty path'));
   });
 
   it('is valid bash whatever the paths', () => {
@@ -628,6 +659,8 @@ describe('the fact script on this machine, in a fresh namespace', () => {
     made('secret.env', 0o640, 'TOKEN=1\n');
     chownSync(path('secret.env'), 1234, 4321);
     made('folder', 0o750);
+    const keyConfig = `[Interface]\nPrivateKey = ${execFileSync('wg', ['genkey'], { encoding: 'utf8' }).trim()}\n`;
+    made('wg-like.conf', 0o600, keyConfig);
     // Who owns what this test makes (root in CI), as find names them.
     const [owner, group] = execFileSync('stat', ['-c', '%U %G', dir], { encoding: 'utf8' }).trim().split(' ');
     const script = buildFactScript({
@@ -637,6 +670,7 @@ describe('the fact script on this machine, in a fresh namespace', () => {
         { path: path('big.bin'), contentLimit: 10 },
         { path: path('secret.env'), secret: true },
         { path: path('folder') },
+        { path: path('wg-like.conf') },
         { path: path('missing') },
       ],
     });
@@ -649,6 +683,8 @@ describe('the fact script on this machine, in a fresh namespace', () => {
       [path('big.bin')]: file('big.bin', 'x'.repeat(40), '0644'),
       [path('secret.env')]: { ...file('secret.env', 'TOKEN=1\n', '0640'), owner: '1234', group: '4321' },
       [path('folder')]: { path: path('folder'), exists: true, type: 'directory', mode: '0750', owner, group, size: statSync(path('folder')).size },
+      // Not marked secret, but it holds a private key: never sent.
+      [path('wg-like.conf')]: file('wg-like.conf', keyConfig, '0600', { holdsKey: true }),
       [path('missing')]: { path: path('missing'), exists: false },
     });
   });
