@@ -7,6 +7,7 @@ import { gatewayArgs } from './validatedTask.js';
 import { allocateCustomers, renderRecord } from '../../src/modules/gateway/allocate.js';
 import { expandGateway } from '../../src/modules/gateway/expand.js';
 import { fileTask } from '../../src/tasks/file.js';
+import type { NftTableArgs } from '../../src/tasks/nftTable.js';
 
 const KEY_A = '/TOE4TKtAqVsePRVR+5AA43HkAK5DSntkOCO7nYq5xU=';
 const KEY_B = 'fE/wdxzl0klVp/IR8UcaoGUMjqaWi3jAd7KzHKFS6Ds=';
@@ -51,6 +52,56 @@ describe("the gateway's record", () => {
     const addedRecord = added.find((task) => task.module === 'file')!.args as { content: string; interim_content: string };
     const addedChanges = fileTask.plan({ ...addedRecord, path: RECORD, state: 'present', mode: '0600', owner: 'root', secret: false, phase: 'teardown' }, withRecord(record));
     expect(addedChanges[0]!.steps.map((step) => step.phase)).toEqual(['prepare', 'prepare']);
+  });
+});
+
+describe('the whole expansion', () => {
+  it("is, for a customer kept and one leaving, these tasks in this order: shared ones, the customer's, the leaving one's removals", () => {
+    const record = renderRecord(allocateCustomers(args([bare('a', KEY_A), bare('b', KEY_B)])));
+    const gateway = gatewayArgs({ public_interface: 'eth0', public_address: '203.0.113.2', ssh: { interfaces: ['eth0', 'mgmt0'] }, customers: [bare('a', KEY_A)] });
+    const tasks = expandGateway(gateway, { taskName: 'gw', facts: withRecord(record) });
+    const shown = (task: (typeof tasks)[number]) => [task.name, task.module, ...(task.module === 'nft_table' || task.module === 'file' ? [] : [task.args])];
+    expect(tasks.map(shown)).toEqual([
+      ['gw / reserve the listen-port pool', 'sysctl', { key: 'net.ipv4.ip_local_reserved_ports', value: '51820-55819', persist: true }],
+      ['gw / record of managed customers', 'file'],
+      ['gw / nftables filter table', 'nft_table'],
+      ['gw / nftables NAT table', 'nft_table'],
+      [
+        'gw / customer a: interface wg-a',
+        'wireguard_interface',
+        {
+          name: 'wg-a',
+          addresses: ['10.200.200.1/32'],
+          listen_port: 51820,
+          table: 41,
+          peers: [{ public_key: KEY_A, allowed_ips: ['10.0.0.1/32'] }],
+          pre_up: ['ip rule add from 10.200.200.1 table 41 priority 100'],
+          post_down: ['ip rule del from 10.200.200.1 table 41 priority 100'],
+          post_up: ['ip route add 10.100.100.1 dev %i'],
+        },
+      ],
+      ['gw / customer a: policy rule', 'ip_rule', { from: '10.200.200.1', table: 41, priority: 100 }],
+      ['gw / customer a: route to their translated address', 'ip_route', { to: '10.100.100.1', dev: 'wg-a' }],
+      ['gw / customer a: listen port open', 'nft_element', { family: 'inet', table: 'wgplay_filter', set: 'wg_ports', key: 51820, state: 'present' }],
+      ['gw / customer a: services reachable', 'nft_element', { family: 'inet', table: 'wgplay_filter', set: 'wg_ifaces', key: 'wg-a', state: 'present' }],
+      ['gw / customer a: inbound dnat', 'nft_element', { family: 'inet', table: 'wgplay_nat', set: 'inbound_dnat', key: 'wg-a', value: '10.200.200.1', state: 'present' }],
+      ['gw / customer a: inbound snat', 'nft_element', { family: 'inet', table: 'wgplay_nat', set: 'inbound_snat', key: 'wg-a', value: '10.100.100.1', state: 'present' }],
+      ['gw / customer a: outbound dnat', 'nft_element', { family: 'inet', table: 'wgplay_nat', set: 'outbound_dnat', key: 'wg-a', value: '10.0.0.1', state: 'present' }],
+      ['gw / customer a: outbound snat', 'nft_element', { family: 'inet', table: 'wgplay_nat', set: 'outbound_snat', key: 'wg-a', value: '10.0.0.2', state: 'present' }],
+      ['gw / customer b: remove interface wg-b', 'wireguard_interface', { name: 'wg-b', state: 'absent' }],
+      ['gw / customer b: remove services reachable', 'nft_element', { family: 'inet', table: 'wgplay_filter', set: 'wg_ifaces', key: 'wg-b', state: 'absent' }],
+      ['gw / customer b: remove inbound dnat', 'nft_element', { family: 'inet', table: 'wgplay_nat', set: 'inbound_dnat', key: 'wg-b', state: 'absent' }],
+      ['gw / customer b: remove inbound snat', 'nft_element', { family: 'inet', table: 'wgplay_nat', set: 'inbound_snat', key: 'wg-b', state: 'absent' }],
+      ['gw / customer b: remove outbound dnat', 'nft_element', { family: 'inet', table: 'wgplay_nat', set: 'outbound_dnat', key: 'wg-b', state: 'absent' }],
+      ['gw / customer b: remove outbound snat', 'nft_element', { family: 'inet', table: 'wgplay_nat', set: 'outbound_snat', key: 'wg-b', state: 'absent' }],
+      ['gw / customer b: remove policy rule', 'ip_rule', { from: '10.200.200.2', table: 42, priority: 100, state: 'absent' }],
+      ['gw / customer b: remove route', 'ip_route', { to: '10.100.100.2', state: 'absent' }],
+      ['gw / customer b: remove listen port', 'nft_element', { family: 'inet', table: 'wgplay_filter', set: 'wg_ports', key: 51821, state: 'absent' }],
+    ]);
+    // SSH only where listed, each interface by name; from anywhere with "any".
+    const input = (expanded: typeof tasks) => (expanded.find((task) => task.name === 'gw / nftables filter table')!.args as NftTableArgs).chains![0]!.rules!;
+    expect(input(tasks).filter((rule) => rule.includes('dport 22'))).toEqual(['iifname "eth0" tcp dport 22 accept', 'iifname "mgmt0" tcp dport 22 accept']);
+    expect(input(expandGateway(args(), { taskName: 'gw' })).filter((rule) => rule.includes('dport 22'))).toEqual(['tcp dport 22 accept']);
   });
 });
 
