@@ -6,6 +6,7 @@ import { validateArgs } from '../../src/playbook/validate.js';
 import { allocateCustomers, renderRecord } from '../../src/modules/gateway/allocate.js';
 import { checkGateway } from '../../src/modules/gateway/check.js';
 import { expandGateway } from '../../src/modules/gateway/expand.js';
+import { lockoutProblems } from '../../src/modules/gateway/lockout.js';
 import { customerKeyFile, renderCustomerConfig } from '../../src/modules/gateway/customerConfig.js';
 import { blankFacts as emptyFacts } from '../../src/facts/blankFacts.js';
 
@@ -364,6 +365,38 @@ describe('SSH lockout, from the connection the host reports', () => {
     expect(() => expandGateway(hostAddress, context)).toThrow(
       /pools\.customer_addresses 10\.100\.100\.0\/22 covers 10\.100\.100\.77, an address of this host \(on eth1\)[^]*customer a: translated_address 10\.100\.100\.77 collides with 10\.100\.100\.77, an address of this host \(on eth1\)/,
     );
+  });
+
+  it('guards only IPv4 addresses of the host and the networks its links connect, and lists ten customers at most', () => {
+    const host = emptyFacts({
+      addresses: [
+        { dev: 'eth0', family: 'inet', local: '10.100.100.5', prefixlen: 24 },
+        { dev: 'eth0', family: 'inet6', local: '::ffff:10.100.100.6', prefixlen: 128 },
+        { dev: 'wg-a', family: 'inet', local: '10.100.100.7', prefixlen: 32 },
+      ],
+      routes: [
+        { family: 'inet', dst: '10.100.101.0/24', dev: 'eth1', table: 'main', scope: 'link' },
+        // Not a connected network: another table, a gateway route, a host route, our own interface.
+        { family: 'inet', dst: '10.100.102.0/24', dev: 'eth1', table: '41', scope: 'link' },
+        { family: 'inet', dst: '10.100.103.0/24', gateway: '10.100.101.1', dev: 'eth1', table: 'main' },
+        { family: 'inet', dst: '10.100.104.1', dev: 'eth1', table: 'main', scope: 'link' },
+        { family: 'inet', dst: '10.100.105.0/24', dev: 'wg-b', table: 'main', scope: 'link' },
+      ],
+    });
+    // The connection reports no interface: the one holding the address SSH arrived at is it.
+    const ssh = { clientAddress: '192.0.2.1', clientPort: 40022, serverAddress: '10.100.100.5', serverPort: 22 };
+    const args = safe({ ssh: { interfaces: ['eth1'] }, pools: { customer_addresses: '10.100.96.0/20' } });
+    const translated = (addresses: string[]) =>
+      new Map(addresses.map((address, index) => [`c${index}`, { interface: `wg-c${index}`, listen_port: 51821 + index, table: 41 + index, our_translated_address: `10.200.200.${index + 1}`, translated_address: address }]));
+    expect(lockoutProblems(args, ssh, host, translated(['10.100.104.1', '10.100.101.9']), new Set(['wg-a', 'wg-b']))).toEqual([
+      'wgplay reaches this host over SSH at 10.100.100.5 on eth0, but ssh.interfaces is [eth1]: the firewall would lock wgplay (and you) out. Add eth0 to ssh.interfaces.',
+      'pools.customer_addresses 10.100.96.0/20 covers 10.100.100.5, the address SSH arrived at: its routes, rules and NAT would take that traffic. Choose a pool outside it.',
+      'pools.customer_addresses 10.100.96.0/20 covers the network 10.100.101.0/24 connected on eth1: its routes, rules and NAT would take that traffic. Choose a pool outside it.',
+      'customer c1: translated_address 10.100.101.9 collides with the network 10.100.101.0/24 connected on eth1',
+    ]);
+    const many = lockoutProblems(safe(), ssh, host, translated(Array.from({ length: 12 }, () => '10.100.100.5')), new Set());
+    expect(many.slice(-2)).toEqual(['customer c9: translated_address 10.100.100.5 collides with 10.100.100.5, the address SSH arrived at', "... and 2 more customers' addresses like these"]);
+    expect(lockoutProblems(safe(), ssh, host, translated(Array.from({ length: 10 }, () => '10.100.100.5')), new Set()).at(-1)).toMatch(/^customer c9: /);
   });
 
   it("ignores the addresses of the gateway's own interfaces", () => {
