@@ -2,12 +2,15 @@
 // throwaway network namespace (`unshare -n`, or `-rn` when not root), behind a wrapper
 // on PATH that logs every time it runs, and the user's cache of accepted texts in a
 // scratch XDG_CACHE_HOME. Needs nft and unshare (scripts/install-deps.sh installs them).
-// Each test imports the module afresh: it keeps what it learned for the process.
+// Each test imports nftCheck.ts afresh (it keeps what it learned for the process), and
+// only it: modules first loaded inside a test would count, for mutation testing, as
+// covered by that test alone (the task schemas, built once at load).
 import { execFileSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { formatProblem, WgplayError } from '../../src/errors.js';
 import type { TaskInvocation } from '../../src/tasks/types.js';
 
 const realNft = execFileSync('bash', ['-c', 'command -v nft'], { encoding: 'utf8' }).trim();
@@ -28,11 +31,15 @@ const table = (name: string, rules: string[], more: { origin?: string; state?: '
   args: { family: 'inet', name, state: more.state ?? 'present', persist: false, chains: [{ name: 'c', rules }] },
 });
 
-/** A fresh nftCheck.ts (nothing learned yet), run with this test's PATH and cache. */
+/** Another instance of nftCheck.ts from the next import on (vite keys a module by its id, query included). */
+let generation = 0;
+const forget = () => void generation++;
+const NFT_CHECK = '../../src/engine/nftCheck.js';
+const nftCheck = () => import(/* @vite-ignore */ `${NFT_CHECK}?generation=${generation}`) as Promise<typeof import('../../src/engine/nftCheck.js')>;
+
+/** nftCheck.ts of this generation (nothing learned before it), run with this test's PATH and cache. */
 async function check(tasks: TaskInvocation[]): Promise<string[]> {
-  const { checkNftOnController } = await import('../../src/engine/nftCheck.js');
-  // The errors module of this fresh import: its WgplayError is another class than a static import's.
-  const { formatProblem, WgplayError } = await import('../../src/errors.js');
+  const { checkNftOnController } = await nftCheck();
   try {
     await checkNftOnController(tasks);
     return [];
@@ -43,9 +50,16 @@ async function check(tasks: TaskInvocation[]): Promise<string[]> {
   }
 }
 
+it('imports nftCheck.ts afresh after forget(), and the same one until then', async () => {
+  const first = await nftCheck();
+  expect(await nftCheck()).toBe(first);
+  forget();
+  expect(await nftCheck()).not.toBe(first);
+});
+
 describe('nft checked on the controller', () => {
   beforeEach(() => {
-    vi.resetModules();
+    forget();
     dir = mkdtempSync(join(tmpdir(), 'wgplay-nftcheck-'));
     log = join(dir, 'nft.log');
     wrapper = join(dir, 'bin', 'nft');
@@ -81,23 +95,23 @@ describe('nft checked on the controller', () => {
     expect(cached()).toHaveLength(1);
     expect(cached()[0]).toMatch(/^[0-9a-f]{64}$/);
 
-    vi.resetModules();
+    forget();
     expect(await check([table('good', ['tcp dport 22 accept'])])).toEqual([]);
     expect(runs()).toBe(first);
 
     // A refusal is never kept: the next run checks it again, and refuses again.
-    vi.resetModules();
+    forget();
     expect(await check([table('bad', ['masquerad'])])).toHaveLength(1);
     const refusedOnce = runs();
     expect(refusedOnce).toBeGreaterThan(first);
     expect(cached()).toHaveLength(1);
-    vi.resetModules();
+    forget();
     expect(await check([table('bad', ['masquerad'])])).toHaveLength(1);
     expect(runs()).toBeGreaterThan(refusedOnce);
   });
 
   it('checks a text once per run, whatever the number of hosts that share it', async () => {
-    const { checkNftOnController } = await import('../../src/engine/nftCheck.js');
+    const { checkNftOnController } = await nftCheck();
     // Not kept in the cache (refused), so only the run's memory spares the second check.
     const bad = [table('bad', ['masquerad'])];
     await expect(checkNftOnController(bad)).rejects.toThrow('nft refuses the table');
@@ -110,7 +124,7 @@ describe('nft checked on the controller', () => {
     expect(await check([table('good', ['tcp dport 22 accept'])])).toEqual([]);
     const first = runs();
     utimesSync(wrapper, new Date(), new Date(Date.now() - 3_600_000));
-    vi.resetModules();
+    forget();
     expect(await check([table('good', ['tcp dport 22 accept'])])).toEqual([]);
     expect(runs()).toBeGreaterThan(first);
     expect(cached()).toHaveLength(2);
@@ -139,7 +153,7 @@ describe('nft checked on the controller', () => {
   it('keeps the cache owner-only, each accepted text once, and checks a new text beside cached ones', async () => {
     expect(await check([table('good', ['tcp dport 22 accept'])])).toEqual([]);
     expect(statSync(cacheFile()).mode & 0o777).toBe(0o600);
-    vi.resetModules();
+    forget();
     const problems = await check([table('good', ['tcp dport 22 accept']), table('bad', ['masquerad']), table('other', ['udp dport 53 accept'])]);
     expect(problems).toHaveLength(1);
     expect(problems[0]).toMatch(/^task "table bad", nft_table inet bad: nft refuses the table/);
@@ -151,7 +165,7 @@ describe('nft checked on the controller', () => {
     process.env.PATH = join(dir, 'only');
     expect(await check([table('bad', ['masquerad'])])).toEqual([]);
     symlinkSync(realUnshare, join(dir, 'only', 'unshare'));
-    vi.resetModules();
+    forget();
     expect(await check([table('bad', ['masquerad'])])).toEqual([]);
     expect(runs()).toBe(0);
   });
