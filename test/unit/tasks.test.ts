@@ -412,6 +412,7 @@ describe('secret files', () => {
 
   it('refuses content with a NUL byte', () => {
     expect(validate(fileTask, { path: '/etc/x', content: 'a\u0000b' })).toEqual([{ path: '/content', message: 'content holds a NUL byte (at character 1): a file wgplay writes is text' }]);
+    expect(validate(fileTask, { path: '/etc/x', content: '\u0000b' })).toEqual([{ path: '/content', message: 'content holds a NUL byte (at character 0): a file wgplay writes is text' }]);
   });
 });
 
