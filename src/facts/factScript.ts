@@ -91,12 +91,9 @@ WG_RAW= WG_NAMES=
 wg_dump() {
   if ! have wg || ! have awk; then m rc 127; return; fi
   local rc i
-  local -a sockets=(/var/run/wireguard/*.sock)
-  if have timeout; then
-    WG_RAW=$(timeout -k 1 $((10 + \${#sockets[@]} / 50)) wg show all dump < /dev/null); rc=$?
-  else
-    WG_RAW=$(wg show all dump < /dev/null); rc=$?
-  fi
+  local -a sockets=(/var/run/wireguard/*.sock) bound=()
+  have timeout && bound=(timeout -k 1 $((10 + \${#sockets[@]} / 50)))
+  WG_RAW=$("\${bound[@]}" wg show all dump < /dev/null); rc=$?
   WG_NAMES=" $(printf '%s\n' "$WG_RAW" | awk -F '\t' 'NF == 5 { printf "%s ", $1 }')"
   printf '%s\n' "$WG_RAW" | awk -F '\t' 'BEGIN { OFS = "\t" }
     NF == 5 { if ($2 != "(none)") $2 = "(set)"; print; next }
